@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
+#include <string.h>
+
+#include "procbuilder.h"
+#include "cli/cli.h"
+
+static const struct pb_cli_cmd commands[] = {
+	{"inspect", "print the parsed ELF headers of a program", pb_cli_inspect, pb_cli_inspect_help},
+};
+
+void pb_cli_error(const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "procbuilder: %s: ", what);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int pb_cli_is_help(const char *arg)
+{
+	return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+static void usage(FILE *f)
+{
+	fputs("Usage: procbuilder COMMAND [OPTIONS] [ARGS...]\n"
+	      "Build a Linux process from the outside, stage by stage.\n\n"
+	      "Commands:\n", f);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fputs("\n  help COMMAND  show the help of a command\n"
+	      "\nOptions: --help, --version.  'procbuilder COMMAND --help' for more.\n", f);
+}
+
+static const struct pb_cli_cmd *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const struct pb_cli_cmd *cmd;
+
+	if (argc < 2) {
+		usage(stderr);
+		return PB_EXIT_USAGE;
+	}
+	if (pb_cli_is_help(argv[1])) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("procbuilder %s\n", pb_version());
+		return 0;
+	}
+	if (strcmp(argv[1], "help") == 0) {
+		if (argc < 3) {
+			usage(stdout);
+			return 0;
+		}
+		cmd = find_command(argv[2]);
+		if (!cmd) {
+			pb_cli_error("help", "unknown command '%s'", argv[2]);
+			return PB_EXIT_USAGE;
+		}
+		cmd->help(stdout);
+		return 0;
+	}
+	cmd = find_command(argv[1]);
+	if (!cmd) {
+		pb_cli_error(argv[1], "unknown command (try 'procbuilder --help')");
+		return PB_EXIT_USAGE;
+	}
+	return cmd->main(argc - 1, argv + 1);
+}

@@ -1,0 +1,286 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The lines up to the closing quotes are shell: on a bare Debian machine they
+# install python3 (as root) and then run this file as Python.
+''':'
+if ! command -v python3 >/dev/null 2>&1; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "configure.py: installing python3" >&2
+		apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 >&2 || exit 1
+	else
+		echo "configure.py: python3 is missing; install it with: apt-get install python3" >&2
+		exit 1
+	fi
+fi
+exec python3 "$0" "$@"
+'''
+"""Generates build.ninja for procbuilder.
+
+Finds its dependencies with pkg-config; as root on Debian it installs the
+missing ones with apt-get, otherwise it prints the exact command and fails.
+"""
+
+import argparse
+import glob
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+
+SRC = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(SRC, 'misc'))
+import ninja_syntax  # noqa: E402
+
+BUILD = 'build'
+VERSION = '0.1.0'
+
+# What we need, and the Debian package that brings it.
+TOOLS = [('ninja', 'ninja-build'), ('pkg-config', 'pkg-config'),
+         ('musl-gcc', 'musl-tools'), ('busybox', 'busybox-static'),
+         ('gdb', 'gdb')]
+PKG_MODULES = [('yaml-0.1', 'libyaml-dev'), ('libbsd', 'libbsd-dev'),
+               ('criterion', 'libcriterion-dev')]
+# Files the tests need that no tool or module check finds.
+FILES = [('/usr/lib/x86_64-linux-gnu/libc.a', 'libc6-dev')]
+
+
+def die(msg):
+    print('configure.py: ERROR: ' + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def pkg_config(*args):
+    try:
+        out = subprocess.run(['pkg-config'] + list(args), check=True,
+                             capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return out.split()
+
+
+def missing_packages(cc):
+    missing = []
+    cc_prog = shlex.split(cc)[0]
+    if not shutil.which(cc_prog):
+        missing.append('clang' if 'clang' in cc_prog else 'gcc')
+    for tool, pkg in TOOLS:
+        if not shutil.which(tool):
+            missing.append(pkg)
+    have_pkgconfig = shutil.which('pkg-config') is not None
+    for module, pkg in PKG_MODULES:
+        if not have_pkgconfig or pkg_config('--exists', module) is None:
+            missing.append(pkg)
+    for path, pkg in FILES:
+        if not os.path.exists(path):
+            missing.append(pkg)
+    return sorted(set(missing))
+
+
+def ensure_dependencies(cc, may_install):
+    missing = missing_packages(cc)
+    if not missing:
+        return
+    cmd = ['apt-get', 'install', '-y', '-qq'] + missing
+    if may_install and os.geteuid() == 0 and shutil.which('apt-get'):
+        print('configure.py: installing ' + ' '.join(missing), file=sys.stderr)
+        env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
+        ok = subprocess.run(['apt-get', 'update', '-qq'], env=env).returncode == 0
+        ok = ok and subprocess.run(cmd, env=env).returncode == 0
+        if ok and not missing_packages(cc):
+            return
+        die('installing packages failed; run: ' + ' '.join(cmd))
+    die('missing packages: %s\n  install them with: %s' %
+        (' '.join(missing), ' '.join(cmd)))
+
+
+def read_deps(path):
+    with open(path) as f:
+        return [ln.split('#')[0].strip() for ln in f
+                if ln.split('#')[0].strip()]
+
+
+def sources(directory):
+    return sorted(glob.glob(os.path.join(directory, '*.c')))
+
+
+def check_stage_independence(stage_dir, deps):
+    """A stage links core/ only and includes no other stage's header."""
+    bad = [d for d in deps if d != 'core']
+    if bad:
+        die('%s/deps: a stage may depend on core only, not %s' % (stage_dir, bad))
+    name = os.path.basename(stage_dir)
+    for path in glob.glob(os.path.join(stage_dir, '*.[ch]')):
+        with open(path) as f:
+            for num, line in enumerate(f, 1):
+                if line.startswith('#include "stages/') and \
+                        not line.startswith('#include "stages/%s/' % name):
+                    die('%s:%d: a stage must not include another stage: %s'
+                        % (path, num, line.strip()))
+
+
+def main():
+    ap = argparse.ArgumentParser(description='Generate build.ninja for procbuilder.')
+    ap.add_argument('--cc', default=os.environ.get('CC', 'gcc'), help='C compiler (default: $CC or gcc)')
+    ap.add_argument('--mode', choices=['debug', 'release', 'asan'], default='debug',
+                    help='debug (-Werror), release (-O2) or asan (ASan+UBSan)')
+    ap.add_argument('--prefix', default='/usr/local', help='install prefix')
+    ap.add_argument('--no-install-deps', action='store_true',
+                    help='never run apt-get; name missing packages and fail')
+    args = ap.parse_args()
+    os.chdir(SRC)
+    ensure_dependencies(args.cc, not args.no_install_deps)
+
+    yaml_cflags = pkg_config('--cflags', 'yaml-0.1')
+    yaml_libs = pkg_config('--libs', 'yaml-0.1')
+    bsd_cflags = pkg_config('--cflags', 'libbsd-overlay')
+    bsd_libs = pkg_config('--libs', 'libbsd')
+    crit_cflags = pkg_config('--cflags', 'criterion')
+    crit_libs = pkg_config('--libs', 'criterion')
+
+    cflags = ['-std=c11', '-D_GNU_SOURCE', '-fPIC', '-fvisibility=hidden',
+              '-Wall', '-Wextra', '-Wshadow', '-Wno-unused-parameter',
+              '-Wmissing-prototypes', '-I.', '-Iinclude', '-g']
+    ldflags = []
+    if args.mode == 'debug':
+        cflags += ['-O1', '-Werror']
+    elif args.mode == 'release':
+        cflags += ['-O2', '-DNDEBUG']
+    else:
+        san = ['-fsanitize=address,undefined', '-fno-sanitize-recover=all',
+               '-fno-omit-frame-pointer']
+        cflags += ['-O1', '-Werror', '-DPB_ASAN=1'] + san
+        ldflags += san
+    cflags += (bsd_cflags or []) + (yaml_cflags or [])
+    libs = (yaml_libs or []) + (bsd_libs or [])
+
+    configure_args = ' '.join(shlex.quote(a) for a in sys.argv[1:])
+    out = open('build.ninja.tmp', 'w')
+    n = ninja_syntax.Writer(out)
+    n.comment('Generated by configure.py %s; do not edit.' % configure_args)
+    n.variable('ninja_required_version', '1.7')
+    n.variable('builddir', BUILD)
+    n.variable('cc', args.cc)
+    n.variable('cflags', cflags)
+    n.variable('ldflags', ldflags)
+    n.variable('libs', libs)
+    n.variable('configure_args', configure_args)
+    n.newline()
+    n.rule('cc', '$cc -MMD -MF $out.d $cflags $extra_cflags -c $in -o $out',
+           description='CC $out', depfile='$out.d', deps='gcc')
+    n.rule('ar', 'rm -f $out && ar crs $out $in', description='AR $out')
+    n.rule('link', '$cc $ldflags -o $out $in $extra_libs $libs',
+           description='LINK $out')
+    n.rule('solink', '$cc $ldflags -shared -Wl,--version-script=libprocbuilder.map '
+           '-Wl,-soname,libprocbuilder.so.0 -o $out $in $libs',
+           description='SOLINK $out')
+    n.rule('gen', '$cmd', description='GEN $out')
+    n.rule('configure', '%s configure.py $configure_args' % shlex.quote(sys.executable),
+           description='CONFIGURE', generator=True)
+    n.rule('run', '$cmd', description='$desc', pool='console')
+    n.newline()
+
+    def obj(src, extra=None):
+        o = os.path.join(BUILD, os.path.splitext(src)[0] + '.o')
+        return n.build(o, 'cc', src, variables={'extra_cflags': extra} if extra else None)
+
+    def static_lib(name, srcs, extra=None):
+        objs = []
+        for s in srcs:
+            objs += obj(s, extra)
+        return n.build(os.path.join(BUILD, 'libpb_%s.a' % name), 'ar', objs), objs
+
+    libraries = {}
+    all_objs = []
+    deps_files = []
+
+    core_lib, core_objs = static_lib('core', sources('core'))
+    libraries['core'] = core_lib
+    all_objs += core_objs
+
+    stage_names = []
+    for stage_dir in sorted(glob.glob('stages/*/')):
+        stage_dir = stage_dir.rstrip('/')
+        deps_path = os.path.join(stage_dir, 'deps')
+        if not os.path.exists(deps_path):
+            continue
+        deps_files.append(deps_path)
+        check_stage_independence(stage_dir, read_deps(deps_path))
+        name = os.path.basename(stage_dir)
+        stage_names.append(name)
+        lib, objs = static_lib(name, sources(stage_dir))
+        libraries[name] = lib
+        all_objs += objs
+
+    for comp in ['pipeline', 'launch']:
+        if os.path.exists(os.path.join(comp, 'deps')):
+            deps_files.append(os.path.join(comp, 'deps'))
+            lib, objs = static_lib(comp, sources(comp))
+            libraries[comp] = lib
+            all_objs += objs
+
+    static = n.build(os.path.join(BUILD, 'libprocbuilder.a'), 'ar', all_objs)
+    shared = n.build(os.path.join(BUILD, 'libprocbuilder.so'), 'solink', all_objs,
+                     implicit='libprocbuilder.map')
+    cli = []
+    for s in sources('cli'):
+        cli += obj(s)
+    cli_bin = n.build(os.path.join(BUILD, 'procbuilder'), 'link', cli + static)
+    n.newline()
+
+    # Test helpers (tests/common) and one Criterion binary per suite.
+    common_lib, _ = static_lib('testcommon', sources('tests/common'), extra=crit_cflags)
+    libraries['common'] = common_lib
+    test_bins = []
+    for suite_dir in sorted(glob.glob('tests/*/')):
+        suite_dir = suite_dir.rstrip('/')
+        deps_path = os.path.join(suite_dir, 'deps')
+        if not os.path.exists(deps_path):
+            continue
+        deps_files.append(deps_path)
+        suite = os.path.basename(suite_dir)
+        link = []
+        for dep in read_deps(deps_path):
+            if dep == 'procbuilder':
+                link += static
+            elif dep in libraries:
+                link += libraries[dep]
+            else:
+                die('%s: unknown dependency %r' % (deps_path, dep))
+        objs = []
+        for s in sources(suite_dir):
+            objs += obj(s, crit_cflags)
+        test_bins += n.build(os.path.join(BUILD, 'tests', 'test_' + suite), 'link',
+                             objs + link, variables={'extra_libs': crit_libs})
+    n.newline()
+
+    n.build('check', 'run', ['tests/run-tests'] + test_bins, implicit=cli_bin,
+            variables={'cmd': 'tests/run-tests %s' % ' '.join(test_bins),
+                       'desc': 'CHECK'})
+
+    prefix = args.prefix
+    pc = n.build(os.path.join(BUILD, 'procbuilder.pc'), 'gen', 'procbuilder.pc.in',
+                 variables={'cmd': "sed -e 's|@PREFIX@|%s|; s|@VERSION@|%s|' $in > $out"
+                            % (prefix, VERSION)})
+    install_cmd = ' && '.join([
+        'install -d $$DESTDIR%s/lib/pkgconfig $$DESTDIR%s/include $$DESTDIR%s/bin' % ((prefix,) * 3),
+        'install -m 644 %s $$DESTDIR%s/lib/' % (static[0], prefix),
+        'install -m 755 %s $$DESTDIR%s/lib/libprocbuilder.so.0' % (shared[0], prefix),
+        'ln -sf libprocbuilder.so.0 $$DESTDIR%s/lib/libprocbuilder.so' % prefix,
+        'install -m 644 include/procbuilder.h $$DESTDIR%s/include/' % prefix,
+        'install -m 755 %s $$DESTDIR%s/bin/' % (cli_bin[0], prefix),
+        'install -m 644 %s $$DESTDIR%s/lib/pkgconfig/' % (pc[0], prefix)])
+    n.build('install', 'run', static + shared + cli_bin + pc,
+            variables={'cmd': install_cmd, 'desc': 'INSTALL %s' % prefix})
+    n.build('all', 'phony', static + shared + cli_bin + test_bins)
+    n.build('build.ninja', 'configure',
+            implicit=['configure.py', 'misc/ninja_syntax.py'] + deps_files)
+    n.default(static + shared + cli_bin + test_bins)
+    out.close()
+    os.replace('build.ninja.tmp', 'build.ninja')
+    print('configure.py: wrote build.ninja (mode %s, cc %s, stages: %s)'
+          % (args.mode, args.cc, ' '.join(stage_names)))
+
+
+if __name__ == '__main__':
+    main()

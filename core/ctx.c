@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/ctx.h"
+
+const struct pb_opt *pb_opt_find(const struct pb_stage_opts *opts, const char *key)
+{
+	if (!opts)
+		return NULL;
+	for (size_t i = 0; i < opts->n; i++)
+		if (strcmp(opts->v[i].key, key) == 0)
+			return &opts->v[i];
+	return NULL;
+}
+
+bool pb_opt_bool(const struct pb_stage_opts *opts, const char *key, bool def)
+{
+	const struct pb_opt *o = pb_opt_find(opts, key);
+	return o && o->type == PB_OPT_BOOL ? o->b : def;
+}
+
+int64_t pb_opt_int(const struct pb_stage_opts *opts, const char *key, int64_t def)
+{
+	const struct pb_opt *o = pb_opt_find(opts, key);
+	return o && o->type == PB_OPT_INT ? o->i : def;
+}
+
+const char *pb_opt_str(const struct pb_stage_opts *opts, const char *key, const char *def)
+{
+	const struct pb_opt *o = pb_opt_find(opts, key);
+	return o && o->type == PB_OPT_STR ? o->s : def;
+}
+
+void pb_ctx_init(struct pb_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->exec_fd = -1;
+	pb_plan_init(&ctx->plan);
+}
+
+void pb_ctx_clear(struct pb_ctx *ctx)
+{
+	pb_elf_clear(&ctx->exec);
+	pb_plan_clear(&ctx->plan);
+	pb_ctx_init(ctx);
+}
+
+int pb_fail(struct pb_ctx *ctx, enum pb_code code, const char *fmt, ...)
+{
+	char msg[sizeof(ctx->err.msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return pb_err_set(&ctx->err, ctx->stage, code, 0, "%s", msg);
+}

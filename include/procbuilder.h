@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+/*
+ * procbuilder: build a Linux process from the outside, stage by stage, and
+ * start it only when it is complete.
+ *
+ * Conventions: functions that can fail return 0 (or a count) on success and a
+ * negative errno on failure; when they take a struct pb_error, it says which
+ * stage failed, with a procbuilder code and a message.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PB_API __attribute__((visibility("default")))
+
+/* What went wrong, independent of the stage that found it. */
+enum pb_code {
+	PB_OK = 0,
+	PB_EPARSE,		/* malformed or unsupported ELF (-ENOEXEC) */
+	PB_ELOAD,		/* the image cannot be placed or mapped (-EINVAL) */
+	PB_EINVAL,		/* a bad argument or option (-EINVAL) */
+	PB_EBADF,		/* a closed or unusable fd (-EBADF) */
+	PB_ELOADER_MISSING,	/* PT_INTERP but no interpreter resolver (-EINVAL) */
+	PB_E2BIG,		/* argv/envp over the kernel's limits (-E2BIG) */
+	PB_ENOMEM,		/* out of memory or address space (-ENOMEM) */
+	PB_EINTERP,		/* the interpreter is unusable (-ELIBBAD) */
+	PB_EACCES,		/* not executable, noexec mount, privilege (-EACCES) */
+	PB_ESTUB,		/* the process under construction died (-ECHILD) */
+	PB_ESYS,		/* a system call failed; errno is in sys_errno */
+	_PB_CODE_MAX,
+};
+
+/* The exact cause of a PB_EPARSE, one per check of the ELF parser. */
+enum pb_parse_detail {
+	PB_PARSE_NONE = 0,
+	PB_PARSE_TRUNCATED,		/* shorter than an ELF64 header */
+	PB_PARSE_BAD_MAGIC,		/* not \x7fELF */
+	PB_PARSE_BAD_CLASS,		/* not ELFCLASS64 */
+	PB_PARSE_BAD_DATA,		/* not little-endian */
+	PB_PARSE_BAD_VERSION,		/* EI_VERSION or e_version not 1 */
+	PB_PARSE_BAD_OSABI,		/* neither SYSV nor GNU/Linux */
+	PB_PARSE_BAD_TYPE,		/* not ET_EXEC or ET_DYN */
+	PB_PARSE_BAD_MACHINE,		/* a machine we do not know */
+	PB_PARSE_FOREIGN_MACHINE,	/* known, but not this host's */
+	PB_PARSE_BAD_EHSIZE,		/* e_ehsize is not 64 */
+	PB_PARSE_BAD_PHENTSIZE,		/* e_phentsize is not 56 */
+	PB_PARSE_BAD_PHNUM,		/* no program headers, or more than a page */
+	PB_PARSE_PHDRS_OUTSIDE,		/* program headers past the end of the file */
+	PB_PARSE_PHOFF_ALIGN,		/* e_phoff not 8-byte aligned */
+	PB_PARSE_NO_LOAD,		/* no PT_LOAD */
+	PB_PARSE_FILESZ_GT_MEMSZ,	/* p_filesz > p_memsz */
+	PB_PARSE_SEG_OVERFLOW,		/* p_vaddr + p_memsz wraps or leaves user space */
+	PB_PARSE_SEG_OUTSIDE_FILE,	/* p_offset + p_filesz past the end of the file */
+	PB_PARSE_BAD_ALIGN,		/* p_align not a power of two */
+	PB_PARSE_SEG_MISALIGNED,	/* p_offset and p_vaddr disagree modulo p_align */
+	PB_PARSE_SEG_ORDER,		/* PT_LOAD not in ascending p_vaddr order */
+	PB_PARSE_SEG_OVERLAP,		/* two PT_LOAD share memory */
+	PB_PARSE_MULTIPLE_INTERP,	/* more than one PT_INTERP */
+	PB_PARSE_INTERP_SIZE,		/* PT_INTERP shorter than 2 or longer than PATH_MAX */
+	PB_PARSE_INTERP_UNTERMINATED,	/* PT_INTERP does not end in NUL, or has one inside */
+	PB_PARSE_INTERP_OUTSIDE,	/* PT_INTERP past the end of the file */
+	PB_PARSE_MULTIPLE_STACK,	/* more than one PT_GNU_STACK */
+	PB_PARSE_BAD_STACK,		/* PT_GNU_STACK with unknown flags or absurd size */
+	PB_PARSE_BAD_ENTRY,		/* e_entry outside every PT_LOAD */
+	PB_PARSE_NOT_REGULAR,		/* not a regular file */
+	_PB_PARSE_MAX,
+};
+
+struct pb_error {
+	enum pb_code code;
+	int detail;		/* enum pb_parse_detail for PB_EPARSE, else 0 */
+	int sys_errno;		/* the errno behind PB_ESYS (and others), or 0 */
+	char stage[32];		/* the stage (or "builder", "launch") that failed */
+	char msg[256];		/* a human sentence naming the cause */
+};
+
+/* The name of a code ("parse error", ...); never NULL. */
+PB_API const char *pb_strerror(enum pb_code code);
+
+/* The name of a parse detail ("bad-magic", ...); never NULL. */
+PB_API const char *pb_parse_detail_name(int detail);
+
+/*
+ * The error as a negative errno, like the seed's as_zx_status: PB_EPARSE is
+ * -ENOEXEC, PB_E2BIG is -E2BIG, PB_ESYS is -sys_errno, ... Returns 0 for PB_OK.
+ */
+PB_API int pb_error_errno(const struct pb_error *err);
+
+/* Formats "stage: message" into buf (always NUL-terminated); returns buf. */
+PB_API char *pb_error_format(const struct pb_error *err, char *buf, size_t size);
+
+/* The library version, "MAJOR.MINOR.PATCH". */
+PB_API const char *pb_version(void);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/common/run.h"
+
+extern char **environ;
+
+static int append(char **buf, size_t *len, size_t *cap, int fd)
+{
+	char tmp[4096];
+	ssize_t n = read(fd, tmp, sizeof(tmp));
+
+	if (n <= 0)
+		return (int)n;
+	if (*len + (size_t)n + 1 > *cap) {
+		size_t c = *cap ? *cap * 2 : 8192;
+		while (c < *len + (size_t)n + 1)
+			c *= 2;
+		char *b = realloc(*buf, c);
+		if (!b)
+			return -1;
+		*buf = b;
+		*cap = c;
+	}
+	memcpy(*buf + *len, tmp, (size_t)n);
+	*len += (size_t)n;
+	(*buf)[*len] = 0;
+	return (int)n;
+}
+
+int run_cmd(char *const argv[], char *const envp[], struct run_result *ret)
+{
+	int outp[2], errp[2], status, r;
+	size_t ocap = 0, ecap = 0;
+	posix_spawn_file_actions_t fa;
+	struct pollfd pf[2];
+	pid_t pid;
+
+	memset(ret, 0, sizeof(*ret));
+	if (pipe2(outp, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(errp, O_CLOEXEC) < 0) {
+		close(outp[0]);
+		close(outp[1]);
+		return -errno;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+	r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, envp ? envp : environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(outp[1]);
+	close(errp[1]);
+	if (r != 0) {
+		close(outp[0]);
+		close(errp[0]);
+		return -r;
+	}
+	pf[0] = (struct pollfd){.fd = outp[0], .events = POLLIN};
+	pf[1] = (struct pollfd){.fd = errp[0], .events = POLLIN};
+	while (pf[0].fd >= 0 || pf[1].fd >= 0) {
+		if (poll(pf, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pf[0].revents && append(&ret->out, &ret->out_len, &ocap, outp[0]) <= 0)
+			pf[0].fd = -1;
+		if (pf[1].revents && append(&ret->err, &ret->err_len, &ecap, errp[0]) <= 0)
+			pf[1].fd = -1;
+	}
+	close(outp[0]);
+	close(errp[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	ret->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	ret->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	if (!ret->out)
+		ret->out = calloc(1, 1);
+	if (!ret->err)
+		ret->err = calloc(1, 1);
+	return 0;
+}
+
+void run_result_free(struct run_result *r)
+{
+	free(r->out);
+	free(r->err);
+	memset(r, 0, sizeof(*r));
+}

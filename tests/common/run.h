@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+#include <stddef.h>
+
+/* What a finished command printed and how it ended. */
+struct run_result {
+	int exit_code;		/* exit status, or -1 if killed */
+	int signal;		/* the signal that killed it, or 0 */
+	char *out, *err;	/* NUL-terminated, malloc'd */
+	size_t out_len, err_len;
+};
+
+/*
+ * Runs argv (looked up in PATH) with envp (NULL: inherit), stdin from
+ * /dev/null, and collects stdout and stderr. Returns 0 or -errno.
+ */
+int run_cmd(char *const argv[], char *const envp[], struct run_result *ret);
+void run_result_free(struct run_result *r);

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "core/ctx.h"
+#include "core/plan.h"
+
+Test(error, codes_map_to_errno)
+{
+	struct pb_error e = {0};
+	static const struct { enum pb_code code; int neg; } map[] = {
+		{PB_OK, 0}, {PB_EPARSE, -ENOEXEC}, {PB_ELOAD, -EINVAL}, {PB_EINVAL, -EINVAL},
+		{PB_EBADF, -EBADF}, {PB_ELOADER_MISSING, -EINVAL}, {PB_E2BIG, -E2BIG},
+		{PB_ENOMEM, -ENOMEM}, {PB_EINTERP, -ELIBBAD}, {PB_EACCES, -EACCES},
+		{PB_ESTUB, -ECHILD},
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		e.code = map[i].code;
+		cr_assert_eq(pb_error_errno(&e), map[i].neg, "code %d", map[i].code);
+		cr_assert_str_neq(pb_strerror(map[i].code), "unknown error");
+	}
+	e.code = (enum pb_code)999;
+	cr_assert_str_eq(pb_strerror(e.code), "unknown error");
+}
+
+Test(error, sys_error_keeps_errno_and_stage)
+{
+	struct pb_error e = {0};
+
+	cr_assert_eq(pb_err_sys(&e, "load", -EPERM, "mmap at %#x", 0x1000), -EPERM);
+	cr_assert_eq(e.code, PB_ESYS);
+	cr_assert_eq(e.sys_errno, EPERM);
+	cr_assert_eq(pb_error_errno(&e), -EPERM);
+	cr_assert_str_eq(e.stage, "load");
+	cr_assert(strstr(e.msg, "mmap at 0x1000") && strstr(e.msg, strerror(EPERM)), "%s", e.msg);
+}
+
+Test(error, stage_is_set_once)
+{
+	struct pb_error e = {0};
+
+	pb_err_stage(&e, "interp");
+	pb_err_stage(&e, "runner");
+	cr_assert_str_eq(e.stage, "interp");
+	pb_err_clear(&e);
+	cr_assert_eq(e.stage[0], 0);
+}
+
+Test(error, detail_names_are_distinct)
+{
+	for (int i = 1; i < _PB_PARSE_MAX; i++)
+		for (int j = i + 1; j < _PB_PARSE_MAX; j++)
+			cr_assert_str_neq(pb_parse_detail_name(i), pb_parse_detail_name(j));
+	cr_assert_str_eq(pb_parse_detail_name(-1), "unknown");
+}
+
+Test(ctx, fail_names_running_stage)
+{
+	struct pb_ctx ctx;
+
+	pb_ctx_init(&ctx);
+	ctx.stage = "stack";
+	cr_assert_eq(pb_fail(&ctx, PB_E2BIG, "argv is %d bytes", 5), -E2BIG);
+	cr_assert_str_eq(ctx.err.stage, "stack");
+	cr_assert_str_eq(ctx.err.msg, "argv is 5 bytes");
+	pb_ctx_clear(&ctx);
+}
+
+Test(ctx, options_by_type)
+{
+	struct pb_opt v[] = {
+		{.key = "strict", .type = PB_OPT_BOOL, .b = false},
+		{.key = "seed", .type = PB_OPT_INT, .i = 7},
+		{.key = "policy", .type = PB_OPT_STR, .s = "none"},
+	};
+	struct pb_stage_opts o = {.sz = sizeof(o), .v = v, .n = 3};
+
+	cr_assert_eq(pb_opt_bool(&o, "strict", true), false);
+	cr_assert_eq(pb_opt_int(&o, "seed", 0), 7);
+	cr_assert_str_eq(pb_opt_str(&o, "policy", "system"), "none");
+	cr_assert_eq(pb_opt_int(&o, "policy", 3), 3, "wrong type gives the default");
+	cr_assert_eq(pb_opt_bool(NULL, "x", true), true);
+}
+
+static char *plan_text(const struct pb_plan *plan, bool json)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (json)
+		pb_plan_print_json(plan, f);
+	else
+		pb_plan_print_text(plan, f);
+	fclose(f);
+	return buf;
+}
+
+Test(plan, append_print_text_and_json)
+{
+	struct pb_plan plan;
+	struct pb_step s = {.kind = PB_STEP_MAP_FILE, .prot = PROT_READ | PROT_EXEC,
+			    .addr = 0x400000, .len = 0x1000, .off = 0, .stage = "load",
+			    .note = "exec PT_LOAD[0]"};
+	uint64_t off;
+	char *t;
+
+	pb_plan_init(&plan);
+	cr_assert_eq(pb_plan_file(&plan, 5, "exec"), 0);
+	cr_assert_eq(pb_plan_file(&plan, 5, "exec"), 0, "same fd, same index");
+	cr_assert_eq(pb_plan_file(&plan, -1, "x"), -EINVAL);
+	s.file = 0;
+	for (int i = 0; i < 40; i++)
+		cr_assert_eq(pb_plan_add(&plan, &s), i);
+	cr_assert_eq(pb_plan_data(&plan, "abc", 3, &off), 0);
+	cr_assert_eq(off, 0);
+	cr_assert_eq(pb_plan_data(&plan, "defg", 4, &off), 0);
+	cr_assert_eq(off, 3);
+	cr_assert_eq(memcmp(plan.data, "abcdefg", 7), 0);
+	plan.rip = 0x400800;
+
+	t = plan_text(&plan, false);
+	cr_assert(strstr(t, "plan: 40 steps, 1 files, 7 bytes of data"), "%s", t);
+	cr_assert(strstr(t, "map-file") && strstr(t, "r-x exec+0") && strstr(t, "exec PT_LOAD[0]"), "%s", t);
+	cr_assert(strstr(t, "rip=0x400800"), "%s", t);
+	free(t);
+	t = plan_text(&plan, true);
+	cr_assert(strstr(t, "{\"stage\":\"load\",\"op\":\"map-file\",\"addr\":4194304,\"len\":4096,"
+			    "\"prot\":\"r-x\",\"file\":\"exec\",\"offset\":0"), "%s", t);
+	cr_assert(strstr(t, "\"rip\":4196352"), "%s", t);
+	free(t);
+	pb_plan_clear(&plan);
+	cr_assert_eq(plan.nsteps, 0);
+}
+
+Test(plan, files_are_bounded)
+{
+	struct pb_plan plan;
+
+	pb_plan_init(&plan);
+	for (int i = 0; i < 8; i++)
+		cr_assert_eq(pb_plan_file(&plan, 10 + i, "f"), i);
+	cr_assert_eq(pb_plan_file(&plan, 99, "f"), -E2BIG);
+	pb_plan_clear(&plan);
+}
+
+Test(plan, json_escapes_notes)
+{
+	struct pb_plan plan;
+	struct pb_step s = {.kind = PB_STEP_WRITE, .stage = "args", .note = "a\"b\\c\n"};
+	char *t;
+
+	pb_plan_init(&plan);
+	pb_plan_add(&plan, &s);
+	t = plan_text(&plan, true);
+	cr_assert(strstr(t, "\"note\":\"a\\\"b\\\\c\\n\""), "%s", t);
+	free(t);
+	pb_plan_clear(&plan);
+}
