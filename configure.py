@@ -174,7 +174,8 @@ def main():
     n.rule('solink', '$cc $ldflags -shared -Wl,--version-script=libprocbuilder.map '
            '-Wl,-soname,libprocbuilder.so.0 -o $out $in $libs',
            description='SOLINK $out')
-    n.rule('gen', '$cmd', description='GEN $out')
+    n.rule('pcgen', "sed -e 's|@PREFIX@|$prefix|; s|@VERSION@|$version|' $in > $out",
+           description='GEN $out')
     n.rule('configure', '%s configure.py $configure_args' % shlex.quote(sys.executable),
            description='CONFIGURE', generator=True)
     n.rule('run', '$cmd', description='$desc', pool='console')
@@ -259,9 +260,8 @@ def main():
                        'desc': 'CHECK'})
 
     prefix = args.prefix
-    pc = n.build(os.path.join(BUILD, 'procbuilder.pc'), 'gen', 'procbuilder.pc.in',
-                 variables={'cmd': "sed -e 's|@PREFIX@|%s|; s|@VERSION@|%s|' $in > $out"
-                            % (prefix, VERSION)})
+    pc = n.build(os.path.join(BUILD, 'procbuilder.pc'), 'pcgen', 'procbuilder.pc.in',
+                 variables={'prefix': prefix, 'version': VERSION})
     install_cmd = ' && '.join([
         'install -d $$DESTDIR%s/lib/pkgconfig $$DESTDIR%s/include $$DESTDIR%s/bin' % ((prefix,) * 3),
         'install -m 644 %s $$DESTDIR%s/lib/' % (static[0], prefix),
