@@ -213,11 +213,28 @@ def main():
         libraries[name] = lib
         all_objs += objs
 
+    # The stub: freestanding, never sanitized, embedded into the launch library.
+    stub_cflags = ['-std=c11', '-I.', '-nostdlib', '-static-pie', '-fPIE', '-ffreestanding',
+                   '-fno-stack-protector', '-fno-builtin', '-mgeneral-regs-only',
+                   '-fvisibility=hidden', '-O2', '-Wall', '-Wextra', '-Werror',
+                   '-fcf-protection=none', '-fno-asynchronous-unwind-tables',
+                   '-Wl,--build-id=none', '-Wl,-z,noexecstack']
+    n.rule('stubcc', '$cc -MMD -MF $out.d %s $in -o $out' % ' '.join(stub_cflags),
+           description='STUB $out', depfile='$out.d', deps='gcc')
+    stub = n.build(os.path.join(BUILD, 'launch', 'stub'), 'stubcc', 'launch/stub/stub.c')
+    embed = n.build(os.path.join(BUILD, 'launch', 'stub_embed.o'), 'cc', 'launch/stub_embed.S',
+                    implicit=stub,
+                    variables={'extra_cflags': '-DPB_STUB_PATH=\\"%s\\"' % stub[0]})
+
     for comp in ['pipeline', 'launch']:
         if os.path.exists(os.path.join(comp, 'deps')):
             deps_files.append(os.path.join(comp, 'deps'))
-            lib, objs = static_lib(comp, sources(comp))
-            libraries[comp] = lib
+            objs = []
+            for s in sources(comp):
+                objs += obj(s)
+            if comp == 'launch':
+                objs += embed
+            libraries[comp] = n.build(os.path.join(BUILD, 'libpb_%s.a' % comp), 'ar', objs)
             all_objs += objs
 
     static = n.build(os.path.join(BUILD, 'libprocbuilder.a'), 'ar', all_objs)

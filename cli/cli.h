@@ -15,6 +15,10 @@ struct pb_cli_cmd {
 
 int pb_cli_inspect(int argc, char **argv);
 void pb_cli_inspect_help(FILE *f);
+int pb_cli_run(int argc, char **argv);
+void pb_cli_run_help(FILE *f);
+int pb_cli_plan(int argc, char **argv);
+void pb_cli_plan_help(FILE *f);
 
 /* Prints "procbuilder: <what>: <msg>" to stderr. */
 void pb_cli_error(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -6,6 +6,8 @@
 #include "cli/cli.h"
 
 static const struct pb_cli_cmd commands[] = {
+	{"run", "build a program from the outside, start it, wait for it", pb_cli_run, pb_cli_run_help},
+	{"plan", "print the plan and initial stack for a program, creating nothing", pb_cli_plan, pb_cli_plan_help},
 	{"inspect", "print the parsed ELF headers of a program", pb_cli_inspect, pb_cli_inspect_help},
 };
 

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/ctx.h"
 
@@ -37,12 +38,18 @@ void pb_ctx_init(struct pb_ctx *ctx)
 {
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->exec_fd = -1;
+	ctx->interp_fd = -1;
 	pb_plan_init(&ctx->plan);
+	pb_rng_init(&ctx->rng);
+	pb_aspace_init(&ctx->as);
 }
 
 void pb_ctx_clear(struct pb_ctx *ctx)
 {
 	pb_elf_clear(&ctx->exec);
+	pb_elf_clear(&ctx->interp);
+	if (ctx->interp_fd >= 0)
+		close(ctx->interp_fd);
 	pb_plan_clear(&ctx->plan);
 	pb_ctx_init(ctx);
 }
@@ -56,4 +63,21 @@ int pb_fail(struct pb_ctx *ctx, enum pb_code code, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	return pb_err_set(&ctx->err, ctx->stage, code, 0, "%s", msg);
+}
+
+int pb_ctx_step(struct pb_ctx *ctx, enum pb_step_kind kind, uint64_t addr, uint64_t len,
+		int prot, const char *fmt, ...)
+{
+	struct pb_step s = {.kind = kind, .prot = prot, .file = -1, .addr = addr, .len = len,
+			    .stage = ctx->stage};
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(s.note, sizeof(s.note), fmt, ap);
+	va_end(ap);
+	r = pb_plan_add(&ctx->plan, &s);
+	if (r < 0)
+		return pb_fail(ctx, PB_ENOMEM, "out of memory for the plan");
+	return r;
 }

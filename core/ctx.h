@@ -4,9 +4,12 @@
 #include <stdint.h>
 
 #include "procbuilder.h"
+#include "core/aspace.h"
 #include "core/elf.h"
 #include "core/error.h"
+#include "core/host.h"
 #include "core/plan.h"
+#include "core/rng.h"
 
 /* One stage option as the pipeline file gives it. */
 enum pb_opt_type { PB_OPT_BOOL, PB_OPT_INT, PB_OPT_STR };
@@ -43,16 +46,54 @@ struct pb_ctx {
 	/* inputs */
 	int exec_fd;		/* the executable, borrowed */
 	const char *exec_name;	/* the name used in messages */
+	const char *execfn;	/* the pathname the program sees (AT_EXECFN) */
+	const char *comm;	/* the process name (PR_SET_NAME) */
+	char *const *argv;	/* borrowed */
+	size_t argc;
+	char *const *envp;	/* borrowed */
+	size_t envc;
+	struct pb_host host;	/* what the kernel gave the stub */
+
+	/* shared machinery */
+	struct pb_rng rng;
+	struct pb_aspace as;	/* taken ranges of the target */
+	struct pb_plan plan;
 
 	/* what the stages found and decided */
-	struct pb_elf exec;	/* filled by parse */
+	struct pb_elf exec;	/* parse */
 	bool exec_parsed;
-	struct pb_plan plan;
+	struct pb_elf interp;	/* interp, when the program has one */
+	bool has_interp;
+	int interp_fd;		/* interp: the interpreter, owned by the context */
+	uint64_t exec_bias;	/* load: added to the program's p_vaddr */
+	uint64_t interp_bias;	/* load: AT_BASE, 0 without interpreter */
+	uint64_t entry;		/* load: the first instruction (rip) */
+	bool loaded;
+	uint64_t start_brk;	/* load: brk after the image (randomized like the kernel) */
+	uint64_t vdso_base;	/* vdso: AT_SYSINFO_EHDR, 0 for none */
+	uint64_t stack_top;	/* stack: vm_end of the stack VMA */
+	uint64_t stack_lo;	/* stack: lowest address known to be in the stack VMA */
+	bool stack_placed;
+	uint64_t sp;		/* args: rsp at entry (the address of argc) */
+	struct pb_mm_map {	/* args/load: what PR_SET_MM_MAP gets */
+		uint64_t start_code, end_code, start_data, end_data;
+		uint64_t start_brk, brk, start_stack;
+		uint64_t arg_start, arg_end, env_start, env_end;
+		uint64_t auxv, auxv_size;
+	} mm;
+	bool args_written;
 };
 
 void pb_ctx_init(struct pb_ctx *ctx);
 /* Frees what the context owns (not the borrowed fds). */
 void pb_ctx_clear(struct pb_ctx *ctx);
+
+/*
+ * Appends a plan step emitted by the running stage; returns its index (to
+ * set file/off/flags on ctx->plan.steps[i]) or a negative errno with ctx->err set.
+ */
+int pb_ctx_step(struct pb_ctx *ctx, enum pb_step_kind kind, uint64_t addr, uint64_t len,
+		int prot, const char *fmt, ...) PB_PRINTF(6, 7);
 
 /* Records an error for the running stage and returns its negative errno. */
 int pb_fail(struct pb_ctx *ctx, enum pb_code code, const char *fmt, ...) PB_PRINTF(3, 4);

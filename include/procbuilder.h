@@ -93,6 +93,77 @@ PB_API int pb_error_errno(const struct pb_error *err);
 /* Formats "stage: message" into buf (always NUL-terminated); returns buf. */
 PB_API char *pb_error_format(const struct pb_error *err, char *buf, size_t size);
 
+/*
+ * Building a process (the seed's ProcessBuilder).
+ *
+ * Threading rule: the built process is held with ptrace by the thread that
+ * called pb_builder_new; call pb_build, pb_start and pb_built_free from that
+ * same thread.
+ */
+struct pb_builder;
+struct pb_built;
+
+/*
+ * Creates the process at once (seed: fail fast): a tiny stub is spawned with
+ * clone3 + execveat of a sealed memfd and waits for its plan. exec_fd is the
+ * program (checked like execve: a regular file, executable, not on a noexec
+ * mount); it is duplicated, the caller keeps its own. job_fd is a cgroup v2
+ * directory fd to create the process in, or -1 for the caller's cgroup.
+ * name becomes the process name (comm) and, unless pb_set_execfn is called,
+ * the pathname the program sees as AT_EXECFN.
+ * Returns 0, or -EBADF/-EACCES/-ENOEXEC/... with err filled.
+ */
+PB_API int pb_builder_new(const char *name, int job_fd, int exec_fd,
+			  struct pb_builder **ret, struct pb_error *err);
+
+/* Append argv / environment strings (copied). 0 or -ENOMEM/-EINVAL. */
+PB_API int pb_add_arguments(struct pb_builder *b, const char *const *args, size_t n);
+PB_API int pb_add_environment(struct pb_builder *b, const char *const *vars, size_t n);
+/* The pathname the program sees (AT_EXECFN, the top of its stack). */
+PB_API int pb_set_execfn(struct pb_builder *b, const char *path);
+/* Deterministic addresses and AT_RANDOM bytes from seed (a debugging aid). */
+PB_API int pb_set_seed(struct pb_builder *b, uint64_t seed);
+
+/*
+ * Runs the default pipeline and applies its plan: on success the process is
+ * fully built and stopped before its first instruction, and *ret owns it.
+ * On failure the stub is killed and reaped, err names the stage and cause.
+ * The builder is spent either way: free it with pb_builder_free.
+ */
+PB_API int pb_build(struct pb_builder *b, struct pb_built **ret, struct pb_error *err);
+
+/* Kills and reaps a process that was never built; accepts NULL. */
+PB_API void pb_builder_free(struct pb_builder *b);
+
+/* What pb_build made (the seed's BuiltProcess). */
+struct pb_built_info {
+	int pid;
+	int pidfd;
+	uint64_t entry;		/* where the first instruction is */
+	uint64_t sp;		/* the initial stack pointer (argc) */
+	uint64_t elf_base;	/* load bias of the program */
+	uint64_t interp_base;	/* AT_BASE, 0 without interpreter */
+	uint64_t vdso_base;	/* AT_SYSINFO_EHDR, 0 without vDSO */
+	int exe_set;		/* /proc/PID/exe points at the program (needs CAP_SYS_ADMIN) */
+};
+
+PB_API const struct pb_built_info *pb_built_info(const struct pb_built *p);
+
+/* Runs the first thread from the entry point. 0 or a negative errno. */
+PB_API int pb_start(struct pb_built *p, struct pb_error *err);
+
+/*
+ * Waits for the started process to end; *ret_status gets a waitpid(2)
+ * status. Returns 0 or a negative errno.
+ */
+PB_API int pb_wait(struct pb_built *p, int *ret_status);
+
+/*
+ * Frees the handle. A process that was built but never started is killed
+ * and reaped; a started one that was not waited for is left running.
+ */
+PB_API void pb_built_free(struct pb_built *p);
+
 /* The library version, "MAJOR.MINOR.PATCH". */
 PB_API const char *pb_version(void);
 

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdint.h>
+
+/* Options shared by run and plan. */
+struct pb_launch_opts {
+	char **env;		/* the environment (owned array, borrowed strings) */
+	size_t envc;
+	const char *argv0;	/* --argv0, or NULL */
+	bool seeded, json;
+	uint64_t seed;
+	char *path;		/* the program as found in PATH (owned) */
+	char **args;		/* PROG ARGS... from the command line */
+	int nargs;
+};
+
+/*
+ * Parses [options] [--] PROG [ARGS...]; help is printed by the caller's
+ * help function. Returns 0, 1 after --help, or the exit status of an error.
+ */
+int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
+		    void (*help)(FILE *), struct pb_launch_opts *o);
+void pb_launch_opts_free(struct pb_launch_opts *o);
+/* argv for the program: --argv0 or PROG, then ARGS. NULL-terminated, owned array. */
+char **pb_launch_argv(const struct pb_launch_opts *o);

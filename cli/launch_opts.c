@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/launch.h"
+
+extern char **environ;
+
+/* Replaces NAME=... or appends it. */
+static int set_env(struct pb_launch_opts *o, char *assignment)
+{
+	size_t len = strcspn(assignment, "=");
+	char **v;
+
+	if (assignment[len] != '=' || len == 0)
+		return -EINVAL;
+	for (size_t i = 0; i < o->envc; i++) {
+		if (strncmp(o->env[i], assignment, len + 1) == 0) {
+			o->env[i] = assignment;
+			return 0;
+		}
+	}
+	v = realloc(o->env, (o->envc + 2) * sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	o->env = v;
+	o->env[o->envc++] = assignment;
+	o->env[o->envc] = NULL;
+	return 0;
+}
+
+static int copy_environ(struct pb_launch_opts *o)
+{
+	size_t n = 0;
+
+	while (environ[n])
+		n++;
+	o->env = calloc(n + 1, sizeof(char *));
+	if (!o->env)
+		return -ENOMEM;
+	memcpy(o->env, environ, n * sizeof(char *));
+	o->envc = n;
+	return 0;
+}
+
+static bool is_exec_file(const char *path, int *ret_errno)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		*ret_errno = errno;
+		return false;
+	}
+	if (!S_ISREG(st.st_mode) || access(path, X_OK) < 0) {
+		*ret_errno = EACCES;
+		return false;
+	}
+	return true;
+}
+
+/* execvp's search: a name with a slash is used as is; EACCES is remembered, ENOENT goes on. */
+static char *find_in_path(const char *prog, int *ret_errno)
+{
+	const char *path = getenv("PATH");
+	int e = ENOENT;
+
+	if (strchr(prog, '/'))
+		return is_exec_file(prog, ret_errno) ? strdup(prog) : NULL;
+	if (!path)
+		path = "/bin:/usr/bin";
+	for (const char *p = path;; p++) {
+		const char *end = strchrnul(p, ':');
+		char *cand;
+		int ce;
+		if (asprintf(&cand, "%.*s%s%s", (int)(end - p), p, end == p ? "" : "/", prog) < 0)
+			return NULL;
+		if (is_exec_file(cand, &ce))
+			return cand;
+		free(cand);
+		if (ce == EACCES)
+			e = EACCES;
+		if (!*end)
+			break;
+		p = end;
+	}
+	*ret_errno = e;
+	return NULL;
+}
+
+int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
+		    void (*help)(FILE *), struct pb_launch_opts *o)
+{
+	static const struct option longopts[] = {
+		{"env", required_argument, NULL, 'e'},
+		{"ignore-environment", no_argument, NULL, 'i'},
+		{"argv0", required_argument, NULL, 'a'},
+		{"seed", required_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	char *end;
+	int c, e;
+
+	memset(o, 0, sizeof(*o));
+	if (copy_environ(o) < 0)
+		return PB_EXIT_ERROR;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+e:ih", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'e':
+			if (set_env(o, optarg) < 0) {
+				pb_cli_error(cmd, "-e wants NAME=VALUE, not '%s'", optarg);
+				return PB_EXIT_USAGE;
+			}
+			break;
+		case 'i':
+			o->envc = 0;
+			o->env[0] = NULL;
+			break;
+		case 'a': o->argv0 = optarg; break;
+		case 's':
+			errno = 0;
+			o->seed = strtoull(optarg, &end, 0);
+			if (errno || *end || end == optarg) {
+				pb_cli_error(cmd, "--seed wants a number, not '%s'", optarg);
+				return PB_EXIT_USAGE;
+			}
+			o->seeded = true;
+			break;
+		case 'j':
+			if (!allow_json)
+				goto usage;
+			o->json = true;
+			break;
+		case 'h': help(stdout); return 1;
+		default: goto usage;
+		}
+	}
+	if (optind >= argc) {
+		pb_cli_error(cmd, "no program given (try 'procbuilder %s --help')", cmd);
+		return PB_EXIT_USAGE;
+	}
+	o->args = argv + optind;
+	o->nargs = argc - optind;
+	o->path = find_in_path(o->args[0], &e);
+	if (!o->path) {
+		pb_cli_error(cmd, "%s: %s", o->args[0], strerror(e));
+		return e == ENOENT ? 127 : 126;
+	}
+	return 0;
+usage:
+	help(stderr);
+	return PB_EXIT_USAGE;
+}
+
+void pb_launch_opts_free(struct pb_launch_opts *o)
+{
+	free(o->env);
+	free(o->path);
+}
+
+char **pb_launch_argv(const struct pb_launch_opts *o)
+{
+	char **v = calloc((size_t)o->nargs + 1, sizeof(char *));
+
+	if (!v)
+		return NULL;
+	for (int i = 0; i < o->nargs; i++)
+		v[i] = o->args[i];
+	if (o->argv0)
+		v[0] = (char *)o->argv0;
+	return v;
+}

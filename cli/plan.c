@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/launch.h"
+#include "core/json.h"
+#include "pipeline/pipeline.h"
+
+void pb_cli_plan_help(FILE *f)
+{
+	fputs("Usage: procbuilder plan [OPTIONS] [--] PROG [ARGS...]\n"
+	      "Run the default pipeline for PROG and print the plan and the initial stack,\n"
+	      "without creating any process. This process's own layout and auxv stand in for\n"
+	      "the stub's, so addresses are illustrative unless --seed is given.\n\n"
+	      "  -e, --env NAME=VALUE      set a variable (repeatable)\n"
+	      "  -i, --ignore-environment  start with an empty environment\n"
+	      "      --argv0 NAME          argv[0] for the program\n"
+	      "      --seed N              deterministic addresses and AT_RANDOM\n"
+	      "      --json                one JSON object\n"
+	      "  -h, --help                show this help\n\n"
+	      "Exit status: 0; 2 if a stage fails (the error names it) or on a usage error;\n"
+	      "126/127 if PROG cannot be run / is not found.\n", f);
+}
+
+static const char *at_name(uint64_t id)
+{
+	static const char *const names[] = {
+		[AT_NULL] = "AT_NULL", [AT_EXECFD] = "AT_EXECFD", [AT_PHDR] = "AT_PHDR",
+		[AT_PHENT] = "AT_PHENT", [AT_PHNUM] = "AT_PHNUM", [AT_PAGESZ] = "AT_PAGESZ",
+		[AT_BASE] = "AT_BASE", [AT_FLAGS] = "AT_FLAGS", [AT_ENTRY] = "AT_ENTRY",
+		[AT_UID] = "AT_UID", [AT_EUID] = "AT_EUID", [AT_GID] = "AT_GID",
+		[AT_EGID] = "AT_EGID", [AT_PLATFORM] = "AT_PLATFORM", [AT_HWCAP] = "AT_HWCAP",
+		[AT_CLKTCK] = "AT_CLKTCK", [AT_SECURE] = "AT_SECURE", [AT_RANDOM] = "AT_RANDOM",
+		[AT_HWCAP2] = "AT_HWCAP2", [27] = "AT_RSEQ_FEATURE_SIZE", [28] = "AT_RSEQ_ALIGN",
+		[AT_EXECFN] = "AT_EXECFN", [AT_SYSINFO_EHDR] = "AT_SYSINFO_EHDR",
+		[51] = "AT_MINSIGSTKSZ",
+	};
+	return id < sizeof(names) / sizeof(names[0]) && names[id] ? names[id] : "AT_?";
+}
+
+static void print_stack(const struct pb_ctx *ctx, bool json)
+{
+	const uint64_t *aux = NULL;
+	size_t n = ctx->mm.auxv_size / 16;
+
+	for (size_t i = 0; i < ctx->plan.nsteps; i++) {
+		const struct pb_step *s = &ctx->plan.steps[i];
+		if (s->kind == PB_STEP_WRITE && s->addr == ctx->sp)
+			aux = (const uint64_t *)(ctx->plan.data + s->off + (ctx->mm.auxv - ctx->sp));
+	}
+	if (json) {
+		printf(",\"stack\":{\"top\":%llu,\"rsp\":%llu,\"argc\":%zu,\"envc\":%zu,\"auxv\":[",
+		       (unsigned long long)ctx->stack_top, (unsigned long long)ctx->sp,
+		       ctx->argc ? ctx->argc : 1, ctx->envc);
+		for (size_t i = 0; aux && i < n; i++)
+			printf("%s{\"id\":%llu,\"name\":\"%s\",\"value\":%llu}", i ? "," : "",
+			       (unsigned long long)aux[2 * i], at_name(aux[2 * i]),
+			       (unsigned long long)aux[2 * i + 1]);
+		fputs("]}", stdout);
+		return;
+	}
+	printf("stack: top 0x%llx, rsp 0x%llx (%llu bytes), argc %zu, envc %zu\n",
+	       (unsigned long long)ctx->stack_top, (unsigned long long)ctx->sp,
+	       (unsigned long long)(ctx->stack_top - ctx->sp), ctx->argc ? ctx->argc : 1, ctx->envc);
+	printf("mm: code 0x%llx-0x%llx data 0x%llx-0x%llx brk 0x%llx args 0x%llx-0x%llx env 0x%llx-0x%llx\n",
+	       (unsigned long long)ctx->mm.start_code, (unsigned long long)ctx->mm.end_code,
+	       (unsigned long long)ctx->mm.start_data, (unsigned long long)ctx->mm.end_data,
+	       (unsigned long long)ctx->mm.start_brk, (unsigned long long)ctx->mm.arg_start,
+	       (unsigned long long)ctx->mm.arg_end, (unsigned long long)ctx->mm.env_start,
+	       (unsigned long long)ctx->mm.env_end);
+	for (size_t i = 0; aux && i < n; i++)
+		printf("  %-22s 0x%llx\n", at_name(aux[2 * i]), (unsigned long long)aux[2 * i + 1]);
+}
+
+int pb_cli_plan(int argc, char **argv)
+{
+	struct pb_launch_opts o;
+	struct pb_pipeline pipe;
+	struct pb_ctx *ctx = NULL;
+	char **pargv = NULL;
+	int fd = -1, r, ret = PB_EXIT_ERROR;
+
+	r = pb_launch_parse(argc, argv, "plan", true, pb_cli_plan_help, &o);
+	if (r != 0) {
+		pb_launch_opts_free(&o);
+		return r == 1 ? 0 : r;
+	}
+	pargv = pb_launch_argv(&o);
+	ctx = malloc(sizeof(*ctx));
+	fd = open(o.path, O_RDONLY | O_CLOEXEC);
+	if (!pargv || !ctx || fd < 0) {
+		pb_cli_error("plan", "%s: %s", o.path, strerror(errno));
+		ret = 126;
+		goto out;
+	}
+	pb_ctx_init(ctx);
+	pb_host_from_self(&ctx->host);
+	for (unsigned i = 0; i < ctx->host.nmaps; i++)
+		pb_aspace_take(&ctx->as, ctx->host.maps[i].lo, ctx->host.maps[i].hi, "this process");
+	ctx->exec_fd = fd;
+	ctx->exec_name = ctx->execfn = o.path;
+	ctx->comm = o.path;
+	ctx->argv = pargv;
+	ctx->argc = (size_t)o.nargs;
+	ctx->envp = o.env;
+	ctx->envc = o.envc;
+	ctx->vdso_base = ctx->host.vdso_base;
+	if (o.seeded)
+		pb_rng_seed(&ctx->rng, o.seed);
+	pb_pipeline_default(&pipe);
+	r = pb_pipeline_run(&pipe, ctx);
+	if (r < 0) {
+		pb_cli_error(ctx->err.stage, "%s", ctx->err.msg);
+		goto out_clear;
+	}
+	if (o.json) {
+		fputs("{\"plan\":", stdout);
+		pb_plan_print_json(&ctx->plan, stdout);
+		print_stack(ctx, true);
+		fputs("}\n", stdout);
+	} else {
+		pb_plan_print_text(&ctx->plan, stdout);
+		print_stack(ctx, false);
+	}
+	ret = 0;
+out_clear:
+	pb_ctx_clear(ctx);
+out:
+	free(ctx);
+	free(pargv);
+	if (fd >= 0)
+		close(fd);
+	pb_launch_opts_free(&o);
+	return ret;
+}

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+#include <elf.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/personality.h>
+
+#include "core/host.h"
+#include "core/util.h"
+
+uint64_t pb_host_auxv(const struct pb_host *host, uint64_t id, uint64_t def)
+{
+	for (unsigned i = 0; i < host->nauxv; i++)
+		if (host->auxv[i][0] == id)
+			return host->auxv[i][1];
+	return def;
+}
+
+static int cmp_vma(const void *a, const void *b)
+{
+	const struct pb_vma *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+int pb_host_parse_maps(struct pb_host *host, const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+
+	host->nmaps = 0;
+	while (p < end && host->nmaps < PB_HOST_MAX_MAPS) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *line_end = nl ? nl : end;
+		struct pb_vma *v = &host->maps[host->nmaps];
+		char line[512];
+		size_t n = (size_t)(line_end - p) < sizeof(line) - 1 ? (size_t)(line_end - p) : sizeof(line) - 1;
+		unsigned long long lo, hi;
+		int name_at = 0;
+
+		memcpy(line, p, n);
+		line[n] = 0;
+		p = line_end + 1;
+		/* lo-hi perms offset dev inode   name */
+		if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %n", &lo, &hi, &name_at) < 2)
+			continue;
+		if (hi > PB_TASK_SIZE) /* [vsyscall] is not part of the mm */
+			continue;
+		v->lo = lo;
+		v->hi = hi;
+		v->name[0] = 0;
+		if (name_at > 0 && (size_t)name_at <= n)
+			snprintf(v->name, sizeof(v->name), "%s", line + name_at);
+		host->nmaps++;
+	}
+	qsort(host->maps, host->nmaps, sizeof(host->maps[0]), cmp_vma);
+	return (int)host->nmaps;
+}
+
+static long read_long(const char *path, long def)
+{
+	char buf[32];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return def;
+	n = pb_read_full(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return def;
+	buf[n] = 0;
+	return strtol(buf, NULL, 10);
+}
+
+void pb_host_read_sysfacts(struct pb_host *host)
+{
+	int p = personality(0xffffffff);
+
+	getrlimit(RLIMIT_STACK, &host->stack_rlim);
+	host->randomize_va_space = (int)read_long("/proc/sys/kernel/randomize_va_space", 2);
+	host->mmap_min_addr = (uint64_t)read_long("/proc/sys/vm/mmap_min_addr", 4096);
+	host->personality = p < 0 ? 0 : (unsigned long)p;
+}
+
+bool pb_host_randomizes(const struct pb_host *host)
+{
+	return !(host->personality & ADDR_NO_RANDOMIZE) && host->randomize_va_space != 0;
+}
+
+int pb_host_from_self(struct pb_host *host)
+{
+	char *buf;
+	ssize_t n;
+	int fd;
+
+	memset(host, 0, sizeof(*host));
+	pb_host_read_sysfacts(host);
+	fd = open("/proc/self/auxv", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		uint64_t pairs[PB_HOST_MAX_AUXV][2];
+		n = pb_read_full(fd, pairs, sizeof(pairs));
+		close(fd);
+		for (ssize_t i = 0; n > 0 && i < n / 16 && pairs[i][0] != AT_NULL; i++) {
+			host->auxv[host->nauxv][0] = pairs[i][0];
+			host->auxv[host->nauxv][1] = pairs[i][1];
+			host->nauxv++;
+		}
+	}
+	host->vdso_base = pb_host_auxv(host, AT_SYSINFO_EHDR, 0);
+	buf = malloc(1 << 20);
+	if (!buf)
+		return -ENOMEM;
+	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -errno : pb_read_full(fd, buf, (1 << 20) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n > 0)
+		pb_host_parse_maps(host, buf, (size_t)n);
+	free(buf);
+	for (unsigned i = 0; i < host->nmaps; i++)
+		if (strcmp(host->maps[i].name, "[stack]") == 0 && i > 0)
+			host->mmap_top = host->maps[i - 1].hi;
+	return n < 0 ? (int)n : 0;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/resource.h>
+
+#define PB_HOST_MAX_AUXV 64
+#define PB_HOST_MAX_MAPS 256
+
+/* One mapping of the process under construction. */
+struct pb_vma {
+	uint64_t lo, hi;
+	char name[40];		/* "[stack]", "[vdso]", "/memfd:pb-stub (deleted)", "" */
+};
+
+/*
+ * What the kernel gave the process under construction (the stub): its auxv
+ * in the kernel's order, its mappings, its stack. In plan-only mode the
+ * calling process stands in for it.
+ */
+struct pb_host {
+	bool from_stub;
+	uint64_t auxv[PB_HOST_MAX_AUXV][2];	/* (id, value) up to, not including, AT_NULL */
+	unsigned nauxv;
+	struct pb_vma maps[PB_HOST_MAX_MAPS];	/* sorted by address */
+	unsigned nmaps;
+	uint64_t stack_end;	/* vm_end of the kernel-made [stack] to reuse, 0 if none */
+	uint64_t sp0;		/* the stub's initial stack pointer */
+	uint64_t stub_lo, stub_hi;	/* the stub's image, removed at finalize */
+	uint64_t syscall_insn;	/* a "syscall" instruction in the stub */
+	uint64_t vdso_base;	/* AT_SYSINFO_EHDR, 0 if none */
+	uint64_t mmap_top;	/* top-down placement starts below this */
+	struct rlimit stack_rlim;
+	int randomize_va_space;	/* /proc/sys/kernel/randomize_va_space */
+	unsigned long personality;
+	uint64_t mmap_min_addr;
+};
+
+/* The value of auxv entry id, or def. */
+uint64_t pb_host_auxv(const struct pb_host *host, uint64_t id, uint64_t def);
+
+/* Parses /proc/PID/maps text into host->maps (sorted); returns the count or -errno. */
+int pb_host_parse_maps(struct pb_host *host, const char *text, size_t len);
+
+/*
+ * Fills host from the calling process (plan-only mode): auxv, maps, rlimits,
+ * randomization, personality. Returns 0 or -errno.
+ */
+int pb_host_from_self(struct pb_host *host);
+
+/* Reads the system-wide facts (rlimit, randomize_va_space, personality, mmap_min_addr). */
+void pb_host_read_sysfacts(struct pb_host *host);
+
+/* True when the kernel would randomize this exec (PF_RANDOMIZE). */
+bool pb_host_randomizes(const struct pb_host *host);

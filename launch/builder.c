@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+#include <stddef.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "launch/launch.h"
+#include "pipeline/pipeline.h"
+
+#define EXE_FD_IN_TARGET 1000	/* where the stub keeps the program's fd for /proc/PID/exe */
+
+_Static_assert(sizeof(struct pb_wire_mm) == 104, "struct prctl_mm_map is 104 bytes");
+_Static_assert((int)PB_WIRE_UNMAP == (int)PB_STEP_UNMAP && (int)PB_WIRE_WRITE == (int)PB_STEP_WRITE,
+	       "wire kinds follow enum pb_step_kind");
+_Static_assert(PB_WIRE_GROWSDOWN == PB_STEP_GROWSDOWN, "wire flags follow plan flags");
+
+/* Checks exec_fd the way execve checks the file it opens. */
+static int check_exec_fd(int fd, struct pb_error *err)
+{
+	struct statvfs sv;
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return pb_err_set(err, "builder", PB_EBADF, 0, "invalid executable fd %d", fd);
+	if (S_ISDIR(st.st_mode))
+		return pb_err_set(err, "builder", PB_EACCES, 0, "the executable is a directory");
+	if (!S_ISREG(st.st_mode))
+		return pb_err_set(err, "builder", PB_EACCES, 0, "the executable is not a regular file");
+	if (fstatvfs(fd, &sv) == 0 && (sv.f_flag & ST_NOEXEC))
+		return pb_err_set(err, "builder", PB_EACCES, 0, "the executable is on a noexec mount");
+	if (faccessat(fd, "", X_OK, AT_EMPTY_PATH | AT_EACCESS) < 0)
+		return pb_err_set(err, "builder", PB_EACCES, 0, "the executable has no execute permission");
+	return 0;
+}
+
+PB_API int pb_builder_new(const char *name, int job_fd, int exec_fd,
+			  struct pb_builder **ret, struct pb_error *err)
+{
+	struct pb_builder *b;
+	int r;
+
+	pb_err_clear(err);
+	if (!name || !ret)
+		return pb_err_set(err, "builder", PB_EINVAL, 0, "name and ret are required");
+	r = check_exec_fd(exec_fd, err);
+	if (r < 0)
+		return r;
+	if (job_fd >= 0 && fcntl(job_fd, F_GETFD) < 0)
+		return pb_err_set(err, "builder", PB_EBADF, 0, "invalid job (cgroup) fd %d", job_fd);
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return pb_err_set(err, "builder", PB_ENOMEM, 0, "out of memory");
+	b->exec_fd = b->job_fd = b->pidfd = b->sock = -1;
+	b->pid = -1;
+	b->name = strdup(name);
+	b->argv = calloc(1, sizeof(char *));
+	b->envp = calloc(1, sizeof(char *));
+	b->exec_fd = fcntl(exec_fd, F_DUPFD_CLOEXEC, 3);
+	if (job_fd >= 0)
+		b->job_fd = fcntl(job_fd, F_DUPFD_CLOEXEC, 3);
+	if (!b->name || !b->argv || !b->envp || b->exec_fd < 0 || (job_fd >= 0 && b->job_fd < 0)) {
+		r = pb_err_sys(err, "builder", errno ? -errno : -ENOMEM, "setting up the builder");
+		goto out_free;
+	}
+	pthread_sigmask(SIG_SETMASK, NULL, &b->sigmask);
+	r = pb_spawn_stub(b, err);
+	if (r < 0)
+		goto out_free;
+	*ret = b;
+	return 0;
+
+out_free:
+	pb_builder_free(b);
+	return r;
+}
+
+static int append(char ***v, size_t *n, const char *const *add, size_t nadd)
+{
+	char **nv = reallocarray(*v, *n + nadd + 1, sizeof(char *));
+
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	for (size_t i = 0; i < nadd; i++) {
+		if (!add[i] || !(nv[*n] = strdup(add[i]))) {
+			nv[*n] = NULL;
+			return add[i] ? -ENOMEM : -EINVAL;
+		}
+		(*n)++;
+	}
+	nv[*n] = NULL;
+	return 0;
+}
+
+PB_API int pb_add_arguments(struct pb_builder *b, const char *const *args, size_t n)
+{
+	return append(&b->argv, &b->argc, args, n);
+}
+
+PB_API int pb_add_environment(struct pb_builder *b, const char *const *vars, size_t n)
+{
+	return append(&b->envp, &b->envc, vars, n);
+}
+
+PB_API int pb_set_execfn(struct pb_builder *b, const char *path)
+{
+	char *p = strdup(path);
+
+	if (!p)
+		return -ENOMEM;
+	free(b->execfn);
+	b->execfn = p;
+	return 0;
+}
+
+PB_API int pb_set_seed(struct pb_builder *b, uint64_t seed)
+{
+	b->seeded = true;
+	b->seed = seed;
+	return 0;
+}
+
+PB_API void pb_builder_free(struct pb_builder *b)
+{
+	if (!b)
+		return;
+	pb_kill_and_reap(&b->pid, &b->pidfd, &b->sock);
+	for (size_t i = 0; i < b->argc; i++)
+		free(b->argv[i]);
+	for (size_t i = 0; i < b->envc; i++)
+		free(b->envp[i]);
+	free(b->argv);
+	free(b->envp);
+	free(b->name);
+	free(b->execfn);
+	if (b->exec_fd >= 0)
+		close(b->exec_fd);
+	if (b->job_fd >= 0)
+		close(b->job_fd);
+	free(b);
+}
+
+static int recv_all(int sock, void *buf, size_t len, struct pb_error *err, const char *what)
+{
+	ssize_t n;
+
+	do
+		n = recv(sock, buf, len, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return pb_err_sys(err, "launch", -errno, "receiving %s from the stub", what);
+	if (n == 0)
+		return pb_err_set(err, "launch", PB_ESTUB, 0, "the stub died before sending %s", what);
+	return (int)n;
+}
+
+/* What the kernel gave the stub, in the context's terms. */
+static int read_hello(struct pb_builder *b, struct pb_ctx *ctx, struct pb_error *err)
+{
+	struct pb_hello *h = malloc(sizeof(*h));
+	struct pb_host *host = &ctx->host;
+	int n;
+
+	if (!h)
+		return pb_err_set(err, "launch", PB_ENOMEM, 0, "out of memory");
+	n = recv_all(b->sock, h, sizeof(*h), err, "its hello");
+	if (n >= 0 && ((size_t)n < offsetof(struct pb_hello, maps) || h->magic != PB_PROTO_MAGIC ||
+		       h->nauxv > 64 || h->maps_len > (size_t)n - offsetof(struct pb_hello, maps)))
+		n = pb_err_set(err, "launch", PB_ESTUB, 0, "malformed hello from the stub");
+	if (n < 0) {
+		free(h);
+		return n;
+	}
+	memset(host, 0, sizeof(*host));
+	pb_host_read_sysfacts(host);
+	host->from_stub = true;
+	host->nauxv = h->nauxv;
+	memcpy(host->auxv, h->auxv, sizeof(h->auxv));
+	pb_host_parse_maps(host, h->maps, h->maps_len);
+	host->sp0 = h->sp0;
+	host->stub_lo = h->stub_lo;
+	host->stub_hi = h->stub_hi;
+	host->syscall_insn = h->syscall_insn;
+	host->vdso_base = pb_host_auxv(host, AT_SYSINFO_EHDR, 0);
+	/* the stub was the kernel's first top-down mapping: it sits at mmap_base */
+	host->mmap_top = h->stub_hi;
+	for (unsigned i = 0; i < host->nmaps; i++) {
+		if (strcmp(host->maps[i].name, "[stack]") == 0)
+			host->stack_end = host->maps[i].hi;
+		pb_aspace_take(&ctx->as, host->maps[i].lo, host->maps[i].hi,
+			       host->maps[i].name[0] ? host->maps[i].name : "stub anonymous");
+	}
+	free(h);
+	return 0;
+}
+
+/* The plan as the stub reads it: steps then data, in a memfd. */
+static int plan_memfd(const struct pb_plan *plan, struct pb_plan_hdr *hdr, struct pb_error *err)
+{
+	size_t steps_len = plan->nsteps * sizeof(struct pb_wire_step);
+	struct pb_wire_step *w = calloc(plan->nsteps + 1, sizeof(*w));
+	int fd = memfd_create("pb-plan", MFD_CLOEXEC), r = 0;
+
+	if (fd < 0 || !w) {
+		r = fd < 0 ? pb_err_sys(err, "launch", -errno, "memfd_create") :
+			     pb_err_set(err, "launch", PB_ENOMEM, 0, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < plan->nsteps; i++) {
+		const struct pb_step *s = &plan->steps[i];
+		w[i] = (struct pb_wire_step){s->kind, s->flags, s->prot, s->file, s->addr, s->len, s->off};
+	}
+	hdr->nsteps = (uint32_t)plan->nsteps;
+	hdr->steps_off = 0;
+	hdr->data_off = steps_len;
+	r = pb_write_full(fd, w, steps_len);
+	if (r == 0)
+		r = pb_write_full(fd, plan->data, plan->data_len);
+	if (r < 0)
+		r = pb_err_sys(err, "launch", r, "writing the plan");
+out:
+	free(w);
+	if (r < 0 && fd >= 0)
+		close(fd);
+	return r < 0 ? r : fd;
+}
+
+static int send_plan(struct pb_builder *b, struct pb_ctx *ctx, bool keep_exe, struct pb_error *err)
+{
+	struct pb_plan_hdr hdr = {.magic = PB_PROTO_MAGIC, .keep_exe_fd = keep_exe ? EXE_FD_IN_TARGET : -1};
+	int fds[PB_PLAN_MAX_FILES + 1];
+	char cbuf[CMSG_SPACE(sizeof(fds))];
+	struct iovec iov = {&hdr, sizeof(hdr)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf};
+	struct cmsghdr *c;
+	const char *base;
+	int planfd, r;
+
+	if (ctx->plan.nfiles > PB_PLAN_MAX_FILES)
+		return pb_err_set(err, "launch", PB_EINVAL, 0, "too many files in the plan");
+	planfd = plan_memfd(&ctx->plan, &hdr, err);
+	if (planfd < 0)
+		return planfd;
+	hdr.nfiles = (uint32_t)ctx->plan.nfiles;
+	memcpy(&hdr.mm, &ctx->mm, offsetof(struct pb_wire_mm, auxv)); /* start_code .. env_end */
+	hdr.mm.auxv = ctx->mm.auxv;
+	hdr.mm.auxv_size = (uint32_t)ctx->mm.auxv_size;
+	hdr.mm.exe_fd = (uint32_t)-1;
+	memcpy(&hdr.sigmask, &b->sigmask, sizeof(hdr.sigmask));
+	base = strrchr(ctx->comm, '/');
+	snprintf(hdr.comm, sizeof(hdr.comm), "%s", base ? base + 1 : ctx->comm);
+	fds[0] = planfd;
+	for (size_t i = 0; i < ctx->plan.nfiles; i++)
+		fds[1 + i] = ctx->plan.files[i].fd;
+	msg.msg_controllen = CMSG_SPACE(sizeof(int) * (ctx->plan.nfiles + 1));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * (ctx->plan.nfiles + 1));
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * (ctx->plan.nfiles + 1));
+	do
+		r = (int)sendmsg(b->sock, &msg, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	r = r < 0 ? pb_err_sys(err, "launch", -errno, "sending the plan to the stub") : 0;
+	close(planfd);
+	return r;
+}
+
+static enum pb_code code_of_errno(int e)
+{
+	switch (e) {
+	case ENOMEM: return PB_ENOMEM;
+	case EEXIST: return PB_ELOAD;
+	case EACCES: case EPERM: return PB_EACCES;
+	default: return PB_ESYS;
+	}
+}
+
+/* The stub's verdict; a failed step is reported in the name of the stage that emitted it. */
+static int read_result(struct pb_builder *b, struct pb_ctx *ctx, struct pb_error *err)
+{
+	static const char *const phases[] = {"ok", "receiving the plan", "step", "PR_SET_MM_MAP",
+					     "PR_SET_NAME", "setting up fds"};
+	struct pb_result res;
+	char prot[4];
+	int n = recv_all(b->sock, &res, sizeof(res), err, "its result");
+
+	if (n < 0)
+		return n;
+	if (n != sizeof(res) || res.magic != PB_PROTO_MAGIC || res.phase < 0 || res.phase > PB_PHASE_FDS)
+		return pb_err_set(err, "launch", PB_ESTUB, 0, "malformed result from the stub");
+	if (res.phase == PB_PHASE_OK)
+		return 0;
+	if (res.phase == PB_PHASE_STEP && res.step >= 0 && (size_t)res.step < ctx->plan.nsteps) {
+		const struct pb_step *s = &ctx->plan.steps[res.step];
+		pb_err_set(err, s->stage ? s->stage : "apply", code_of_errno(-res.err), 0,
+			   "applying step %d (%s %s 0x%llx-0x%llx, %s): %s", res.step,
+			   pb_step_kind_name(s->kind), pb_prot_str(s->prot, prot),
+			   (unsigned long long)s->addr, (unsigned long long)(s->addr + s->len), s->note,
+			   strerror(-res.err));
+	} else {
+		pb_err_set(err, "apply", code_of_errno(-res.err), 0, "%s: %s", phases[res.phase],
+			   strerror(-res.err));
+	}
+	err->sys_errno = -res.err;
+	return res.err < 0 ? res.err : -EIO;
+}
+
+/* The stub closes its end once it has nothing more to say. */
+static int wait_eof(struct pb_builder *b, struct pb_error *err)
+{
+	char c;
+	ssize_t n;
+
+	do
+		n = recv(b->sock, &c, 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n != 0)
+		return pb_err_set(err, "launch", PB_ESTUB, 0, "the stub did not close its socket");
+	return 0;
+}
+
+static void setup_ctx(struct pb_builder *b, struct pb_ctx *ctx)
+{
+	ctx->exec_fd = b->exec_fd;
+	ctx->exec_name = b->execfn ? b->execfn : b->name;
+	ctx->execfn = b->execfn ? b->execfn : b->name;
+	ctx->comm = b->name;
+	ctx->argv = b->argv;
+	ctx->argc = b->argc;
+	ctx->envp = b->envp;
+	ctx->envc = b->envc;
+	if (b->seeded)
+		pb_rng_seed(&ctx->rng, b->seed);
+}
+
+PB_API int pb_build(struct pb_builder *b, struct pb_built **ret, struct pb_error *err)
+{
+	struct pb_pipeline *pipe = malloc(sizeof(*pipe));
+	struct pb_ctx *ctx = malloc(sizeof(*ctx));
+	struct pb_built *p = calloc(1, sizeof(*p));
+	bool keep_exe, exe_set = false;
+	int r;
+
+	pb_err_clear(err);
+	if (!pipe || !ctx || !p) {
+		r = pb_err_set(err, "builder", PB_ENOMEM, 0, "out of memory");
+		goto out_free;
+	}
+	pb_ctx_init(ctx);
+	if (b->spent || b->pid < 0) {
+		r = pb_err_set(err, "builder", PB_EINVAL, 0, "this builder was already built");
+		goto out_clear;
+	}
+	b->spent = true;
+	r = read_hello(b, ctx, err);
+	if (r < 0)
+		goto out_kill;
+	setup_ctx(b, ctx);
+	ctx->vdso_base = ctx->host.vdso_base;
+	pb_pipeline_default(pipe);
+	r = pb_pipeline_run(pipe, ctx);
+	if (r < 0) {
+		*err = ctx->err;
+		goto out_kill;
+	}
+	keep_exe = ctx->vdso_base && pb_can_set_exe();
+	r = send_plan(b, ctx, keep_exe, err);
+	if (r == 0)
+		r = read_result(b, ctx, err);
+	if (r == 0)
+		r = wait_eof(b, err);
+	if (r == 0)
+		r = pb_finalize(ctx, b->pid, keep_exe ? EXE_FD_IN_TARGET : -1, &exe_set, err);
+	if (r < 0)
+		goto out_kill;
+	p->info = (struct pb_built_info){
+		.pid = b->pid, .pidfd = b->pidfd, .entry = ctx->entry, .sp = ctx->sp,
+		.elf_base = ctx->exec_bias, .interp_base = ctx->interp_bias,
+		.vdso_base = ctx->vdso_base, .exe_set = exe_set,
+	};
+	close(b->sock);
+	b->pid = b->pidfd = b->sock = -1; /* the built process owns them now */
+	*ret = TAKE_PTR(p);
+	r = 0;
+	goto out_clear;
+
+out_kill:
+	pb_kill_and_reap(&b->pid, &b->pidfd, &b->sock);
+out_clear:
+	pb_ctx_clear(ctx);
+out_free:
+	free(p);
+	free(ctx);
+	free(pipe);
+	return r;
+}
+
+PB_API const struct pb_built_info *pb_built_info(const struct pb_built *p)
+{
+	return &p->info;
+}
+
+PB_API int pb_start(struct pb_built *p, struct pb_error *err)
+{
+	pb_err_clear(err);
+	if (p->started)
+		return pb_err_set(err, "start", PB_EINVAL, 0, "already started");
+	if (ptrace(PTRACE_DETACH, p->info.pid, 0, 0) < 0)
+		return pb_err_sys(err, "start", -errno, "PTRACE_DETACH");
+	p->started = true;
+	return 0;
+}
+
+PB_API int pb_wait(struct pb_built *p, int *ret_status)
+{
+	int status;
+
+	if (!p->started || p->reaped)
+		return -ECHILD;
+	while (waitpid(p->info.pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	p->reaped = true;
+	*ret_status = status;
+	return 0;
+}
+
+PB_API void pb_built_free(struct pb_built *p)
+{
+	int sock = -1;
+	pid_t pid;
+
+	if (!p)
+		return;
+	pid = p->started || p->reaped ? -1 : p->info.pid;
+	pb_kill_and_reap(&pid, &p->info.pidfd, &sock);
+	free(p);
+}

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DOC: finalize. The stub has applied the plan, closed its socket and sits
+ * in pause(). As its tracer we stop it, make it run munmap on its own image
+ * through its own "syscall" instruction (the syscall-exit stop comes before
+ * any instruction of the unmapped code would run), optionally point
+ * /proc/PID/exe at the program (through a "syscall" in the vDSO, since the
+ * stub is gone), then set the registers execve leaves: every general
+ * register zero but rip and rsp, rflags 0x202, fs/gs base 0. The FPU/SIMD
+ * state is exec's: the stub never touches it.
+ */
+#include <elf.h>
+#include <linux/capability.h>
+#include <linux/prctl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/uio.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "launch/launch.h"
+
+static int wait_stopped(pid_t pid, struct pb_error *err, const char *when)
+{
+	int status;
+
+	while (waitpid(pid, &status, __WALL) < 0) {
+		if (errno != EINTR)
+			return pb_err_sys(err, "finalize", -errno, "waitpid %s", when);
+	}
+	if (WIFSTOPPED(status))
+		return status;
+	if (WIFSIGNALED(status))
+		return pb_err_set(err, "finalize", PB_ESTUB, 0, "the process was killed by signal %d %s",
+				  WTERMSIG(status), when);
+	return pb_err_set(err, "finalize", PB_ESTUB, 0, "the process exited with status %d %s",
+			  WEXITSTATUS(status), when);
+}
+
+/* Runs one system call in the stopped tracee at the "syscall" instruction insn. */
+static int inject(pid_t pid, uint64_t insn, long nr, long a0, long a1, long a2, long a3,
+		  long *ret, struct pb_error *err)
+{
+	struct user_regs_struct regs = {0};
+	int r;
+
+	regs.rip = insn;
+	regs.rax = (unsigned long)nr;
+	regs.orig_rax = (unsigned long)-1; /* no restart of the pause() we interrupted */
+	regs.rdi = (unsigned long)a0;
+	regs.rsi = (unsigned long)a1;
+	regs.rdx = (unsigned long)a2;
+	regs.r10 = (unsigned long)a3;
+	regs.eflags = 0x202;
+	regs.cs = 0x33;
+	regs.ss = 0x2b;
+	if (ptrace(PTRACE_SETREGS, pid, 0, &regs) < 0)
+		return pb_err_sys(err, "finalize", -errno, "PTRACE_SETREGS");
+	for (int stop = 0; stop < 2; stop++) { /* syscall entry, then exit */
+		if (ptrace(PTRACE_SYSCALL, pid, 0, 0) < 0)
+			return pb_err_sys(err, "finalize", -errno, "PTRACE_SYSCALL");
+		r = wait_stopped(pid, err, "during an injected system call");
+		if (r < 0)
+			return r;
+		if (WSTOPSIG(r) != (SIGTRAP | 0x80))
+			return pb_err_set(err, "finalize", PB_ESTUB, 0,
+					  "unexpected stop (signal %d) during an injected system call",
+					  WSTOPSIG(r));
+	}
+	if (ptrace(PTRACE_GETREGS, pid, 0, &regs) < 0)
+		return pb_err_sys(err, "finalize", -errno, "PTRACE_GETREGS");
+	*ret = (long)regs.rax;
+	return 0;
+}
+
+bool pb_can_set_exe(void)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2] = {0};
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return false;
+	return (d[0].effective & (1u << CAP_SYS_ADMIN)) ||
+	       (d[1].effective & (1u << (40 /* CAP_CHECKPOINT_RESTORE */ - 32)));
+}
+
+uint64_t pb_vdso_syscall_offset(void)
+{
+	const unsigned char *base = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)base;
+
+	if (!base || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
+		return 0;
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		const Elf64_Phdr *ph = (const Elf64_Phdr *)(base + eh->e_phoff) + i;
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		for (uint64_t o = ph->p_offset; o + 1 < ph->p_offset + ph->p_filesz; o++)
+			if (base[o] == 0x0f && base[o + 1] == 0x05)
+				return o;
+	}
+	return 0;
+}
+
+/* Writes len bytes into the tracee at addr (NULL data: zeros). */
+static int poke(pid_t pid, uint64_t addr, const void *data, size_t len)
+{
+	static const char zeros[sizeof(struct pb_wire_mm)];
+	struct iovec local = {(void *)(data ? data : zeros), len};
+	struct iovec remote = {(void *)(uintptr_t)addr, len};
+
+	return process_vm_writev(pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -errno;
+}
+
+/*
+ * /proc/PID/exe: PR_SET_MM_MAP with exe_fd (needs CAP_SYS_ADMIN or
+ * CAP_CHECKPOINT_RESTORE; PR_SET_MM_EXE_FILE would need CAP_SYS_RESOURCE
+ * too), run in the tracee once no mapping of the stub memfd is left. The
+ * struct goes just below rsp, in the stack VMA, and is wiped afterwards.
+ */
+static int set_exe(struct pb_ctx *ctx, pid_t pid, int exe_fd, bool *ret_exe_set,
+		   struct pb_error *err)
+{
+	uint64_t off = pb_vdso_syscall_offset(), insn = ctx->vdso_base + off;
+	uint64_t scratch = (ctx->sp - 2 * sizeof(struct pb_wire_mm)) & ~15ull;
+	struct pb_wire_mm mm;
+	long ret;
+	int r;
+
+	if (!off || !ctx->vdso_base)
+		return 0;
+	memcpy(&mm, &ctx->mm, offsetof(struct pb_wire_mm, auxv));
+	mm.auxv = ctx->mm.auxv;
+	mm.auxv_size = (uint32_t)ctx->mm.auxv_size;
+	mm.exe_fd = (uint32_t)exe_fd;
+	r = poke(pid, scratch, &mm, sizeof(mm));
+	if (r < 0)
+		return pb_err_sys(err, "finalize", r, "process_vm_writev");
+	r = inject(pid, insn, SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)scratch,
+		   sizeof(mm), &ret, err);
+	if (r == 0)
+		r = poke(pid, scratch, NULL, sizeof(mm));
+	if (r < 0)
+		return r;
+	*ret_exe_set = ret == 0;
+	r = inject(pid, insn, SYS_close, exe_fd, 0, 0, 0, &ret, err);
+	return r;
+}
+
+int pb_finalize(struct pb_ctx *ctx, pid_t pid, int exe_fd, bool *ret_exe_set,
+		struct pb_error *err)
+{
+	struct user_regs_struct regs = {0};
+	const struct pb_host *h = &ctx->host;
+	long ret;
+	int r;
+
+	*ret_exe_set = false;
+	if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) < 0)
+		return pb_err_sys(err, "finalize", -errno, "PTRACE_INTERRUPT");
+	r = wait_stopped(pid, err, "before finalize");
+	if (r < 0)
+		return r;
+	r = inject(pid, h->syscall_insn, SYS_munmap, (long)h->stub_lo, (long)(h->stub_hi - h->stub_lo),
+		   0, 0, &ret, err);
+	if (r < 0)
+		return r;
+	if (ret < 0)
+		return pb_err_sys(err, "finalize", (int)ret, "unmapping the stub");
+	if (exe_fd >= 0) {
+		r = set_exe(ctx, pid, exe_fd, ret_exe_set, err);
+		if (r < 0)
+			return r;
+	}
+	/* ELF_PLAT_INIT + start_thread: what execve leaves */
+	regs.rip = ctx->entry;
+	regs.rsp = ctx->sp;
+	regs.eflags = 0x202;
+	regs.cs = 0x33;
+	regs.ss = 0x2b;
+	regs.orig_rax = (unsigned long)-1;
+	if (ptrace(PTRACE_SETREGS, pid, 0, &regs) < 0)
+		return pb_err_sys(err, "finalize", -errno, "PTRACE_SETREGS");
+	return 0;
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "procbuilder.h"
+#include "core/ctx.h"
+#include "launch/proto.h"
+
+struct pb_builder {
+	char *name;		/* comm and default execfn */
+	char *execfn;
+	int exec_fd;		/* owned */
+	int job_fd;		/* owned, or -1 */
+	pid_t pid;
+	int pidfd, sock;
+	char **argv, **envp;	/* owned, NULL-terminated */
+	size_t argc, envc;
+	sigset_t sigmask;	/* the caller's mask, restored in the program */
+	bool seeded;
+	uint64_t seed;
+	bool spent;
+};
+
+struct pb_built {
+	struct pb_built_info info;
+	bool started, reaped;
+};
+
+/*
+ * Spawns the stub: sealed memfd, clone3(CLONE_PIDFD|CLONE_VFORK|CLONE_VM
+ * [|CLONE_INTO_CGROUP]), execveat, then PTRACE_SEIZE. Fills b->pid, pidfd, sock.
+ */
+int pb_spawn_stub(struct pb_builder *b, struct pb_error *err);
+
+/* SIGKILL and reap; closes pidfd and sock. Safe to call twice. */
+void pb_kill_and_reap(pid_t *pid, int *pidfd, int *sock);
+
+/*
+ * Finalize (the stub has applied the plan and waits): remove the stub with an
+ * injected munmap, set /proc/PID/exe when exe_fd >= 0 and allowed, set the
+ * registers the kernel sets at exec. The process stays stopped.
+ */
+int pb_finalize(struct pb_ctx *ctx, pid_t pid, int exe_fd, bool *ret_exe_set,
+		struct pb_error *err);
+
+/* True if we may set /proc/PID/exe (CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE). */
+bool pb_can_set_exe(void);
+/* The offset of a "syscall" instruction in the vDSO, or 0. */
+uint64_t pb_vdso_syscall_offset(void);

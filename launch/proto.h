@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+/*
+ * The wire protocol between the builder and its stub, over a SOCK_SEQPACKET
+ * socket at fd PB_STUB_SOCK_FD in the stub. Shared by the freestanding stub:
+ * fixed-size integer types only.
+ *
+ *   stub -> parent  HELLO  (who it is, what the kernel gave it)
+ *   parent -> stub  PLAN   (header; SCM_RIGHTS: plan memfd, then files)
+ *   stub -> parent  RESULT (0, or the step that failed and its errno)
+ *   stub closes the socket, restores the signal mask and waits to be
+ *   finalized by the parent (ptrace).
+ */
+#include <stdint.h>
+
+#define PB_PROTO_MAGIC 0x31747370u	/* "pst1" */
+#define PB_STUB_SOCK_FD 3
+#define PB_HELLO_MAPS_MAX 12288
+#define PB_PLAN_MAX_FILES 8
+
+enum pb_wire_kind {
+	PB_WIRE_RESERVE, PB_WIRE_RELEASE, PB_WIRE_MAP_FILE, PB_WIRE_MAP_ANON,
+	PB_WIRE_ZERO, PB_WIRE_WRITE, PB_WIRE_PROTECT, PB_WIRE_UNMAP,
+};
+#define PB_WIRE_GROWSDOWN (1u << 1)
+
+struct pb_hello {
+	uint32_t magic;
+	int32_t pid;
+	uint64_t sp0;		/* the stub's initial rsp (argc) */
+	uint64_t stub_lo, stub_hi;	/* its image, page aligned */
+	uint64_t syscall_insn;	/* a "syscall" instruction inside it */
+	uint32_t nauxv, maps_len;
+	uint64_t auxv[64][2];
+	char maps[PB_HELLO_MAPS_MAX];	/* /proc/self/maps, maps_len bytes */
+};
+
+struct pb_wire_step {
+	uint32_t kind, flags;
+	int32_t prot, file;
+	uint64_t addr, len, off;
+};
+
+struct pb_wire_mm {		/* struct prctl_mm_map, 104 bytes */
+	uint64_t start_code, end_code, start_data, end_data;
+	uint64_t start_brk, brk, start_stack;
+	uint64_t arg_start, arg_end, env_start, env_end;
+	uint64_t auxv;
+	uint32_t auxv_size;
+	uint32_t exe_fd;
+};
+
+struct pb_plan_hdr {
+	uint32_t magic;
+	uint32_t nsteps;
+	uint32_t nfiles;	/* SCM_RIGHTS: plan memfd, then nfiles files */
+	int32_t keep_exe_fd;	/* dup files[0] to this fd and keep it (for /proc/PID/exe), or -1 */
+	uint64_t steps_off, data_off;	/* in the plan memfd */
+	uint64_t sigmask;	/* restored last */
+	struct pb_wire_mm mm;
+	char comm[16];
+};
+
+/* Phases a RESULT can name. */
+enum pb_result_phase { PB_PHASE_OK, PB_PHASE_RECV, PB_PHASE_STEP, PB_PHASE_MM, PB_PHASE_NAME, PB_PHASE_FDS };
+
+struct pb_result {
+	uint32_t magic;
+	int32_t phase;
+	int32_t step;		/* for PB_PHASE_STEP */
+	int32_t err;		/* negative errno */
+};

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "launch/launch.h"
+#include "launch/rawsys.h"
+
+extern const unsigned char pb_stub_image[], pb_stub_image_end[];
+
+#define CHILD_STACK_SIZE (16 * 1024)
+
+struct spawn_args {
+	int memfd, sock;
+	volatile long err;
+};
+
+/*
+ * clone3 with a function to run on the child's stack (glibc has no wrapper).
+ * The child shares our memory until it execs (CLONE_VM|CLONE_VFORK).
+ */
+int pb_clone3_run(struct clone_args *args, size_t size, int (*fn)(void *), void *arg);
+__asm__(".text\n"
+	".globl pb_clone3_run\n"
+	".hidden pb_clone3_run\n"
+	".type pb_clone3_run, @function\n"
+	"pb_clone3_run:\n"
+	"	mov %rdx, %r8\n"
+	"	mov %rcx, %r9\n"
+	"	mov $435, %eax\n" /* __NR_clone3 */
+	"	syscall\n"
+	"	test %rax, %rax\n"
+	"	jnz 1f\n"
+	"	xor %ebp, %ebp\n"
+	"	mov %r9, %rdi\n"
+	"	call *%r8\n"
+	"	mov %eax, %edi\n"
+	"	mov $60, %eax\n" /* exit */
+	"	syscall\n"
+	"	hlt\n"
+	"1:	ret\n"
+	".size pb_clone3_run, .-pb_clone3_run\n");
+
+/* Runs in the child, in our memory, with every signal blocked: raw syscalls only. */
+__attribute__((no_sanitize("address", "undefined"), noinline)) static int stub_child(void *p)
+{
+	struct spawn_args *a = p;
+	char *argv[] = {"pb-stub", NULL}, *envp[] = {NULL};
+	long r;
+
+	if (a->sock != PB_STUB_SOCK_FD)
+		r = pb_raw_syscall(SYS_dup3, a->sock, PB_STUB_SOCK_FD, 0, 0, 0, 0);
+	else
+		r = pb_raw_syscall(SYS_fcntl, PB_STUB_SOCK_FD, F_SETFD, 0, 0, 0, 0);
+	if (r < 0) {
+		a->err = r;
+		return 127;
+	}
+	/* Nothing of ours but 0, 1, 2 and the socket survives the exec. */
+	pb_raw_syscall(SYS_close_range, PB_STUB_SOCK_FD + 1, ~0u, CLOSE_RANGE_CLOEXEC, 0, 0, 0);
+	r = pb_raw_syscall(SYS_execveat, a->memfd, (long)"", (long)argv, (long)envp, AT_EMPTY_PATH, 0);
+	a->err = r;
+	return 127;
+}
+
+/* The stub in a sealed memfd, as a read-only fd (a writable one would make execve fail ETXTBSY). */
+static int stub_memfd(struct pb_error *err)
+{
+	size_t len = (size_t)(pb_stub_image_end - pb_stub_image);
+	char path[64];
+	int fd, ro, r;
+
+	fd = memfd_create("pb-stub", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return pb_err_sys(err, "launch", -errno, "memfd_create");
+	r = pb_write_full(fd, pb_stub_image, len);
+	if (r == 0 && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+		r = -errno;
+	if (r < 0) {
+		close(fd);
+		return pb_err_sys(err, "launch", r, "writing the stub");
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ro = open(path, O_RDONLY | O_CLOEXEC);
+	r = -errno;
+	close(fd);
+	if (ro < 0)
+		return pb_err_sys(err, "launch", r, "reopening the stub memfd read-only");
+	return ro;
+}
+
+void pb_kill_and_reap(pid_t *pid, int *pidfd, int *sock)
+{
+	int status;
+
+	if (*pid > 0) {
+		kill(*pid, SIGKILL);
+		while (waitpid(*pid, &status, __WALL) < 0 && errno == EINTR)
+			;
+		*pid = -1;
+	}
+	if (*pidfd >= 0)
+		close(*pidfd);
+	if (*sock >= 0)
+		close(*sock);
+	*pidfd = *sock = -1;
+}
+
+int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
+{
+	struct spawn_args a = {.memfd = -1, .sock = -1, .err = 0};
+	struct clone_args ca = {0};
+	int sv[2], pidfd = -1, r;
+	sigset_t all, old;
+	void *stack;
+	long pid;
+
+	a.memfd = stub_memfd(err);
+	if (a.memfd < 0)
+		return a.memfd;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		r = pb_err_sys(err, "launch", -errno, "socketpair");
+		goto out_close_memfd;
+	}
+	stack = malloc(CHILD_STACK_SIZE);
+	if (!stack) {
+		r = pb_err_set(err, "launch", PB_ENOMEM, 0, "out of memory");
+		goto out_close_sock;
+	}
+	a.sock = sv[1];
+	ca.flags = CLONE_PIDFD | CLONE_VFORK | CLONE_VM;
+	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
+	ca.exit_signal = SIGCHLD;
+	ca.stack = (uint64_t)(uintptr_t)stack;
+	ca.stack_size = CHILD_STACK_SIZE;
+	if (b->job_fd >= 0) {
+		ca.flags |= CLONE_INTO_CGROUP;
+		ca.cgroup = (uint64_t)b->job_fd;
+	}
+	/* No handler of ours may run in the child: it shares our memory. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = pb_clone3_run(&ca, sizeof(ca), stub_child, &a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	free(stack);
+	close(sv[1]);
+	sv[1] = -1;
+	if (pid < 0) {
+		r = pb_err_sys(err, "launch", (int)pid, "clone3");
+		goto out_close_sock;
+	}
+	b->pid = (pid_t)pid;
+	b->pidfd = pidfd;
+	b->sock = sv[0];
+	if (a.err) {
+		r = pb_err_sys(err, "launch", (int)a.err, "starting the stub (execveat)");
+		pb_kill_and_reap(&b->pid, &b->pidfd, &b->sock);
+		goto out_close_memfd;
+	}
+	if (ptrace(PTRACE_SEIZE, b->pid, 0, PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD) < 0) {
+		r = pb_err_sys(err, "launch", -errno, "ptrace(PTRACE_SEIZE) of the stub");
+		pb_kill_and_reap(&b->pid, &b->pidfd, &b->sock);
+		goto out_close_memfd;
+	}
+	close(a.memfd);
+	return 0;
+
+out_close_sock:
+	close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+out_close_memfd:
+	close(a.memfd);
+	return r;
+}

@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The stub: the first program of every process procbuilder builds. It is
+ * freestanding (no libc), runs on a stack in its own .bss, reports what the
+ * kernel gave it, applies the plan it receives, and waits to be finalized.
+ * It never touches the SIMD registers (-mgeneral-regs-only), so the program
+ * starts with the FPU state exec left.
+ */
+#include <asm/unistd.h>
+#include <linux/fcntl.h>
+#include <linux/mman.h>
+#include <linux/prctl.h>
+#include <linux/uio.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "launch/proto.h"
+#include "launch/rawsys.h"
+
+#define AT_NULL 0
+#define PAGE 4096ul
+#define SOL_SOCKET 1
+#define SCM_RIGHTS 1
+#define EINTR 4
+#define MSG_CMSG_CLOEXEC 0x40000000
+
+/* The kernel's struct msghdr and cmsghdr (uapi has no freestanding copy). */
+struct k_msghdr {
+	void *name;
+	int namelen;
+	struct iovec *iov;
+	size_t iovlen;
+	void *control;
+	size_t controllen;
+	unsigned flags;
+};
+struct k_cmsghdr {
+	size_t len;
+	int level, type;
+};
+#define K_CMSG_LEN(n) (sizeof(struct k_cmsghdr) + (n))
+
+extern const char __ehdr_start[] __attribute__((visibility("hidden")));
+extern const char _end[] __attribute__((visibility("hidden")));
+extern const char stub_syscall_insn[] __attribute__((visibility("hidden")));
+
+__asm__(".text\n"
+	".globl _start\n"
+	"_start:\n"
+	"	mov %rsp, %rdi\n"
+	"	lea stub_stack+65536(%rip), %rsp\n"
+	"	call stub_main\n"
+	"	hlt\n"
+	".globl stub_syscall_insn\n"
+	".hidden stub_syscall_insn\n"
+	"stub_syscall_insn:\n"
+	"	syscall\n"
+	"	hlt\n");
+
+__attribute__((used, aligned(16))) char stub_stack[65536];
+
+#define sys6 pb_raw_syscall
+#define sys3(n, a, b, c) sys6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+
+void *memset(void *d, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
+
+void *memset(void *d, int c, size_t n)
+{
+	volatile unsigned char *p = d;
+	while (n--)
+		*p++ = (unsigned char)c;
+	return d;
+}
+
+void *memcpy(void *d, const void *s, size_t n)
+{
+	volatile unsigned char *p = d;
+	const unsigned char *q = s;
+	while (n--)
+		*p++ = *q++;
+	return d;
+}
+
+static __attribute__((noreturn)) void die(void)
+{
+	for (;;)
+		sys3(__NR_exit_group, 127, 0, 0);
+}
+
+static struct pb_hello hello;
+static struct pb_wire_step steps[64];
+
+static long send_msg(const void *buf, size_t len)
+{
+	long r;
+	do
+		r = sys6(__NR_sendto, PB_STUB_SOCK_FD, (long)buf, (long)len, 0, 0, 0);
+	while (r == -EINTR);
+	return r;
+}
+
+static void report(int phase, int step, long err)
+{
+	struct pb_result res = {PB_PROTO_MAGIC, phase, step, (int32_t)err};
+	send_msg(&res, sizeof(res));
+}
+
+static void say_hello(uint64_t *sp0)
+{
+	uint64_t *p = sp0 + 1 + sp0[0] + 1; /* past argc, argv, NULL */
+	long fd, n;
+
+	while (*p)
+		p++;
+	p++; /* past envp's NULL: auxv */
+	hello.magic = PB_PROTO_MAGIC;
+	hello.pid = (int32_t)sys3(__NR_getpid, 0, 0, 0);
+	hello.sp0 = (uint64_t)sp0;
+	hello.stub_lo = (uint64_t)__ehdr_start & ~(PAGE - 1);
+	hello.stub_hi = ((uint64_t)_end + PAGE - 1) & ~(PAGE - 1);
+	hello.syscall_insn = (uint64_t)stub_syscall_insn;
+	for (; p[0] != AT_NULL && hello.nauxv < 64; p += 2, hello.nauxv++) {
+		hello.auxv[hello.nauxv][0] = p[0];
+		hello.auxv[hello.nauxv][1] = p[1];
+	}
+	fd = sys3(__NR_open, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
+	while (fd >= 0 && hello.maps_len < sizeof(hello.maps)) {
+		n = sys3(__NR_read, fd, hello.maps + hello.maps_len, sizeof(hello.maps) - hello.maps_len);
+		if (n == -EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		hello.maps_len += (uint32_t)n;
+	}
+	if (fd >= 0)
+		sys3(__NR_close, fd, 0, 0);
+	if (send_msg(&hello, offsetof(struct pb_hello, maps) + hello.maps_len) < 0)
+		die();
+}
+
+/* Receives the plan header and its fds (plan memfd first). */
+static int recv_plan(struct pb_plan_hdr *hdr, int *fds)
+{
+	union {
+		struct k_cmsghdr h;
+		char buf[K_CMSG_LEN(sizeof(int) * (PB_PLAN_MAX_FILES + 1)) + 8];
+	} cbuf;
+	struct iovec iov = {hdr, sizeof(*hdr)};
+	struct k_msghdr msg = {0, 0, &iov, 1, &cbuf, sizeof(cbuf), 0};
+	long n;
+
+	do
+		n = sys3(__NR_recvmsg, PB_STUB_SOCK_FD, &msg, MSG_CMSG_CLOEXEC);
+	while (n == -EINTR);
+	if (n != sizeof(*hdr) || hdr->magic != PB_PROTO_MAGIC || hdr->nfiles > PB_PLAN_MAX_FILES)
+		return n < 0 ? (int)n : -22;
+	if (msg.controllen < K_CMSG_LEN(sizeof(int)) || cbuf.h.level != SOL_SOCKET ||
+	    cbuf.h.type != SCM_RIGHTS || cbuf.h.len != K_CMSG_LEN(sizeof(int) * (hdr->nfiles + 1)))
+		return -9;
+	memcpy(fds, cbuf.buf + sizeof(struct k_cmsghdr), sizeof(int) * (hdr->nfiles + 1));
+	return 0;
+}
+
+/*
+ * Ranges this plan mapped. MAP_FIXED may replace only these; anything else
+ * is mapped with MAP_FIXED_NOREPLACE, so the stub never clobbers a mapping
+ * it did not make.
+ */
+static struct { uint64_t lo, hi; } owned[256];
+static unsigned nowned;
+
+static int covered(uint64_t lo, uint64_t hi)
+{
+	for (int moved = 1; lo < hi && moved;) {
+		moved = 0;
+		for (unsigned i = 0; i < nowned; i++) {
+			if (owned[i].lo <= lo && lo < owned[i].hi) {
+				lo = owned[i].hi;
+				moved = 1;
+			}
+		}
+	}
+	return lo >= hi;
+}
+
+static void own(uint64_t lo, uint64_t hi)
+{
+	if (nowned < 256) {
+		owned[nowned].lo = lo;
+		owned[nowned].hi = hi;
+		nowned++;
+	}
+}
+
+static long map(const struct pb_wire_step *s, long flags, long fd, long off)
+{
+	long r;
+
+	flags |= MAP_PRIVATE | (covered(s->addr, s->addr + s->len) ? MAP_FIXED : MAP_FIXED_NOREPLACE);
+	r = sys6(__NR_mmap, (long)s->addr, (long)s->len, s->prot, flags, fd, off);
+	if (r < 0)
+		return r;
+	if ((uint64_t)r != s->addr) { /* a kernel without MAP_FIXED_NOREPLACE */
+		sys3(__NR_munmap, r, s->len, 0);
+		return -17;
+	}
+	own(s->addr, s->addr + s->len);
+	return 0;
+}
+
+static long write_step(const struct pb_wire_step *s, long planfd, uint64_t data_off)
+{
+	uint64_t done = 0;
+	long n;
+
+	if (s->flags & PB_WIRE_GROWSDOWN) /* grow the stack VMA from the top down */
+		for (uint64_t a = (s->addr + s->len - 1) & ~(PAGE - 1); a >= (s->addr & ~(PAGE - 1)); a -= PAGE)
+			*(volatile char *)a = *(volatile char *)a;
+	while (done < s->len) {
+		n = sys6(__NR_pread64, planfd, (long)(s->addr + done), (long)(s->len - done),
+			 (long)(data_off + s->off + done), 0, 0);
+		if (n == -EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? n : -5;
+		done += (uint64_t)n;
+	}
+	return 0;
+}
+
+static long zero_step(const struct pb_wire_step *s)
+{
+	uint64_t page = s->addr & ~(PAGE - 1), end = (s->addr + s->len + PAGE - 1) & ~(PAGE - 1);
+	int ro = s->prot && !(s->prot & PROT_WRITE);
+	long r;
+
+	if (ro && (r = sys3(__NR_mprotect, page, end - page, PROT_READ | PROT_WRITE)) < 0)
+		return r;
+	memset((void *)s->addr, 0, s->len);
+	return ro ? sys3(__NR_mprotect, page, end - page, s->prot) : 0;
+}
+
+static long apply_step(const struct pb_wire_step *s, const int *fds, unsigned nfiles,
+		       uint64_t data_off)
+{
+	long r;
+
+	switch (s->kind) {
+	case PB_WIRE_RESERVE:
+		return map(s, MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	case PB_WIRE_RELEASE:
+		if (!covered(s->addr, s->addr + s->len))
+			return -1; /* EPERM: only what this plan reserved */
+		return sys3(__NR_munmap, s->addr, s->len, 0);
+	case PB_WIRE_UNMAP:
+		return sys3(__NR_munmap, s->addr, s->len, 0);
+	case PB_WIRE_MAP_FILE:
+		if (s->file < 0 || (unsigned)s->file >= nfiles)
+			return -9;
+		return map(s, 0, fds[1 + s->file], (long)s->off);
+	case PB_WIRE_MAP_ANON:
+		return map(s, MAP_ANONYMOUS | (s->flags & PB_WIRE_GROWSDOWN ? MAP_GROWSDOWN | MAP_STACK : 0), -1, 0);
+	case PB_WIRE_ZERO:
+		return zero_step(s);
+	case PB_WIRE_WRITE:
+		return write_step(s, fds[0], data_off);
+	case PB_WIRE_PROTECT:
+		r = s->prot | (s->flags & PB_WIRE_GROWSDOWN ? PROT_GROWSDOWN : 0);
+		return sys3(__NR_mprotect, s->addr, s->len, r);
+	}
+	return -22;
+}
+
+static int apply_plan(const struct pb_plan_hdr *hdr, const int *fds)
+{
+	for (uint32_t i = 0; i < hdr->nsteps; i++) {
+		unsigned slot = i % 64;
+		long r;
+		if (slot == 0) {
+			uint32_t n = hdr->nsteps - i < 64 ? hdr->nsteps - i : 64;
+			r = sys6(__NR_pread64, fds[0], (long)steps, (long)(n * sizeof(steps[0])),
+				 (long)(hdr->steps_off + i * sizeof(steps[0])), 0, 0);
+			if (r != (long)(n * sizeof(steps[0]))) {
+				report(PB_PHASE_STEP, (int)i, r < 0 ? r : -5);
+				return -1;
+			}
+		}
+		r = apply_step(&steps[slot], fds, hdr->nfiles, hdr->data_off);
+		if (r < 0) {
+			report(PB_PHASE_STEP, (int)i, r);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int finish(const struct pb_plan_hdr *hdr, int *fds)
+{
+	long r;
+
+	r = sys6(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)&hdr->mm, sizeof(hdr->mm), 0, 0);
+	if (r < 0) {
+		report(PB_PHASE_MM, -1, r);
+		return -1;
+	}
+	r = sys3(__NR_prctl, PR_SET_NAME, hdr->comm, 0);
+	if (r < 0) {
+		report(PB_PHASE_NAME, -1, r);
+		return -1;
+	}
+	if (hdr->keep_exe_fd >= 0 && hdr->nfiles > 0) {
+		r = sys3(__NR_dup3, fds[1], hdr->keep_exe_fd, O_CLOEXEC);
+		if (r < 0) {
+			report(PB_PHASE_FDS, -1, r);
+			return -1;
+		}
+	}
+	for (uint32_t i = 0; i <= hdr->nfiles; i++)
+		sys3(__NR_close, fds[i], 0, 0);
+	return 0;
+}
+
+__attribute__((used, noreturn)) void stub_main(uint64_t *sp0);
+
+void stub_main(uint64_t *sp0)
+{
+	static struct pb_plan_hdr hdr;
+	int fds[PB_PLAN_MAX_FILES + 1];
+	int r;
+
+	say_hello(sp0);
+	r = recv_plan(&hdr, fds);
+	if (r < 0) {
+		report(PB_PHASE_RECV, -1, r);
+		die();
+	}
+	if (apply_plan(&hdr, fds) < 0 || finish(&hdr, fds) < 0)
+		die();
+	report(PB_PHASE_OK, -1, 0);
+	sys6(__NR_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&hdr.sigmask, 0, 8, 0, 0);
+	sys3(__NR_close, PB_STUB_SOCK_FD, 0, 0);
+	for (;;)
+		sys3(__NR_pause, 0, 0, 0); /* the parent takes it from here */
+}
