@@ -246,6 +246,16 @@ def main():
     cli_bin = n.build(os.path.join(BUILD, 'procbuilder'), 'link', cli + static)
     n.newline()
 
+    # Helper programs the tests launch: never sanitized, three libc/link flavours.
+    helpers = []
+    n.rule('helpercc', '$hcc -O1 -Wall -Werror $hflags -Wl,-e,helper_entry $in -o $out',
+           description='HELPER $out')
+    for name, hcc, hflags in [('pbhelper-static', args.cc, '-static'),
+                              ('pbhelper-static-pie', args.cc, '-static-pie -fPIE'),
+                              ('pbhelper-musl', 'musl-gcc', '-static')]:
+        helpers += n.build(os.path.join(BUILD, 'tests', 'helpers', name), 'helpercc',
+                           'tests/helpers/pbhelper.c', variables={'hcc': hcc, 'hflags': hflags})
+
     # Test helpers (tests/common) and one Criterion binary per suite.
     common_lib, _ = static_lib('testcommon', sources('tests/common'), extra=crit_cflags)
     libraries['common'] = common_lib
@@ -272,7 +282,7 @@ def main():
                              objs + link, variables={'extra_libs': crit_libs})
     n.newline()
 
-    n.build('check', 'run', ['tests/run-tests'] + test_bins, implicit=cli_bin,
+    n.build('check', 'run', ['tests/run-tests'] + test_bins, implicit=cli_bin + helpers,
             variables={'cmd': 'tests/run-tests %s' % ' '.join(test_bins),
                        'desc': 'CHECK'})
 
@@ -289,10 +299,10 @@ def main():
         'install -m 644 %s $$DESTDIR%s/lib/pkgconfig/' % (pc[0], prefix)])
     n.build('install', 'run', static + shared + cli_bin + pc,
             variables={'cmd': install_cmd, 'desc': 'INSTALL %s' % prefix})
-    n.build('all', 'phony', static + shared + cli_bin + test_bins)
+    n.build('all', 'phony', static + shared + cli_bin + test_bins + helpers)
     n.build('build.ninja', 'configure',
             implicit=['configure.py', 'misc/ninja_syntax.py'] + deps_files)
-    n.default(static + shared + cli_bin + test_bins)
+    n.default(static + shared + cli_bin + test_bins + helpers)
     out.close()
     os.replace('build.ninja.tmp', 'build.ninja')
     print('configure.py: wrote build.ninja (mode %s, cc %s, stages: %s)'

@@ -15,8 +15,9 @@ void pb_cli_plan_help(FILE *f)
 {
 	fputs("Usage: procbuilder plan [OPTIONS] [--] PROG [ARGS...]\n"
 	      "Run the default pipeline for PROG and print the plan and the initial stack,\n"
-	      "without creating any process. This process's own layout and auxv stand in for\n"
-	      "the stub's, so addresses are illustrative unless --seed is given.\n\n"
+	      "without creating any process. A fresh address space is modelled (kernel-like\n"
+	      "mmap_base and vDSO, this process's auxv keys), so addresses are illustrative;\n"
+	      "with --seed the plan is the same on every run.\n\n"
 	      "  -e, --env NAME=VALUE      set a variable (repeatable)\n"
 	      "  -i, --ignore-environment  start with an empty environment\n"
 	      "      --argv0 NAME          argv[0] for the program\n"
@@ -99,9 +100,11 @@ int pb_cli_plan(int argc, char **argv)
 		goto out;
 	}
 	pb_ctx_init(ctx);
-	pb_host_from_self(&ctx->host);
+	if (o.seeded)
+		pb_rng_seed(&ctx->rng, o.seed);
+	pb_host_model_fresh(&ctx->host, &ctx->rng);
 	for (unsigned i = 0; i < ctx->host.nmaps; i++)
-		pb_aspace_take(&ctx->as, ctx->host.maps[i].lo, ctx->host.maps[i].hi, "this process");
+		pb_aspace_take(&ctx->as, ctx->host.maps[i].lo, ctx->host.maps[i].hi, ctx->host.maps[i].name);
 	ctx->exec_fd = fd;
 	ctx->exec_name = ctx->execfn = o.path;
 	ctx->comm = o.path;
@@ -110,8 +113,6 @@ int pb_cli_plan(int argc, char **argv)
 	ctx->envp = o.env;
 	ctx->envc = o.envc;
 	ctx->vdso_base = ctx->host.vdso_base;
-	if (o.seeded)
-		pb_rng_seed(&ctx->rng, o.seed);
 	pb_pipeline_default(&pipe);
 	r = pb_pipeline_run(&pipe, ctx);
 	if (r < 0) {

@@ -8,6 +8,7 @@
 #include <sys/personality.h>
 
 #include "core/host.h"
+#include "core/rng.h"
 #include "core/util.h"
 
 uint64_t pb_host_auxv(const struct pb_host *host, uint64_t id, uint64_t def)
@@ -122,4 +123,49 @@ int pb_host_from_self(struct pb_host *host)
 		if (strcmp(host->maps[i].name, "[stack]") == 0 && i > 0)
 			host->mmap_top = host->maps[i - 1].hi;
 	return n < 0 ? (int)n : 0;
+}
+
+/* arch/x86/mm/mmap.c: mmap_base = PAGE_ALIGN(TASK_SIZE - gap - rnd) */
+static uint64_t model_mmap_base(const struct pb_host *host, struct pb_rng *rng)
+{
+	uint64_t gap = host->stack_rlim.rlim_cur, rnd = 0;
+	const uint64_t stack_rnd_max = 0x3fffffull << 12, guard = 256 * PB_PAGE_SIZE;
+	const uint64_t gap_min = 128ull << 20, gap_max = PB_TASK_SIZE / 6 * 5;
+
+	if (gap > gap_max)
+		gap = gap_max;
+	gap += stack_rnd_max + guard;
+	if (gap < gap_min)
+		gap = gap_min;
+	if (gap > gap_max)
+		gap = gap_max;
+	if (pb_host_randomizes(host))
+		rnd = (pb_rng_u64(rng) & ((1ull << 28) - 1)) << 12;
+	return PB_PAGE_ALIGN(PB_TASK_SIZE - gap - rnd);
+}
+
+int pb_host_model_fresh(struct pb_host *host, struct pb_rng *rng)
+{
+	struct pb_host self;
+	uint64_t base;
+	int r = pb_host_from_self(&self);
+
+	memset(host, 0, sizeof(*host));
+	host->stack_rlim = self.stack_rlim;
+	host->randomize_va_space = self.randomize_va_space;
+	host->personality = self.personality;
+	host->mmap_min_addr = self.mmap_min_addr;
+	host->nauxv = self.nauxv;
+	memcpy(host->auxv, self.auxv, sizeof(self.auxv));
+	base = model_mmap_base(host, rng);
+	/* the vDSO is the first mapping of a static program's exec: 6 pages of vvar, 2 of vdso */
+	host->maps[0] = (struct pb_vma){base - 8 * PB_PAGE_SIZE, base - 2 * PB_PAGE_SIZE, "[vvar]"};
+	host->maps[1] = (struct pb_vma){base - 2 * PB_PAGE_SIZE, base, "[vdso]"};
+	host->nmaps = 2;
+	host->mmap_top = base - 8 * PB_PAGE_SIZE;
+	host->vdso_base = self.vdso_base ? base - 2 * PB_PAGE_SIZE : 0;
+	for (unsigned i = 0; i < host->nauxv; i++)
+		if (host->auxv[i][0] == AT_SYSINFO_EHDR)
+			host->auxv[i][1] = host->vdso_base;
+	return r;
 }

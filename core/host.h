@@ -48,6 +48,15 @@ int pb_host_parse_maps(struct pb_host *host, const char *text, size_t len);
  */
 int pb_host_from_self(struct pb_host *host);
 
+/*
+ * Models the address space of a fresh process (plan-only mode): the auxv of
+ * the calling process, a kernel-like mmap_base drawn from rand (so a seeded
+ * generator gives the same model every time) with [vvar]/[vdso] below it, no
+ * stack. Draws from rng (seeded: the same model every time).
+ */
+struct pb_rng;
+int pb_host_model_fresh(struct pb_host *host, struct pb_rng *rng);
+
 /* Reads the system-wide facts (rlimit, randomize_va_space, personality, mmap_min_addr). */
 void pb_host_read_sysfacts(struct pb_host *host);
 

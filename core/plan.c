@@ -159,6 +159,6 @@ void pb_plan_print_json(const struct pb_plan *plan, FILE *f)
 		fputs(i ? "," : "", f);
 		pb_step_print_json(plan, &plan->steps[i], f);
 	}
-	fprintf(f, "],\"data_len\":%zu,\"rip\":%llu,\"rsp\":%llu}\n", plan->data_len,
+	fprintf(f, "],\"data_len\":%zu,\"rip\":%llu,\"rsp\":%llu}", plan->data_len,
 		(unsigned long long)plan->rip, (unsigned long long)plan->rsp);
 }

@@ -69,6 +69,7 @@ const char *pb_step_kind_name(enum pb_step_kind kind);
 const char *pb_prot_str(int prot, char buf[4]);
 
 void pb_plan_print_text(const struct pb_plan *plan, FILE *f);
+/* One JSON object, no newline. */
 void pb_plan_print_json(const struct pb_plan *plan, FILE *f);
 /* One step as a JSON object (no newline). */
 void pb_step_print_json(const struct pb_plan *plan, const struct pb_step *step, FILE *f);

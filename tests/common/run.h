@@ -11,7 +11,7 @@ struct run_result {
 };
 
 /*
- * Runs argv (looked up in PATH) with envp (NULL: inherit), stdin from
+ * Runs argv (looked up in PATH) with envp (NULL: inherit), fds 3 and up closed, stdin from
  * /dev/null, and collects stdout and stderr. Returns 0 or -errno.
  */
 int run_cmd(char *const argv[], char *const envp[], struct run_result *ret);

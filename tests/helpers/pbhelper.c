@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pbhelper: a program that reports what it sees, built static (glibc),
+ * static-pie (glibc) and static (musl). Started by execve and by procbuilder,
+ * its reports must be identical: nothing here prints a value the kernel
+ * randomizes.
+ *
+ *   pbhelper report [ARGS...]   one JSON field per line on stdout
+ *   pbhelper exit N             exit with status N
+ *   pbhelper echo               copy stdin to stdout
+ *   pbhelper sleep              wait for a signal (default action)
+ *   pbhelper kill SIG           kill itself with SIG
+ */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Registers at the very first instruction, saved before libc's _start runs. */
+struct entry_state {
+	uint64_t gpr[15];	/* rax rbx rcx rdx rsi rdi rbp r8..r15 */
+	uint64_t rsp, rflags;
+	uint32_t mxcsr;
+	uint16_t fcw, pad;
+	uint64_t fs_base;
+	uint8_t xmm[16][16];
+};
+__attribute__((used)) struct entry_state entry_state;
+
+__asm__(".text\n"
+	".globl helper_entry\n"
+	"helper_entry:\n"
+	"	mov %rax, entry_state+0(%rip)\n"
+	"	mov %rbx, entry_state+8(%rip)\n"
+	"	mov %rcx, entry_state+16(%rip)\n"
+	"	mov %rdx, entry_state+24(%rip)\n"
+	"	mov %rsi, entry_state+32(%rip)\n"
+	"	mov %rdi, entry_state+40(%rip)\n"
+	"	mov %rbp, entry_state+48(%rip)\n"
+	"	mov %r8, entry_state+56(%rip)\n"
+	"	mov %r9, entry_state+64(%rip)\n"
+	"	mov %r10, entry_state+72(%rip)\n"
+	"	mov %r11, entry_state+80(%rip)\n"
+	"	mov %r12, entry_state+88(%rip)\n"
+	"	mov %r13, entry_state+96(%rip)\n"
+	"	mov %r14, entry_state+104(%rip)\n"
+	"	mov %r15, entry_state+112(%rip)\n"
+	"	mov %rsp, entry_state+120(%rip)\n"
+	"	pushfq\n"
+	"	popq entry_state+128(%rip)\n"
+	"	stmxcsr entry_state+136(%rip)\n"
+	"	fnstcw entry_state+140(%rip)\n"
+	"	movdqu %xmm0, entry_state+152(%rip)\n"
+	"	movdqu %xmm1, entry_state+168(%rip)\n"
+	"	movdqu %xmm2, entry_state+184(%rip)\n"
+	"	movdqu %xmm3, entry_state+200(%rip)\n"
+	"	movdqu %xmm4, entry_state+216(%rip)\n"
+	"	movdqu %xmm5, entry_state+232(%rip)\n"
+	"	movdqu %xmm6, entry_state+248(%rip)\n"
+	"	movdqu %xmm7, entry_state+264(%rip)\n"
+	"	movdqu %xmm8, entry_state+280(%rip)\n"
+	"	movdqu %xmm9, entry_state+296(%rip)\n"
+	"	movdqu %xmm10, entry_state+312(%rip)\n"
+	"	movdqu %xmm11, entry_state+328(%rip)\n"
+	"	movdqu %xmm12, entry_state+344(%rip)\n"
+	"	movdqu %xmm13, entry_state+360(%rip)\n"
+	"	movdqu %xmm14, entry_state+376(%rip)\n"
+	"	movdqu %xmm15, entry_state+392(%rip)\n"
+	"	mov $158, %eax\n"		/* arch_prctl(ARCH_GET_FS, &fs_base) */
+	"	mov $0x1003, %edi\n"
+	"	lea entry_state+144(%rip), %rsi\n"
+	"	syscall\n"
+	"	mov entry_state+0(%rip), %rax\n"
+	"	mov entry_state+16(%rip), %rcx\n"
+	"	mov entry_state+32(%rip), %rsi\n"
+	"	mov entry_state+40(%rip), %rdi\n"
+	"	mov entry_state+80(%rip), %r11\n"
+	"	jmp _start\n");
+
+extern const unsigned int __rseq_size __attribute__((weak));
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void json_strv(const char *key, char **v, size_t n)
+{
+	printf("\"%s\": [", key);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			putchar(',');
+		json_str(v[i]);
+	}
+	printf("],\n");
+}
+
+static size_t read_file(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	while (len < cap && (n = read(fd, buf + len, cap - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	return len;
+}
+
+/* NUL-separated strings in buf equal to v[0..n)? */
+static int nul_list_equals(const char *buf, size_t len, char **v, size_t n)
+{
+	size_t off = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(v[i]) + 1;
+		if (off + l > len || memcmp(buf + off, v[i], l) != 0)
+			return 0;
+		off += l;
+	}
+	return off == len;
+}
+
+static char g_buf[1 << 20];
+
+static void report_fds(void)
+{
+	printf("\"fds\": [");
+	for (int fd = 0, first = 1; fd < 1024; fd++) {
+		if (fcntl(fd, F_GETFD) < 0)
+			continue;
+		printf("%s%d", first ? "" : ",", fd);
+		first = 0;
+	}
+	printf("],\n");
+}
+
+static void report_signals(void)
+{
+	char disp[65];
+	sigset_t mask;
+	stack_t ss;
+
+	for (int sig = 1; sig <= 64; sig++) {
+		struct sigaction sa;
+		char c = '-';
+		if (sigaction(sig, NULL, &sa) == 0) {
+			int clean = sa.sa_flags == 0;
+			for (int s = 1; s <= 64 && clean; s++)
+				clean = !sigismember(&sa.sa_mask, s) || s == 32 || s == 33;
+			c = sa.sa_handler == SIG_DFL ? 'D' : sa.sa_handler == SIG_IGN ? 'I' : 'H';
+			if (!clean && c != 'H')
+				c = c == 'D' ? 'd' : 'i';
+		}
+		disp[sig - 1] = c;
+	}
+	disp[64] = 0;
+	sigprocmask(SIG_SETMASK, NULL, &mask);
+	printf("\"sigdisp\": \"%s\",\n", disp);
+	printf("\"sigmask\": \"");
+	for (int sig = 1; sig <= 64; sig++)
+		putchar(sigismember(&mask, sig) == 1 ? '1' : '0');
+	printf("\",\n");
+	sigaltstack(NULL, &ss);
+	printf("\"sigaltstack_disabled\": %s,\n", ss.ss_flags & SS_DISABLE ? "true" : "false");
+}
+
+/* The registers execve leaves: every GPR zero but rsp, rflags 0x202, FPU at init. */
+static void report_entry(void)
+{
+	static const uint8_t zero[16];
+	int gprs_zero = 1, xmm_zero = 1;
+
+	for (int i = 0; i < 15; i++)
+		gprs_zero &= entry_state.gpr[i] == 0;
+	for (int i = 0; i < 16; i++)
+		xmm_zero &= memcmp(entry_state.xmm[i], zero, 16) == 0;
+	printf("\"entry_gprs_zero\": %s,\n", gprs_zero ? "true" : "false");
+	printf("\"entry_rflags\": \"0x%llx\",\n", (unsigned long long)entry_state.rflags);
+	printf("\"entry_rsp_mod16\": %llu,\n", (unsigned long long)(entry_state.rsp % 16));
+	printf("\"entry_mxcsr\": \"0x%x\",\n", entry_state.mxcsr);
+	printf("\"entry_fcw\": \"0x%x\",\n", entry_state.fcw);
+	printf("\"entry_fs_base\": \"0x%llx\",\n", (unsigned long long)entry_state.fs_base);
+	printf("\"entry_xmm_zero\": %s,\n", xmm_zero ? "true" : "false");
+}
+
+static const char *layout_problem(uint64_t *sp, uint64_t *auxv, size_t nauxv, char **argv,
+				  int argc, char **envp, int envc)
+{
+	const char *execfn = (const char *)getauxval(AT_EXECFN);
+	const char *platform = (const char *)getauxval(AT_PLATFORM);
+	const char *random = (const char *)getauxval(AT_RANDOM);
+	uint64_t top = (uint64_t)execfn + strlen(execfn) + 1 + 8, auxv_end = (uint64_t)(auxv + 2 * nauxv);
+	const char *p;
+	unsigned long long arg_start = 0;
+	char *f;
+
+	if (top % 4096)
+		return "stack top is not a page boundary after AT_EXECFN";
+	if (*(uint64_t *)(top - 8) != 0)
+		return "top 8 bytes are not zero";
+	p = execfn;
+	for (int i = envc; i-- > 0;) {
+		p -= strlen(envp[i]) + 1;
+		if (p != envp[i])
+			return "env strings are not contiguous below AT_EXECFN";
+	}
+	for (int i = argc; i-- > 0;) {
+		p -= strlen(argv[i]) + 1;
+		if (p != argv[i])
+			return "arg strings are not contiguous below the env strings";
+	}
+	if (strcmp(platform, "x86_64") != 0 || platform != random + 16)
+		return "AT_PLATFORM is not \"x86_64\" right above the AT_RANDOM bytes";
+	if ((uint64_t)random < auxv_end || (uint64_t)random - auxv_end >= 16)
+		return "the pad between auxv and AT_RANDOM is not under 16 bytes";
+	if ((uint64_t)sp % 16 || sp[0] != (uint64_t)argc)
+		return "rsp is not 16-aligned on argc";
+	/* /proc/self/stat field 48 is arg_start */
+	read_file("/proc/self/stat", g_buf, sizeof(g_buf) - 1);
+	f = strrchr(g_buf, ')');
+	for (int field = 2; f && field < 48; field++)
+		f = strchr(f + 1, ' ');
+	if (!f || sscanf(f + 1, "%llu", &arg_start) != 1 || arg_start != (uint64_t)argv[0])
+		return "arg_start in /proc/self/stat is not argv[0]";
+	return "";
+}
+
+static int report(void)
+{
+	uint64_t *sp = (uint64_t *)entry_state.rsp, *auxv;
+	int argc = (int)sp[0], envc = 0;
+	char **argv = (char **)(sp + 1), **envp = argv + argc + 1;
+	size_t nauxv = 0, len;
+	char path[4096];
+	ssize_t n;
+
+	while (envp[envc])
+		envc++;
+	auxv = (uint64_t *)(envp + envc + 1);
+	while (auxv[2 * nauxv] != AT_NULL)
+		nauxv++;
+	nauxv++; /* AT_NULL */
+	printf("{\n");
+	json_strv("argv", argv, (size_t)argc);
+	json_strv("envp", envp, (size_t)envc);
+	printf("\"auxv_keys\": [");
+	for (size_t i = 0; i < nauxv; i++)
+		printf("%s%llu", i ? "," : "", (unsigned long long)auxv[2 * i]);
+	printf("],\n");
+	len = read_file("/proc/self/auxv", g_buf, sizeof(g_buf));
+	printf("\"proc_auxv_matches\": %s,\n",
+	       len >= nauxv * 16 && memcmp(g_buf, auxv, nauxv * 16) == 0 ? "true" : "false");
+	printf("\"at_execfn\": ");
+	json_str((const char *)getauxval(AT_EXECFN));
+	printf(",\n\"at_secure\": %lu,\n\"at_base\": %lu,\n\"at_flags\": %lu,\n", getauxval(AT_SECURE),
+	       getauxval(AT_BASE), getauxval(AT_FLAGS));
+	printf("\"at_entry_ok\": %s,\n", getauxval(AT_ENTRY) != 0 ? "true" : "false");
+	len = read_file("/proc/self/cmdline", g_buf, sizeof(g_buf));
+	printf("\"cmdline_matches\": %s,\n", nul_list_equals(g_buf, len, argv, (size_t)argc) ? "true" : "false");
+	len = read_file("/proc/self/environ", g_buf, sizeof(g_buf));
+	printf("\"environ_matches\": %s,\n", nul_list_equals(g_buf, len, envp, (size_t)envc) ? "true" : "false");
+	len = read_file("/proc/self/comm", g_buf, sizeof(g_buf) - 1);
+	g_buf[len ? len - 1 : 0] = 0;
+	printf("\"comm\": ");
+	json_str(g_buf);
+	n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	path[n < 0 ? 0 : n] = 0;
+	printf(",\n\"exe\": ");
+	json_str(path);
+	printf(",\n");
+	report_fds();
+	report_signals();
+	report_entry();
+	printf("\"stack_layout\": ");
+	json_str(layout_problem(sp, auxv, nauxv, argv, argc, envp, envc));
+	printf(",\n\"personality\": %d,\n", (int)syscall(SYS_personality, 0xffffffff));
+	printf("\"dumpable\": %d,\n", prctl(PR_GET_DUMPABLE));
+	printf("\"no_new_privs\": %d,\n", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
+	printf("\"rseq_registered\": %s,\n", &__rseq_size && __rseq_size ? "true" : "false");
+	printf("\"end\": true\n}\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char buf[4096];
+	ssize_t n;
+
+	if (argc >= 2 && strcmp(argv[1], "report") == 0)
+		return report();
+	if (argc >= 3 && strcmp(argv[1], "exit") == 0)
+		return atoi(argv[2]);
+	if (argc >= 2 && strcmp(argv[1], "echo") == 0) {
+		while ((n = read(0, buf, sizeof(buf))) > 0)
+			if (write(1, buf, (size_t)n) != n)
+				return 1;
+		return 0;
+	}
+	if (argc >= 2 && strcmp(argv[1], "sleep") == 0) {
+		for (;;)
+			pause();
+	}
+	if (argc >= 3 && strcmp(argv[1], "kill") == 0) {
+		kill(getpid(), atoi(argv[2]));
+		return 0;
+	}
+	fprintf(stderr, "usage: pbhelper report|exit N|echo|sleep|kill SIG\n");
+	return 2;
+}
