@@ -17,6 +17,7 @@ static const char *const kind_names[_PB_STEP_MAX] = {
 	[PB_STEP_WRITE] = "write",
 	[PB_STEP_PROTECT] = "protect",
 	[PB_STEP_UNMAP] = "unmap",
+	[PB_STEP_GROW] = "grow",
 };
 
 void pb_plan_init(struct pb_plan *plan)

@@ -18,6 +18,7 @@ enum pb_step_kind {
 	PB_STEP_WRITE,		/* copy data[off .. off+len) to addr */
 	PB_STEP_PROTECT,	/* change protection */
 	PB_STEP_UNMAP,		/* remove a mapping */
+	PB_STEP_GROW,		/* extend the grows-down stack VMA down to addr */
 	_PB_STEP_MAX,
 };
 

@@ -20,7 +20,7 @@
 #define EXE_FD_IN_TARGET 1000	/* where the stub keeps the program's fd for /proc/PID/exe */
 
 _Static_assert(sizeof(struct pb_wire_mm) == 104, "struct prctl_mm_map is 104 bytes");
-_Static_assert((int)PB_WIRE_UNMAP == (int)PB_STEP_UNMAP && (int)PB_WIRE_WRITE == (int)PB_STEP_WRITE,
+_Static_assert((int)PB_WIRE_GROW == (int)PB_STEP_GROW && (int)PB_WIRE_WRITE == (int)PB_STEP_WRITE,
 	       "wire kinds follow enum pb_step_kind");
 _Static_assert(PB_WIRE_GROWSDOWN == PB_STEP_GROWSDOWN, "wire flags follow plan flags");
 

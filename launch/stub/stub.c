@@ -214,9 +214,6 @@ static long write_step(const struct pb_wire_step *s, long planfd, uint64_t data_
 	uint64_t done = 0;
 	long n;
 
-	if (s->flags & PB_WIRE_GROWSDOWN) /* grow the stack VMA from the top down */
-		for (uint64_t a = (s->addr + s->len - 1) & ~(PAGE - 1); a >= (s->addr & ~(PAGE - 1)); a -= PAGE)
-			*(volatile char *)a = *(volatile char *)a;
 	while (done < s->len) {
 		n = sys6(__NR_pread64, planfd, (long)(s->addr + done), (long)(s->len - done),
 			 (long)(data_off + s->off + done), 0, 0);
@@ -226,6 +223,14 @@ static long write_step(const struct pb_wire_step *s, long planfd, uint64_t data_
 			return n < 0 ? n : -5;
 		done += (uint64_t)n;
 	}
+	return 0;
+}
+
+/* A fault below a grows-down VMA extends it: touch from the top down. */
+static long grow_step(const struct pb_wire_step *s)
+{
+	for (uint64_t a = (s->addr + s->len - 1) & ~(PAGE - 1); a >= (s->addr & ~(PAGE - 1)); a -= PAGE)
+		(void)*(volatile char *)a;
 	return 0;
 }
 
@@ -265,6 +270,8 @@ static long apply_step(const struct pb_wire_step *s, const int *fds, unsigned nf
 		return zero_step(s);
 	case PB_WIRE_WRITE:
 		return write_step(s, fds[0], data_off);
+	case PB_WIRE_GROW:
+		return grow_step(s);
 	case PB_WIRE_PROTECT:
 		r = s->prot | (s->flags & PB_WIRE_GROWSDOWN ? PROT_GROWSDOWN : 0);
 		return sys3(__NR_mprotect, s->addr, s->len, r);

@@ -9,6 +9,7 @@
 #define STK_LIM (8ull << 20)	/* _STK_LIM */
 #define ARG_MAX_MIN (32 * 4096)	/* ARG_MAX: the floor of the limit */
 #define PLATFORM "x86_64"
+#define STACK_EXPAND (128ull << 10)	/* setup_arg_pages: stack_expand */
 
 struct layout {
 	uint64_t top, execfn, arg_start, env_start, env_end, platform, random, auxv, rsp;
@@ -161,7 +162,32 @@ static int write_image(struct pb_ctx *ctx, struct layout *l, char *const *argv,
 	if (r < 0)
 		return r;
 	ctx->plan.steps[r].off = off;
+	return 0;
+}
+
+/*
+ * setup_arg_pages: the stack VMA spans the string pages plus stack_expand
+ * (128 KiB) below them, or RLIMIT_STACK if that is less.
+ */
+static int grow_stack(struct pb_ctx *ctx, const struct layout *l)
+{
+	uint64_t lo = PB_PAGE_START(l->arg_start), rlim = ctx->host.stack_rlim.rlim_cur & ~(PB_PAGE_SIZE - 1);
+	int r;
+
+	if ((l->top - lo) + STACK_EXPAND > rlim)
+		lo = l->top - rlim;
+	else
+		lo -= STACK_EXPAND;
+	if (lo > PB_PAGE_START(l->rsp))
+		lo = PB_PAGE_START(l->rsp);
+	if (lo >= ctx->stack_lo)
+		return 0;
+	r = pb_ctx_step(ctx, PB_STEP_GROW, lo, ctx->stack_lo - lo, PROT_READ | PROT_WRITE,
+			"stack VMA to the kernel's extent");
+	if (r < 0)
+		return r;
 	ctx->plan.steps[r].flags |= PB_STEP_GROWSDOWN;
+	ctx->stack_lo = lo;
 	return 0;
 }
 
@@ -198,7 +224,9 @@ int pb_stage_args(struct pb_ctx *ctx, const struct pb_stage_opts *opts)
 	items = (l->argc + 1) + (l->envc + 1) + 1;
 	l->rsp = (sp - items * 8) & ~15ull;
 	l->auxv = l->rsp + items * 8;
-	r = write_image(ctx, l, argv, execfn, arg_addr, env_addr);
+	r = grow_stack(ctx, l);
+	if (r == 0)
+		r = write_image(ctx, l, argv, execfn, arg_addr, env_addr);
 	if (r < 0)
 		goto out_free;
 	/* What the stub's own start message left below ours goes, as on a fresh stack. */

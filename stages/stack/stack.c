@@ -7,7 +7,6 @@
 /* x86_64: STACK_TOP, STACK_RND_MASK (16 GiB of pages), stack_expand. */
 #define STACK_TOP 0x7ffffffff000ull
 #define STACK_RND_MASK 0x3fffffull
-#define STACK_EXPAND (128ull << 10)
 /* Below the stub's first sp, the kernel made at most its 128 KiB expansion. */
 #define STUB_STACK_BELOW_SP (256ull << 10)
 
@@ -23,9 +22,10 @@ static uint64_t random_top(struct pb_ctx *ctx)
 	return top;
 }
 
+/* One page; the args stage grows it to the kernel's extent once it knows the strings. */
 static int place_new_stack(struct pb_ctx *ctx, int prot)
 {
-	uint64_t size = STACK_EXPAND + PB_PAGE_SIZE, top = 0;
+	uint64_t size = PB_PAGE_SIZE, top = 0;
 	int r;
 
 	for (int tries = 0; tries < 16; tries++) {

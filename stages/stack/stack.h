@@ -6,9 +6,9 @@
  * stack: decides where the initial stack is. By default the process keeps
  * the [stack] VMA the kernel made for it (randomized top, grows down, guard
  * gap and rlimit accounting: indistinguishable from execve's). With a seeded
- * generator, or without a process (plan only), it places a grows-down stack
- * below a kernel-like randomized top, sized like the kernel's (128 KiB +
- * a page). PT_GNU_STACK with PF_X makes it executable.
+ * generator, or without a process (plan only), it places a one-page
+ * grows-down stack below a kernel-like randomized top (the args stage grows
+ * it to the kernel's size). PT_GNU_STACK with PF_X makes it executable.
  * Sets stack_top and stack_lo. Options:
  *   placement: "auto" (default), "kernel" (reuse, fails without one), "planned".
  */
