@@ -247,6 +247,20 @@ static const char *layout_problem(uint64_t *sp, uint64_t *auxv, size_t nauxv, ch
 	return "";
 }
 
+/* The size of the [stack] VMA: the kernel makes it the string pages plus 128 KiB. */
+static unsigned long stack_vma_kib(void)
+{
+	size_t len = read_file("/proc/self/maps", g_buf, sizeof(g_buf) - 1);
+	unsigned long long lo, hi;
+	char *line;
+
+	g_buf[len] = 0;
+	for (line = strtok(g_buf, "\n"); line; line = strtok(NULL, "\n"))
+		if (strstr(line, "[stack]") && sscanf(line, "%llx-%llx", &lo, &hi) == 2)
+			return (unsigned long)((hi - lo) / 1024);
+	return 0;
+}
+
 static int report(void)
 {
 	uint64_t *sp = (uint64_t *)entry_state.rsp, *auxv;
@@ -295,7 +309,8 @@ static int report(void)
 	report_entry();
 	printf("\"stack_layout\": ");
 	json_str(layout_problem(sp, auxv, nauxv, argv, argc, envp, envc));
-	printf(",\n\"personality\": %d,\n", (int)syscall(SYS_personality, 0xffffffff));
+	printf(",\n\"stack_vma_kib\": %lu,\n", stack_vma_kib());
+	printf("\"personality\": %d,\n", (int)syscall(SYS_personality, 0xffffffff));
 	printf("\"dumpable\": %d,\n", prctl(PR_GET_DUMPABLE));
 	printf("\"no_new_privs\": %d,\n", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
 	printf("\"rseq_registered\": %s,\n", &__rseq_size && __rseq_size ? "true" : "false");
