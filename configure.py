@@ -252,9 +252,13 @@ def main():
            description='HELPER $out')
     for name, hcc, hflags in [('pbhelper-static', args.cc, '-static'),
                               ('pbhelper-static-pie', args.cc, '-static-pie -fPIE'),
-                              ('pbhelper-musl', 'musl-gcc', '-static')]:
+                              ('pbhelper-musl', 'musl-gcc', '-static'),
+                              ('pbhelper-dynamic', args.cc, '-pie -fPIE')]:
         helpers += n.build(os.path.join(BUILD, 'tests', 'helpers', name), 'helpercc',
                            'tests/helpers/pbhelper.c', variables={'hcc': hcc, 'hflags': hflags})
+    n.rule('asanprog', '$cc -O1 -g -fsanitize=address $in -o $out', description='HELPER $out')
+    helpers += n.build(os.path.join(BUILD, 'tests', 'helpers', 'asanprog'), 'asanprog',
+                       'tests/helpers/asanprog.c')
 
     # Test helpers (tests/common) and one Criterion binary per suite.
     common_lib, _ = static_lib('testcommon', sources('tests/common'), extra=crit_cflags)

@@ -11,6 +11,11 @@ struct pb_launch_opts {
 	const char *argv0;	/* --argv0, or NULL */
 	bool seeded, json;
 	uint64_t seed;
+	const char *interp;	/* --interp PATH */
+	const char *sysroot;	/* --sysroot DIR */
+	const char *vdso;	/* --vdso system|none|FILE */
+	const char *reserve;	/* --reserve RANGE */
+	bool keep_reservation;	/* --keep-reservation */
 	char *path;		/* the program as found in PATH (owned) */
 	char **args;		/* PROG ARGS... from the command line */
 	int nargs;
@@ -23,5 +28,10 @@ struct pb_launch_opts {
 int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 		    void (*help)(FILE *), struct pb_launch_opts *o);
 void pb_launch_opts_free(struct pb_launch_opts *o);
+/* The options that configure a build (interp, vdso, reserve), applied to b; 0 or -errno. */
+struct pb_builder;
+int pb_launch_apply(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd);
+/* Help text for those options. */
+extern const char pb_launch_build_help[];
 /* argv for the program: --argv0 or PROG, then ARGS. NULL-terminated, owned array. */
 char **pb_launch_argv(const struct pb_launch_opts *o);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "cli/launch.h"
+#include "procbuilder.h"
 
 extern char **environ;
 
@@ -101,6 +103,11 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 		{"argv0", required_argument, NULL, 'a'},
 		{"seed", required_argument, NULL, 's'},
 		{"json", no_argument, NULL, 'j'},
+		{"interp", required_argument, NULL, 'I'},
+		{"sysroot", required_argument, NULL, 'S'},
+		{"vdso", required_argument, NULL, 'V'},
+		{"reserve", required_argument, NULL, 'R'},
+		{"keep-reservation", no_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -138,6 +145,11 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 				goto usage;
 			o->json = true;
 			break;
+		case 'I': o->interp = optarg; break;
+		case 'S': o->sysroot = optarg; break;
+		case 'V': o->vdso = optarg; break;
+		case 'R': o->reserve = optarg; break;
+		case 'K': o->keep_reservation = true; break;
 		case 'h': help(stdout); return 1;
 		default: goto usage;
 		}
@@ -176,4 +188,55 @@ char **pb_launch_argv(const struct pb_launch_opts *o)
 	if (o->argv0)
 		v[0] = (char *)o->argv0;
 	return v;
+}
+
+const char pb_launch_build_help[] =
+	"      --interp PATH         use PATH as the interpreter, whatever PT_INTERP says\n"
+	"      --sysroot DIR         resolve PT_INTERP under DIR (as if chrooted)\n"
+	"      --vdso system|none|FILE  keep the kernel's vDSO, drop it, or map FILE as the vDSO\n"
+	"      --reserve RANGE       keep RANGE free while placing: low-half (default for\n"
+	"                            dynamic programs), none, asan, tsan, msan, or START-END (hex)\n"
+	"      --keep-reservation    hold the reservation until the program starts\n";
+
+static int open_for(const char *cmd, const char *what, const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC);
+
+	if (fd < 0)
+		pb_cli_error(cmd, "%s %s: %s", what, path, strerror(errno));
+	return fd;
+}
+
+int pb_launch_apply(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd)
+{
+	int fd, r = 0;
+
+	if (o->interp && o->sysroot) {
+		pb_cli_error(cmd, "--interp and --sysroot exclude each other");
+		return -EINVAL;
+	}
+	if (o->interp || o->sysroot) {
+		fd = o->interp ? open_for(cmd, "--interp", o->interp, O_RDONLY)
+			       : open_for(cmd, "--sysroot", o->sysroot, O_RDONLY | O_DIRECTORY);
+		if (fd < 0)
+			return -errno;
+		r = pb_set_interp_resolver(b, o->interp ? PB_INTERP_FD : PB_INTERP_SYSROOT, fd);
+		close(fd);
+	}
+	if (r == 0 && o->vdso) {
+		if (strcmp(o->vdso, "system") == 0 || strcmp(o->vdso, "none") == 0) {
+			r = pb_set_vdso(b, o->vdso[0] == 's' ? PB_VDSO_SYSTEM : PB_VDSO_NONE, -1);
+		} else {
+			fd = open_for(cmd, "--vdso", o->vdso, O_RDONLY);
+			if (fd < 0)
+				return -errno;
+			r = pb_set_vdso(b, PB_VDSO_CUSTOM, fd);
+			close(fd);
+		}
+	}
+	if (r == 0 && (o->reserve || o->keep_reservation))
+		r = pb_set_reservation(b, o->reserve, o->keep_reservation);
+	if (r < 0)
+		pb_cli_error(cmd, "%s", strerror(-r));
+	return r;
 }

@@ -22,7 +22,9 @@ void pb_cli_plan_help(FILE *f)
 	      "  -i, --ignore-environment  start with an empty environment\n"
 	      "      --argv0 NAME          argv[0] for the program\n"
 	      "      --seed N              deterministic addresses and AT_RANDOM\n"
-	      "      --json                one JSON object\n"
+	      "      --json                one JSON object\n", f);
+	fputs(pb_launch_build_help, f);
+	fputs(
 	      "  -h, --help                show this help\n\n"
 	      "Exit status: 0; 2 if a stage fails (the error names it) or on a usage error;\n"
 	      "126/127 if PROG cannot be run / is not found.\n", f);
@@ -78,8 +80,37 @@ static void print_stack(const struct pb_ctx *ctx, bool json)
 		printf("  %-22s 0x%llx\n", at_name(aux[2 * i]), (unsigned long long)aux[2 * i + 1]);
 }
 
+/* The build options, straight into the context (there is no builder here). */
+static int apply_build_opts(const struct pb_launch_opts *o, struct pb_ctx *ctx, int *fds)
+{
+	if (o->interp || o->sysroot) {
+		fds[0] = open(o->interp ? o->interp : o->sysroot, O_RDONLY | O_CLOEXEC | (o->interp ? 0 : O_DIRECTORY));
+		if (fds[0] < 0) {
+			pb_cli_error("plan", "%s: %s", o->interp ? o->interp : o->sysroot, strerror(errno));
+			return -1;
+		}
+		ctx->interp_resolver = o->interp ? "fd" : "sysroot";
+		*(o->interp ? &ctx->interp_override_fd : &ctx->sysroot_fd) = fds[0];
+	}
+	if (o->vdso) {
+		ctx->vdso_policy = strcmp(o->vdso, "system") == 0 || strcmp(o->vdso, "none") == 0 ? o->vdso : "custom";
+		if (strcmp(ctx->vdso_policy, "custom") == 0) {
+			fds[1] = ctx->vdso_fd = open(o->vdso, O_RDONLY | O_CLOEXEC);
+			if (fds[1] < 0) {
+				pb_cli_error("plan", "%s: %s", o->vdso, strerror(errno));
+				return -1;
+			}
+		}
+	}
+	ctx->reserve_range = o->reserve;
+	if (o->keep_reservation)
+		ctx->reserve_keep = 1;
+	return 0;
+}
+
 int pb_cli_plan(int argc, char **argv)
 {
+	int opt_fds[2] = {-1, -1};
 	struct pb_launch_opts o;
 	struct pb_pipeline pipe;
 	struct pb_ctx *ctx = NULL;
@@ -112,7 +143,8 @@ int pb_cli_plan(int argc, char **argv)
 	ctx->argc = (size_t)o.nargs;
 	ctx->envp = o.env;
 	ctx->envc = o.envc;
-	ctx->vdso_base = ctx->host.vdso_base;
+	if (apply_build_opts(&o, ctx, opt_fds) < 0)
+		goto out_clear;
 	pb_pipeline_default(&pipe);
 	r = pb_pipeline_run(&pipe, ctx);
 	if (r < 0) {
@@ -132,6 +164,9 @@ int pb_cli_plan(int argc, char **argv)
 out_clear:
 	pb_ctx_clear(ctx);
 out:
+	for (int i = 0; i < 2; i++)
+		if (opt_fds[i] >= 0)
+			close(opt_fds[i]);
 	free(ctx);
 	free(pargv);
 	if (fd >= 0)

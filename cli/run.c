@@ -22,8 +22,9 @@ void pb_cli_run_help(FILE *f)
 	      "  -e, --env NAME=VALUE      set a variable (repeatable)\n"
 	      "  -i, --ignore-environment  start with an empty environment\n"
 	      "      --argv0 NAME          argv[0] for the program (default: PROG as given)\n"
-	      "      --seed N              deterministic addresses and AT_RANDOM (for debugging)\n"
-	      "  -h, --help                show this help\n\n"
+	      "      --seed N              deterministic addresses and AT_RANDOM (for debugging)\n", f);
+	fputs(pb_launch_build_help, f);
+	fputs("  -h, --help                show this help\n\n"
 	      "Signals sent to procbuilder (HUP INT QUIT USR1 USR2 ALRM TERM CONT WINCH TSTP)\n"
 	      "are forwarded to the program.\n"
 	      "Exit status: the program's; 128+N if signal N killed it; 125 if procbuilder\n"
@@ -108,6 +109,10 @@ int pb_cli_run(int argc, char **argv)
 		r = pb_add_environment(b, (const char *const *)o.env, o.envc);
 	if (r == 0 && o.seeded)
 		r = pb_set_seed(b, o.seed);
+	if (r == 0 && pb_launch_apply(&o, b, "run") < 0) {
+		ret = 125;
+		goto out;
+	}
 	/* The builder has the caller's signal mask for the program; ours now blocks what we forward. */
 	sigemptyset(&fwd);
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)

@@ -39,6 +39,10 @@ void pb_ctx_init(struct pb_ctx *ctx)
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->exec_fd = -1;
 	ctx->interp_fd = -1;
+	ctx->interp_override_fd = -1;
+	ctx->sysroot_fd = -1;
+	ctx->vdso_fd = -1;
+	ctx->reserve_keep = -1;
 	pb_plan_init(&ctx->plan);
 	pb_rng_init(&ctx->rng);
 	pb_aspace_init(&ctx->as);
@@ -46,6 +50,10 @@ void pb_ctx_init(struct pb_ctx *ctx)
 
 void pb_ctx_clear(struct pb_ctx *ctx)
 {
+	if (ctx->exec_fd_owned && ctx->exec_fd >= 0)
+		close(ctx->exec_fd);
+	free(ctx->argv_store);
+	free(ctx->str_store);
 	pb_elf_clear(&ctx->exec);
 	pb_elf_clear(&ctx->interp);
 	if (ctx->interp_fd >= 0)
@@ -80,4 +88,22 @@ int pb_ctx_step(struct pb_ctx *ctx, enum pb_step_kind kind, uint64_t addr, uint6
 	if (r < 0)
 		return pb_fail(ctx, PB_ENOMEM, "out of memory for the plan");
 	return r;
+}
+
+int pb_ctx_release_reservations(struct pb_ctx *ctx)
+{
+	const char *stage = ctx->stage;
+	int r = 0;
+
+	ctx->stage = "reserve";
+	for (unsigned i = 0; i < ctx->nreservations && r >= 0; i++) {
+		const struct pb_reservation *res = &ctx->reservations[i];
+		if (res->keep)
+			continue;
+		r = pb_ctx_step(ctx, PB_STEP_RELEASE, res->lo, res->hi - res->lo, 0,
+				"release reservation before build returns");
+		pb_aspace_release(&ctx->as, res->lo, res->hi);
+	}
+	ctx->stage = stage;
+	return r < 0 ? r : 0;
 }

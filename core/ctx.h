@@ -11,6 +11,13 @@
 #include "core/plan.h"
 #include "core/rng.h"
 
+/* A range kept out of use while the image is placed (the seed's reservation VMAR). */
+#define PB_MAX_RESERVATIONS 16
+struct pb_reservation {
+	uint64_t lo, hi;
+	bool keep;		/* until pb_start, not only until the end of pb_build */
+};
+
 /* One stage option as the pipeline file gives it. */
 enum pb_opt_type { PB_OPT_BOOL, PB_OPT_INT, PB_OPT_STR };
 
@@ -44,7 +51,8 @@ struct pb_ctx {
 	struct pb_error err;
 
 	/* inputs */
-	int exec_fd;		/* the executable, borrowed */
+	int exec_fd;		/* the executable, borrowed (unless exec_fd_owned) */
+	bool exec_fd_owned;	/* script: exec_fd is an interpreter we opened */
 	const char *exec_name;	/* the name used in messages */
 	const char *execfn;	/* the pathname the program sees (AT_EXECFN) */
 	const char *comm;	/* the process name (PR_SET_NAME) */
@@ -53,6 +61,16 @@ struct pb_ctx {
 	char *const *envp;	/* borrowed */
 	size_t envc;
 	struct pb_host host;	/* what the kernel gave the stub */
+	const char *interp_resolver;	/* the caller's choice, over the stage option, or NULL */
+	int interp_override_fd;	/* the interpreter to use whatever PT_INTERP says, or -1 */
+	int sysroot_fd;		/* resolve PT_INTERP under this directory, or -1 */
+	const char *vdso_policy;	/* the caller's choice, over the stage option, or NULL */
+	int vdso_fd;		/* a custom vDSO image, borrowed, or -1 */
+	const char *reserve_range;	/* the caller's choice, over the stage option, or NULL */
+	int reserve_keep;		/* the caller's choice, or -1 */
+
+	char **argv_store;	/* script: an argv the context owns (strings in str_store) */
+	char *str_store;
 
 	/* shared machinery */
 	struct pb_rng rng;
@@ -71,6 +89,8 @@ struct pb_ctx {
 	bool loaded;
 	uint64_t start_brk;	/* load: brk after the image (randomized like the kernel) */
 	uint64_t vdso_base;	/* vdso: AT_SYSINFO_EHDR, 0 for none */
+	struct pb_reservation reservations[PB_MAX_RESERVATIONS];	/* reserve */
+	unsigned nreservations;
 	uint64_t stack_top;	/* stack: vm_end of the stack VMA */
 	uint64_t stack_lo;	/* stack: lowest address known to be in the stack VMA */
 	bool stack_placed;
@@ -94,6 +114,12 @@ void pb_ctx_clear(struct pb_ctx *ctx);
  */
 int pb_ctx_step(struct pb_ctx *ctx, enum pb_step_kind kind, uint64_t addr, uint64_t len,
 		int prot, const char *fmt, ...) PB_PRINTF(6, 7);
+
+/*
+ * Appends a RELEASE step for every reservation not kept until start and
+ * frees it in ctx->as (run after the last stage). 0 or a negative errno.
+ */
+int pb_ctx_release_reservations(struct pb_ctx *ctx);
 
 /* Records an error for the running stage and returns its negative errno. */
 int pb_fail(struct pb_ctx *ctx, enum pb_code code, const char *fmt, ...) PB_PRINTF(3, 4);

@@ -121,6 +121,32 @@ PB_API int pb_add_arguments(struct pb_builder *b, const char *const *args, size_
 PB_API int pb_add_environment(struct pb_builder *b, const char *const *vars, size_t n);
 /* The pathname the program sees (AT_EXECFN, the top of its stack). */
 PB_API int pb_set_execfn(struct pb_builder *b, const char *path);
+/* How PT_INTERP is found (the seed's loader service). */
+enum pb_interp_resolver {
+	PB_INTERP_HOST,		/* open the path PT_INTERP names (the default) */
+	PB_INTERP_SYSROOT,	/* resolve it under the directory fd, as if chrooted */
+	PB_INTERP_FD,		/* use fd as the interpreter, whatever PT_INTERP says */
+	PB_INTERP_NONE,		/* dynamic programs fail with PB_ELOADER_MISSING */
+};
+/* fd is duplicated (SYSROOT, FD) or ignored. 0, -EBADF or -EINVAL. */
+PB_API int pb_set_interp_resolver(struct pb_builder *b, enum pb_interp_resolver how, int fd);
+
+/* The vDSO of the new process (the seed's set_vdso_vmo). */
+enum pb_vdso_policy {
+	PB_VDSO_SYSTEM,		/* the kernel's [vdso]/[vvar], where it put them (the default) */
+	PB_VDSO_NONE,		/* none: no AT_SYSINFO_EHDR; libc falls back to system calls */
+	PB_VDSO_CUSTOM,		/* the ELF image in fd, mapped as the vDSO */
+};
+/* fd is duplicated (CUSTOM) or ignored; a non-ELF image fails in pb_build (PB_EPARSE). */
+PB_API int pb_set_vdso(struct pb_builder *b, enum pb_vdso_policy policy, int fd);
+
+/*
+ * The range kept free while placing (the seed's low-half reservation):
+ * "low-half" (the default, for dynamic programs), "none", "asan", "tsan",
+ * "msan", or "START-END" in hex. keep: hold it until pb_start. 0 or -EINVAL.
+ */
+PB_API int pb_set_reservation(struct pb_builder *b, const char *range, int keep);
+
 /* Deterministic addresses and AT_RANDOM bytes from seed (a debugging aid). */
 PB_API int pb_set_seed(struct pb_builder *b, uint64_t seed);
 

@@ -61,6 +61,8 @@ PB_API int pb_builder_new(const char *name, int job_fd, int exec_fd,
 	if (!b)
 		return pb_err_set(err, "builder", PB_ENOMEM, 0, "out of memory");
 	b->exec_fd = b->job_fd = b->pidfd = b->sock = -1;
+	b->interp_fd = b->sysroot_fd = b->vdso_fd = -1;
+	b->reserve_keep = -1;
 	b->pid = -1;
 	b->name = strdup(name);
 	b->argv = calloc(1, sizeof(char *));
@@ -123,6 +125,62 @@ PB_API int pb_set_execfn(struct pb_builder *b, const char *path)
 	return 0;
 }
 
+/* Replaces *slot with a duplicate of fd (or -1). */
+static int keep_fd(int *slot, int fd, bool wanted)
+{
+	int dup = -1;
+
+	if (wanted) {
+		dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (dup < 0)
+			return -EBADF;
+	}
+	if (*slot >= 0)
+		close(*slot);
+	*slot = dup;
+	return 0;
+}
+
+PB_API int pb_set_interp_resolver(struct pb_builder *b, enum pb_interp_resolver how, int fd)
+{
+	static const char *const names[] = {"host", "sysroot", "fd", "none"};
+	int r;
+
+	if ((unsigned)how > PB_INTERP_NONE)
+		return -EINVAL;
+	r = keep_fd(&b->sysroot_fd, fd, how == PB_INTERP_SYSROOT);
+	if (r == 0)
+		r = keep_fd(&b->interp_fd, fd, how == PB_INTERP_FD);
+	if (r == 0)
+		b->interp_resolver = names[how];
+	return r;
+}
+
+PB_API int pb_set_vdso(struct pb_builder *b, enum pb_vdso_policy policy, int fd)
+{
+	static const char *const names[] = {"system", "none", "custom"};
+	int r;
+
+	if ((unsigned)policy > PB_VDSO_CUSTOM)
+		return -EINVAL;
+	r = keep_fd(&b->vdso_fd, fd, policy == PB_VDSO_CUSTOM);
+	if (r == 0)
+		b->vdso_policy = names[policy];
+	return r;
+}
+
+PB_API int pb_set_reservation(struct pb_builder *b, const char *range, int keep)
+{
+	char *r = range ? strdup(range) : NULL;
+
+	if (range && !r)
+		return -ENOMEM;
+	free(b->reserve_range);
+	b->reserve_range = r;
+	b->reserve_keep = keep ? 1 : 0;
+	return 0;
+}
+
 PB_API int pb_set_seed(struct pb_builder *b, uint64_t seed)
 {
 	b->seeded = true;
@@ -143,10 +201,14 @@ PB_API void pb_builder_free(struct pb_builder *b)
 	free(b->envp);
 	free(b->name);
 	free(b->execfn);
+	free(b->reserve_range);
 	if (b->exec_fd >= 0)
 		close(b->exec_fd);
-	if (b->job_fd >= 0)
-		close(b->job_fd);
+	int *fds[] = {&b->job_fd, &b->interp_fd, &b->sysroot_fd, &b->vdso_fd};
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
 	free(b);
 }
 
@@ -342,6 +404,13 @@ static void setup_ctx(struct pb_builder *b, struct pb_ctx *ctx)
 	ctx->envc = b->envc;
 	if (b->seeded)
 		pb_rng_seed(&ctx->rng, b->seed);
+	ctx->interp_resolver = b->interp_resolver;
+	ctx->interp_override_fd = b->interp_fd;
+	ctx->sysroot_fd = b->sysroot_fd;
+	ctx->vdso_policy = b->vdso_policy;
+	ctx->vdso_fd = b->vdso_fd;
+	ctx->reserve_range = b->reserve_range;
+	ctx->reserve_keep = b->reserve_keep;
 }
 
 PB_API int pb_build(struct pb_builder *b, struct pb_built **ret, struct pb_error *err)
@@ -367,21 +436,20 @@ PB_API int pb_build(struct pb_builder *b, struct pb_built **ret, struct pb_error
 	if (r < 0)
 		goto out_kill;
 	setup_ctx(b, ctx);
-	ctx->vdso_base = ctx->host.vdso_base;
 	pb_pipeline_default(pipe);
 	r = pb_pipeline_run(pipe, ctx);
 	if (r < 0) {
 		*err = ctx->err;
 		goto out_kill;
 	}
-	keep_exe = ctx->vdso_base && pb_can_set_exe();
+	keep_exe = pb_can_set_exe();
 	r = send_plan(b, ctx, keep_exe, err);
 	if (r == 0)
 		r = read_result(b, ctx, err);
 	if (r == 0)
 		r = wait_eof(b, err);
 	if (r == 0)
-		r = pb_finalize(ctx, b->pid, keep_exe ? EXE_FD_IN_TARGET : -1, &exe_set, err);
+		r = pb_finalize(ctx, b->pid, keep_exe ? EXE_FD_IN_TARGET : -1, &exe_set, &p->syscall_insn, err);
 	if (r < 0)
 		goto out_kill;
 	p->info = (struct pb_built_info){
@@ -389,6 +457,9 @@ PB_API int pb_build(struct pb_builder *b, struct pb_built **ret, struct pb_error
 		.elf_base = ctx->exec_bias, .interp_base = ctx->interp_bias,
 		.vdso_base = ctx->vdso_base, .exe_set = exe_set,
 	};
+	for (unsigned i = 0; i < ctx->nreservations; i++)
+		if (ctx->reservations[i].keep)
+			p->kept[p->nkept++] = ctx->reservations[i];
 	close(b->sock);
 	b->pid = b->pidfd = b->sock = -1; /* the built process owns them now */
 	*ret = TAKE_PTR(p);
@@ -416,6 +487,8 @@ PB_API int pb_start(struct pb_built *p, struct pb_error *err)
 	pb_err_clear(err);
 	if (p->started)
 		return pb_err_set(err, "start", PB_EINVAL, 0, "already started");
+	if (p->nkept && pb_release_kept(p, err) < 0)
+		return pb_error_errno(err);
 	if (ptrace(PTRACE_DETACH, p->info.pid, 0, 0) < 0)
 		return pb_err_sys(err, "start", -errno, "PTRACE_DETACH");
 	p->started = true;

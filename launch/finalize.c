@@ -4,8 +4,9 @@
  * in pause(). As its tracer we stop it, make it run munmap on its own image
  * through its own "syscall" instruction (the syscall-exit stop comes before
  * any instruction of the unmapped code would run), optionally point
- * /proc/PID/exe at the program (through a "syscall" in the vDSO, since the
- * stub is gone), then set the registers execve leaves: every general
+ * /proc/PID/exe at the program (through a "syscall" found in the text of the
+ * interpreter or program, since the stub is gone and the vDSO may be), then
+ * set the registers execve leaves: every general
  * register zero but rip and rsp, rflags 0x202, fs/gs base 0. The FPU/SIMD
  * state is exec's: the stub never touches it.
  */
@@ -16,7 +17,6 @@
 #include <stdio.h>
 #include <sys/uio.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
@@ -90,22 +90,42 @@ bool pb_can_set_exe(void)
 	       (d[1].effective & (1u << (40 /* CAP_CHECKPOINT_RESTORE */ - 32)));
 }
 
-uint64_t pb_vdso_syscall_offset(void)
+/*
+ * A "syscall" instruction (0f 05) in the executable segments of an image
+ * mapped at bias, read from its file: the stub is gone by the time we need
+ * one, and the vDSO may be too. Returns its address, or 0.
+ */
+static uint64_t find_syscall_insn(int fd, const struct pb_elf *elf, uint64_t bias)
 {
-	const unsigned char *base = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)base;
+	unsigned char buf[4096 + 1];
 
-	if (!base || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
-		return 0;
-	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		const Elf64_Phdr *ph = (const Elf64_Phdr *)(base + eh->e_phoff) + i;
+	for (unsigned i = 0; fd >= 0 && i < elf->phnum; i++) {
+		const Elf64_Phdr *ph = &elf->phdrs[i];
 		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
 			continue;
-		for (uint64_t o = ph->p_offset; o + 1 < ph->p_offset + ph->p_filesz; o++)
-			if (base[o] == 0x0f && base[o + 1] == 0x05)
-				return o;
+		for (uint64_t off = 0; off + 1 < ph->p_filesz; off += sizeof(buf) - 1) {
+			ssize_t n = pb_pread_full(fd, buf, sizeof(buf), ph->p_offset + off);
+			if (n < 2)
+				break;
+			if ((uint64_t)n > ph->p_filesz - off)
+				n = (ssize_t)(ph->p_filesz - off);
+			for (ssize_t k = 0; k + 1 < n; k++)
+				if (buf[k] == 0x0f && buf[k + 1] == 0x05)
+					return bias + ph->p_vaddr + off + (uint64_t)k;
+		}
 	}
 	return 0;
+}
+
+uint64_t pb_image_syscall_insn(const struct pb_ctx *ctx)
+{
+	uint64_t a = 0;
+
+	if (ctx->has_interp)
+		a = find_syscall_insn(ctx->interp_fd, &ctx->interp, ctx->interp_bias);
+	if (!a)
+		a = find_syscall_insn(ctx->exec_fd, &ctx->exec, ctx->exec_bias);
+	return a;
 }
 
 /* Writes len bytes into the tracee at addr (NULL data: zeros). */
@@ -124,17 +144,14 @@ static int poke(pid_t pid, uint64_t addr, const void *data, size_t len)
  * too), run in the tracee once no mapping of the stub memfd is left. The
  * struct goes just below rsp, in the stack VMA, and is wiped afterwards.
  */
-static int set_exe(struct pb_ctx *ctx, pid_t pid, int exe_fd, bool *ret_exe_set,
+static int set_exe(struct pb_ctx *ctx, pid_t pid, int exe_fd, uint64_t insn, bool *ret_exe_set,
 		   struct pb_error *err)
 {
-	uint64_t off = pb_vdso_syscall_offset(), insn = ctx->vdso_base + off;
 	uint64_t scratch = (ctx->sp - 2 * sizeof(struct pb_wire_mm)) & ~15ull;
 	struct pb_wire_mm mm;
 	long ret;
 	int r;
 
-	if (!off || !ctx->vdso_base)
-		return 0;
 	memcpy(&mm, &ctx->mm, offsetof(struct pb_wire_mm, auxv));
 	mm.auxv = ctx->mm.auxv;
 	mm.auxv_size = (uint32_t)ctx->mm.auxv_size;
@@ -154,8 +171,9 @@ static int set_exe(struct pb_ctx *ctx, pid_t pid, int exe_fd, bool *ret_exe_set,
 }
 
 int pb_finalize(struct pb_ctx *ctx, pid_t pid, int exe_fd, bool *ret_exe_set,
-		struct pb_error *err)
+		uint64_t *ret_insn, struct pb_error *err)
 {
+	uint64_t insn = pb_image_syscall_insn(ctx);
 	struct user_regs_struct regs = {0};
 	const struct pb_host *h = &ctx->host;
 	long ret;
@@ -173,11 +191,12 @@ int pb_finalize(struct pb_ctx *ctx, pid_t pid, int exe_fd, bool *ret_exe_set,
 		return r;
 	if (ret < 0)
 		return pb_err_sys(err, "finalize", (int)ret, "unmapping the stub");
-	if (exe_fd >= 0) {
-		r = set_exe(ctx, pid, exe_fd, ret_exe_set, err);
+	if (exe_fd >= 0 && insn) {
+		r = set_exe(ctx, pid, exe_fd, insn, ret_exe_set, err);
 		if (r < 0)
 			return r;
 	}
+	*ret_insn = insn;
 	/* ELF_PLAT_INIT + start_thread: what execve leaves */
 	regs.rip = ctx->entry;
 	regs.rsp = ctx->sp;
@@ -188,4 +207,26 @@ int pb_finalize(struct pb_ctx *ctx, pid_t pid, int exe_fd, bool *ret_exe_set,
 	if (ptrace(PTRACE_SETREGS, pid, 0, &regs) < 0)
 		return pb_err_sys(err, "finalize", -errno, "PTRACE_SETREGS");
 	return 0;
+}
+
+int pb_release_kept(struct pb_built *p, struct pb_error *err)
+{
+	struct user_regs_struct final;
+	long ret;
+	int r = 0;
+
+	if (!p->syscall_insn)
+		return pb_err_set(err, "start", PB_ESYS, 0, "no syscall instruction to release the reservation with");
+	if (ptrace(PTRACE_GETREGS, p->info.pid, 0, &final) < 0)
+		return pb_err_sys(err, "start", -errno, "PTRACE_GETREGS");
+	for (unsigned i = 0; i < p->nkept && r == 0; i++) {
+		r = inject(p->info.pid, p->syscall_insn, SYS_munmap, (long)p->kept[i].lo,
+			   (long)(p->kept[i].hi - p->kept[i].lo), 0, 0, &ret, err);
+		if (r == 0 && ret < 0)
+			r = pb_err_sys(err, "start", (int)ret, "releasing a kept reservation");
+	}
+	if (r == 0 && ptrace(PTRACE_SETREGS, p->info.pid, 0, &final) < 0)
+		r = pb_err_sys(err, "start", -errno, "PTRACE_SETREGS");
+	p->nkept = 0;
+	return r;
 }

@@ -21,11 +21,20 @@ struct pb_builder {
 	bool seeded;
 	uint64_t seed;
 	bool spent;
+	const char *interp_resolver;	/* NULL: the stage's option */
+	int interp_fd, sysroot_fd;	/* owned, or -1 */
+	const char *vdso_policy;	/* NULL: the stage's option */
+	char *reserve_range;		/* NULL: the stage's option */
+	int reserve_keep;		/* -1: the stage's option */
+	int vdso_fd;			/* owned, or -1 */
 };
 
 struct pb_built {
 	struct pb_built_info info;
 	bool started, reaped;
+	uint64_t syscall_insn;		/* a "syscall" in the built image, for start */
+	struct pb_reservation kept[PB_MAX_RESERVATIONS];	/* released at start */
+	unsigned nkept;
 };
 
 /*
@@ -43,9 +52,13 @@ void pb_kill_and_reap(pid_t *pid, int *pidfd, int *sock);
  * registers the kernel sets at exec. The process stays stopped.
  */
 int pb_finalize(struct pb_ctx *ctx, pid_t pid, int exe_fd, bool *ret_exe_set,
-		struct pb_error *err);
+		uint64_t *ret_insn, struct pb_error *err);
+
+/* At start: drop the reservations kept until now, through insn. */
+int pb_release_kept(struct pb_built *p, struct pb_error *err);
+
+/* A "syscall" instruction in the text of the planned interpreter or program, or 0. */
+uint64_t pb_image_syscall_insn(const struct pb_ctx *ctx);
 
 /* True if we may set /proc/PID/exe (CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE). */
 bool pb_can_set_exe(void);
-/* The offset of a "syscall" instruction in the vDSO, or 0. */
-uint64_t pb_vdso_syscall_offset(void);

@@ -3,7 +3,7 @@
 
 #include "pipeline/pipeline.h"
 
-static const char *const default_stages[] = {"parse", "load", "stack", "args"};
+static const char *const default_stages[] = {"script", "parse", "interp", "reserve", "load", "vdso", "stack", "args"};
 
 int pb_pipeline_add(struct pb_pipeline *p, const char *name)
 {
@@ -44,5 +44,5 @@ int pb_pipeline_run(const struct pb_pipeline *p, struct pb_ctx *ctx)
 		}
 	}
 	ctx->stage = NULL;
-	return 0;
+	return pb_ctx_release_reservations(ctx);
 }

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+#include "core/ctx.h"
+
+/*
+ * script: "#!" scripts, as the kernel's binfmt_script runs them. The first
+ * line (within 256 bytes) names an interpreter and at most one argument; the
+ * program becomes the interpreter with argv [interpreter, (argument),
+ * filename, argv[1..]]. AT_EXECFN and the process name stay the script's.
+ * Up to 5 levels of nesting, then ELOOP. Files that are not scripts pass
+ * through untouched.
+ * Options: none.
+ */
+int pb_stage_script(struct pb_ctx *ctx, const struct pb_stage_opts *opts);
+
+#define PB_BINPRM_BUF_SIZE 256
+#define PB_SCRIPT_MAX_DEPTH 5
