@@ -57,10 +57,14 @@ static int read_shebang(struct pb_ctx *ctx, struct shebang *sb)
 	return 1;
 }
 
-/* argv [name, (arg), filename, argv[1..]], all copied into one store the context owns. */
+/*
+ * argv [name, (arg), path, argv[1..]], all copied into one store the context
+ * owns. path is the file being replaced (binfmt_script pushes bprm->interp):
+ * the pathname at the first level, the previous interpreter after that.
+ */
 static int rewrite_argv(struct pb_ctx *ctx, const struct shebang *sb)
 {
-	const char *filename = ctx->execfn ? ctx->execfn : ctx->exec_name;
+	const char *filename = ctx->exec_name;
 	size_t rest = ctx->argc ? ctx->argc - 1 : 0, n = 2 + (sb->arg != NULL) + rest, k = 0, len = 0;
 	const char **src = calloc(n, sizeof(char *));
 	char **argv = calloc(n + 1, sizeof(char *)), *store = NULL, *p;

@@ -6,7 +6,8 @@
  * script: "#!" scripts, as the kernel's binfmt_script runs them. The first
  * line (within 256 bytes) names an interpreter and at most one argument; the
  * program becomes the interpreter with argv [interpreter, (argument),
- * filename, argv[1..]]. AT_EXECFN and the process name stay the script's.
+ * path, argv[1..]], path being ctx->exec_name (the pathname; for nested
+ * scripts the previous interpreter, as the kernel pushes bprm->interp). AT_EXECFN and the process name stay the script's.
  * Up to 5 levels of nesting, then ELOOP. Files that are not scripts pass
  * through untouched.
  * Options: none.
