@@ -114,16 +114,19 @@ static void json_strv(const char *key, char **v, size_t n)
 	printf("],\n");
 }
 
+/* Reads up to cap - 1 bytes and NUL-terminates them. */
 static size_t read_file(const char *path, char *buf, size_t cap)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	size_t len = 0;
 	ssize_t n;
 
+	buf[0] = 0;
 	if (fd < 0)
 		return 0;
-	while (len < cap && (n = read(fd, buf + len, cap - len)) > 0)
+	while (len < cap - 1 && (n = read(fd, buf + len, cap - 1 - len)) > 0)
 		len += (size_t)n;
+	buf[len] = 0;
 	close(fd);
 	return len;
 }
