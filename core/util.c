@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/util.h"
 
-ssize_t pb_pread_full(int fd, void *buf, size_t len, uint64_t off)
+/* The one read loop: EINTR and short reads; off < 0 reads from the current position. */
+static ssize_t read_loop(int fd, void *buf, size_t len, int64_t off)
 {
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t r = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
+		ssize_t r = off < 0 ? read(fd, (char *)buf + done, len - done)
+				    : pread(fd, (char *)buf + done, len - done, (off_t)(off + (int64_t)done));
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -18,21 +20,14 @@ ssize_t pb_pread_full(int fd, void *buf, size_t len, uint64_t off)
 	return (ssize_t)done;
 }
 
+ssize_t pb_pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	return read_loop(fd, buf, len, (int64_t)off);
+}
+
 ssize_t pb_read_full(int fd, void *buf, size_t len)
 {
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t r = read(fd, (char *)buf + done, len - done);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			break;
-		done += (size_t)r;
-	}
-	return (ssize_t)done;
+	return read_loop(fd, buf, len, -1);
 }
 
 int pb_write_full(int fd, const void *buf, size_t len)
