@@ -91,12 +91,12 @@ Test(equivalence, busybox_cmdline)
 Test(equivalence, busybox_fds) { assert_same_output((char *[]){"/bin/busybox", "ls", "/proc/self/fd", NULL}); }
 Test(equivalence, busybox_status)
 {
+	/* SigQ is left out: it counts the whole user's queued signals, not this process's */
 	assert_same_output((char *[]){"/bin/busybox", "grep", "-E", "^(Name|Umask|SigPnd|ShdPnd|SigBlk|SigIgn|SigCgt|Cap|NoNewPrivs|Seccomp)",
 				      "/proc/self/status", NULL});
 }
 Test(equivalence, busybox_auxv_keys)
 {
-	/* SigQ is left out: it counts the whole user's queued signals */
 	/* every other 8-byte word of /proc/self/auxv is a key */
 	assert_same_output((char *[]){"/bin/busybox", "sh", "-c",
 				      "od -A n -t u8 -w16 -v /proc/self/auxv | awk '{print $1}'", NULL});
