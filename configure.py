@@ -240,6 +240,15 @@ def main():
     static = n.build(os.path.join(BUILD, 'libprocbuilder.a'), 'ar', all_objs)
     shared = n.build(os.path.join(BUILD, 'libprocbuilder.so'), 'solink', all_objs,
                      implicit='libprocbuilder.map')
+    # Example stage plugins: each links its own copy of core, like every stage.
+    n.rule('plugin', '$cc $ldflags -shared -o $out $in', description='PLUGIN $out')
+    plugins = []
+    for ex_dir in sorted(glob.glob('examples/*/')):
+        objs = []
+        for src in sources(ex_dir.rstrip('/')):
+            objs += obj(src)
+        plugins += n.build(os.path.join(BUILD, 'examples', os.path.basename(ex_dir.rstrip('/')) + '.so'),
+                           'plugin', objs + core_lib)
     cli = []
     for s in sources('cli'):
         cli += obj(s)
@@ -286,7 +295,7 @@ def main():
                              objs + link, variables={'extra_libs': crit_libs})
     n.newline()
 
-    n.build('check', 'run', ['tests/run-tests'] + test_bins, implicit=cli_bin + helpers,
+    n.build('check', 'run', ['tests/run-tests'] + test_bins, implicit=cli_bin + helpers + plugins,
             variables={'cmd': 'tests/run-tests %s' % ' '.join(test_bins),
                        'desc': 'CHECK'})
 
@@ -303,10 +312,10 @@ def main():
         'install -m 644 %s $$DESTDIR%s/lib/pkgconfig/' % (pc[0], prefix)])
     n.build('install', 'run', static + shared + cli_bin + pc,
             variables={'cmd': install_cmd, 'desc': 'INSTALL %s' % prefix})
-    n.build('all', 'phony', static + shared + cli_bin + test_bins + helpers)
+    n.build('all', 'phony', static + shared + cli_bin + test_bins + helpers + plugins)
     n.build('build.ninja', 'configure',
             implicit=['configure.py', 'misc/ninja_syntax.py'] + deps_files)
-    n.default(static + shared + cli_bin + test_bins + helpers)
+    n.default(static + shared + cli_bin + test_bins + helpers + plugins)
     out.close()
     os.replace('build.ninja.tmp', 'build.ninja')
     print('configure.py: wrote build.ninja (mode %s, cc %s, stages: %s)'

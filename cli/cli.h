@@ -19,6 +19,10 @@ int pb_cli_run(int argc, char **argv);
 void pb_cli_run_help(FILE *f);
 int pb_cli_plan(int argc, char **argv);
 void pb_cli_plan_help(FILE *f);
+int pb_cli_stages(int argc, char **argv);
+void pb_cli_stages_help(FILE *f);
+int pb_cli_check(int argc, char **argv);
+void pb_cli_check_help(FILE *f);
 
 /* Prints "procbuilder: <what>: <msg>" to stderr. */
 void pb_cli_error(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -16,6 +16,11 @@ struct pb_launch_opts {
 	const char *vdso;	/* --vdso system|none|FILE */
 	const char *reserve;	/* --reserve RANGE */
 	bool keep_reservation;	/* --keep-reservation */
+	const char *pipeline;	/* --pipeline NAME|FILE */
+	int trace;		/* --trace: 0, 1 text, 2 json */
+	bool gdb;		/* --gdb: hand the process to gdb */
+	const char *gdb_ex[16];	/* --gdb-ex CMD: gdb -batch -ex CMD ... */
+	int ngdb_ex;
 	char *path;		/* the program as found in PATH (owned) */
 	char **args;		/* PROG ARGS... from the command line */
 	int nargs;
@@ -31,6 +36,9 @@ void pb_launch_opts_free(struct pb_launch_opts *o);
 /* The options that configure a build (interp, vdso, reserve), applied to b; 0 or -errno. */
 struct pb_builder;
 int pb_launch_apply(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd);
+/* Loads --pipeline (a name looks in $PB_PIPELINE_DIR, then pipelines/ beside the binary), or the default. */
+struct pb_pipeline;
+int pb_launch_pipeline(const struct pb_launch_opts *o, struct pb_pipeline **ret, const char *cmd);
 /* Help text for those options. */
 extern const char pb_launch_build_help[];
 /* argv for the program: --argv0 or PROG, then ARGS. NULL-terminated, owned array. */

@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "cli/launch.h"
 #include "procbuilder.h"
+#include "pipeline/pipeline.h"
 
 extern char **environ;
 
@@ -108,6 +109,10 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 		{"vdso", required_argument, NULL, 'V'},
 		{"reserve", required_argument, NULL, 'R'},
 		{"keep-reservation", no_argument, NULL, 'K'},
+		{"pipeline", required_argument, NULL, 'P'},
+		{"trace", optional_argument, NULL, 'T'},
+		{"gdb", no_argument, NULL, 'G'},
+		{"gdb-ex", required_argument, NULL, 'X'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -150,6 +155,26 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 		case 'V': o->vdso = optarg; break;
 		case 'R': o->reserve = optarg; break;
 		case 'K': o->keep_reservation = true; break;
+		case 'P': o->pipeline = optarg; break;
+		case 'T':
+			if (!optarg || strcmp(optarg, "text") == 0)
+				o->trace = 1;
+			else if (strcmp(optarg, "json") == 0)
+				o->trace = 2;
+			else {
+				pb_cli_error(cmd, "--trace is text or json, not '%s'", optarg);
+				return PB_EXIT_USAGE;
+			}
+			break;
+		case 'G': o->gdb = true; break;
+		case 'X':
+			if (o->ngdb_ex == 16) {
+				pb_cli_error(cmd, "at most 16 --gdb-ex");
+				return PB_EXIT_USAGE;
+			}
+			o->gdb_ex[o->ngdb_ex++] = optarg;
+			o->gdb = true;
+			break;
 		case 'h': help(stdout); return 1;
 		default: goto usage;
 		}
@@ -191,6 +216,10 @@ char **pb_launch_argv(const struct pb_launch_opts *o)
 }
 
 const char pb_launch_build_help[] =
+	"      --pipeline NAME|FILE  the stages to run: a file, or a name found in\n"
+	"                            $PB_PIPELINE_DIR or pipelines/ (default, sanitizer,\n"
+	"                            debug, novdso); default: the compiled-in default\n"
+	"      --trace[=text|json]   tell the story of the build on stderr\n"
 	"      --interp PATH         use PATH as the interpreter, whatever PT_INTERP says\n"
 	"      --sysroot DIR         resolve PT_INTERP under DIR (as if chrooted)\n"
 	"      --vdso system|none|FILE  keep the kernel's vDSO, drop it, or map FILE as the vDSO\n"
@@ -239,4 +268,51 @@ int pb_launch_apply(const struct pb_launch_opts *o, struct pb_builder *b, const 
 	if (r < 0)
 		pb_cli_error(cmd, "%s", strerror(-r));
 	return r;
+}
+
+static int find_pipeline(const char *name, char *path, size_t len)
+{
+	const char *dir = getenv("PB_PIPELINE_DIR");
+	char exe[4096], *slash;
+	ssize_t n;
+
+	if (strchr(name, '/') || strstr(name, ".yaml")) {
+		snprintf(path, len, "%s", name);
+		return 0;
+	}
+	if (dir) {
+		snprintf(path, len, "%s/%s.yaml", dir, name);
+		if (access(path, R_OK) == 0)
+			return 0;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n < 0 ? 0 : n] = 0;
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = 0;
+	/* build/procbuilder -> pipelines/; PREFIX/bin -> PREFIX/share/procbuilder/pipelines */
+	for (int i = 0; i < 2; i++) {
+		const char *rel = i == 0 ? "/../pipelines" : "/../share/procbuilder/pipelines";
+		if (snprintf(path, len, "%s%s/%s.yaml", exe, rel, name) < (int)len && access(path, R_OK) == 0)
+			return 0;
+	}
+	return -ENOENT;
+}
+
+int pb_launch_pipeline(const struct pb_launch_opts *o, struct pb_pipeline **ret, const char *cmd)
+{
+	struct pb_error err;
+	char path[4096];
+
+	if (!o->pipeline)
+		return pb_pipeline_default(ret) < 0 ? -ENOMEM : 0;
+	if (find_pipeline(o->pipeline, path, sizeof(path)) < 0) {
+		pb_cli_error(cmd, "no pipeline named '%s' (looked in $PB_PIPELINE_DIR and pipelines/)", o->pipeline);
+		return -ENOENT;
+	}
+	if (pb_pipeline_load(path, ret, &err) < 0) {
+		fprintf(stderr, "procbuilder: %s: %s\n", err.stage, err.msg);
+		return pb_error_errno(&err);
+	}
+	return 0;
 }

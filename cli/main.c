@@ -9,6 +9,8 @@ static const struct pb_cli_cmd commands[] = {
 	{"run", "build a program from the outside, start it, wait for it", pb_cli_run, pb_cli_run_help},
 	{"plan", "print the plan and initial stack for a program, creating nothing", pb_cli_plan, pb_cli_plan_help},
 	{"inspect", "print the parsed ELF headers of a program", pb_cli_inspect, pb_cli_inspect_help},
+	{"stages", "list the stages pipelines can name, with their options", pb_cli_stages, pb_cli_stages_help},
+	{"check", "validate pipeline files", pb_cli_check, pb_cli_check_help},
 };
 
 void pb_cli_error(const char *what, const char *fmt, ...)

@@ -112,7 +112,7 @@ int pb_cli_plan(int argc, char **argv)
 {
 	int opt_fds[2] = {-1, -1};
 	struct pb_launch_opts o;
-	struct pb_pipeline pipe;
+	struct pb_pipeline *pipe = NULL;
 	struct pb_ctx *ctx = NULL;
 	char **pargv = NULL;
 	int fd = -1, r, ret = PB_EXIT_ERROR;
@@ -145,8 +145,17 @@ int pb_cli_plan(int argc, char **argv)
 	ctx->envc = o.envc;
 	if (apply_build_opts(&o, ctx, opt_fds) < 0)
 		goto out_clear;
-	pb_pipeline_default(&pipe);
-	r = pb_pipeline_run(&pipe, ctx);
+	r = pb_launch_pipeline(&o, &pipe, "plan");
+	if (r < 0)
+		goto out_clear;
+	if (pipe->seeded && !o.seeded) { /* the model of a fresh process is drawn from the seed too */
+		pb_rng_seed(&ctx->rng, pipe->seed);
+		pb_host_model_fresh(&ctx->host, &ctx->rng);
+		pb_aspace_init(&ctx->as);
+		for (unsigned i = 0; i < ctx->host.nmaps; i++)
+			pb_aspace_take(&ctx->as, ctx->host.maps[i].lo, ctx->host.maps[i].hi, ctx->host.maps[i].name);
+	}
+	r = pb_pipeline_run(pipe, ctx, (enum pb_trace)o.trace, stderr);
 	if (r < 0) {
 		pb_cli_error(ctx->err.stage, "%s", ctx->err.msg);
 		goto out_clear;
@@ -162,6 +171,7 @@ int pb_cli_plan(int argc, char **argv)
 	}
 	ret = 0;
 out_clear:
+	pb_pipeline_free(pipe);
 	pb_ctx_clear(ctx);
 out:
 	for (int i = 0; i < 2; i++)

@@ -24,6 +24,8 @@ void pb_cli_run_help(FILE *f)
 	      "      --argv0 NAME          argv[0] for the program (default: PROG as given)\n"
 	      "      --seed N              deterministic addresses and AT_RANDOM (for debugging)\n", f);
 	fputs(pb_launch_build_help, f);
+	fputs("      --gdb                 hand the built process, stopped at its entry, to gdb -p\n"
+	      "      --gdb-ex CMD          ... running gdb -batch -ex CMD (repeatable; implies --gdb)\n", f);
 	fputs("  -h, --help                show this help\n\n"
 	      "Signals sent to procbuilder (HUP INT QUIT USR1 USR2 ALRM TERM CONT WINCH TSTP)\n"
 	      "are forwarded to the program.\n"
@@ -67,6 +69,29 @@ static int supervise(struct pb_built *p, const sigset_t *fwd)
 	return r < 0 ? r : status;
 }
 
+/* Becomes gdb, attached to the stopped process (which stays our child, so gdb's). */
+static int exec_gdb(const struct pb_launch_opts *o, int pid)
+{
+	char pidstr[16], *argv[8 + 2 * 16];
+	int n = 0;
+
+	snprintf(pidstr, sizeof(pidstr), "%d", pid);
+	argv[n++] = "gdb";
+	argv[n++] = "-q";
+	if (o->ngdb_ex)
+		argv[n++] = "-batch";
+	for (int i = 0; i < o->ngdb_ex; i++) {
+		argv[n++] = "-ex";
+		argv[n++] = (char *)o->gdb_ex[i];
+	}
+	argv[n++] = "-p";
+	argv[n++] = pidstr;
+	argv[n] = NULL;
+	execvp("gdb", argv);
+	pb_cli_error("run", "gdb: %s (process %d is left stopped)", strerror(errno), pid);
+	return 125;
+}
+
 static int exit_status(int status)
 {
 	if (WIFEXITED(status))
@@ -81,6 +106,7 @@ int pb_cli_run(int argc, char **argv)
 	struct pb_launch_opts o;
 	struct pb_builder *b = NULL;
 	struct pb_built *p = NULL;
+	struct pb_pipeline *pipe = NULL;
 	struct pb_error err = {0};
 	char **pargv = NULL, msg[400];
 	sigset_t fwd, old;
@@ -109,18 +135,22 @@ int pb_cli_run(int argc, char **argv)
 		r = pb_add_environment(b, (const char *const *)o.env, o.envc);
 	if (r == 0 && o.seeded)
 		r = pb_set_seed(b, o.seed);
-	if (r == 0 && pb_launch_apply(&o, b, "run") < 0) {
+	if (r == 0 && (pb_launch_apply(&o, b, "run") < 0 || pb_launch_pipeline(&o, &pipe, "run") < 0)) {
 		ret = 125;
 		goto out;
 	}
+	if (r == 0)
+		r = pb_set_trace(b, o.trace);
 	/* The builder has the caller's signal mask for the program; ours now blocks what we forward. */
 	sigemptyset(&fwd);
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		sigaddset(&fwd, forwarded[i]);
 	sigprocmask(SIG_BLOCK, &fwd, &old);
 	if (r == 0)
-		r = pb_build(b, &p, &err);
-	if (r == 0)
+		r = pb_build_with(b, pipe, &p, &err);
+	if (r == 0 && (o.gdb || pb_pipeline_holds(pipe)))
+		r = pb_start_stopped(p, &err);
+	else if (r == 0)
 		r = pb_start(p, &err);
 	if (r < 0) {
 		if (!err.msg[0])
@@ -129,11 +159,20 @@ int pb_cli_run(int argc, char **argv)
 		ret = err.code == PB_EACCES || err.code == PB_EPARSE ? 126 : 125;
 		goto out_mask;
 	}
+	if (o.gdb) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		ret = exec_gdb(&o, pb_built_info(p)->pid);
+		goto out;
+	}
+	if (pb_pipeline_holds(pipe))
+		fprintf(stderr, "procbuilder: process %d is stopped at its entry point; attach a debugger or send SIGCONT\n",
+			pb_built_info(p)->pid);
 	r = supervise(p, &fwd);
 	ret = r < 0 ? 125 : exit_status(r);
 out_mask:
 	sigprocmask(SIG_SETMASK, &old, NULL);
 out:
+	pb_pipeline_free(pipe);
 	pb_built_free(p);
 	pb_builder_free(b);
 	if (fd >= 0)

@@ -158,6 +158,22 @@ PB_API int pb_set_seed(struct pb_builder *b, uint64_t seed);
  */
 PB_API int pb_build(struct pb_builder *b, struct pb_built **ret, struct pb_error *err);
 
+/*
+ * Pipelines (docs/pipeline.md): a YAML file naming the stages, their options,
+ * tracing, plugins. pb_pipeline_load validates everything (errors carry
+ * FILE:LINE:COL) before anything is spawned.
+ */
+struct pb_pipeline;
+PB_API int pb_pipeline_load(const char *path, struct pb_pipeline **ret, struct pb_error *err);
+PB_API void pb_pipeline_free(struct pb_pipeline *p);
+
+/* pb_build with a loaded pipeline (NULL: the compiled-in default). */
+PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *p, struct pb_built **ret,
+			 struct pb_error *err);
+
+/* Trace the build to stderr: 0 off (or as the pipeline says), 1 text, 2 JSON lines. */
+PB_API int pb_set_trace(struct pb_builder *b, int how);
+
 /* Kills and reaps a process that was never built; accepts NULL. */
 PB_API void pb_builder_free(struct pb_builder *b);
 
@@ -177,6 +193,15 @@ PB_API const struct pb_built_info *pb_built_info(const struct pb_built *p);
 
 /* Runs the first thread from the entry point. 0 or a negative errno. */
 PB_API int pb_start(struct pb_built *p, struct pb_error *err);
+
+/*
+ * Lets go of the process but leaves it stopped (SIGSTOP) before its first
+ * instruction, for a debugger to attach (gdb -p PID) or SIGCONT to run it.
+ */
+PB_API int pb_start_stopped(struct pb_built *p, struct pb_error *err);
+
+/* True if the loaded pipeline asks for the process to be handed over stopped (hold: true). */
+PB_API int pb_pipeline_holds(const struct pb_pipeline *p);
 
 /*
  * Waits for the started process to end; *ret_status gets a waitpid(2)

@@ -413,15 +413,32 @@ static void setup_ctx(struct pb_builder *b, struct pb_ctx *ctx)
 	ctx->reserve_keep = b->reserve_keep;
 }
 
+PB_API int pb_set_trace(struct pb_builder *b, int how)
+{
+	if (how < 0 || how > 2)
+		return -EINVAL;
+	b->trace = how;
+	return 0;
+}
+
 PB_API int pb_build(struct pb_builder *b, struct pb_built **ret, struct pb_error *err)
 {
-	struct pb_pipeline *pipe = malloc(sizeof(*pipe));
+	return pb_build_with(b, NULL, ret, err);
+}
+
+PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, struct pb_built **ret,
+			 struct pb_error *err)
+{
+	struct pb_pipeline *own = NULL;
+	const struct pb_pipeline *pipe = given;
 	struct pb_ctx *ctx = malloc(sizeof(*ctx));
 	struct pb_built *p = calloc(1, sizeof(*p));
 	bool keep_exe, exe_set = false;
 	int r;
 
 	pb_err_clear(err);
+	if (!pipe && pb_pipeline_default(&own) == 0)
+		pipe = own;
 	if (!pipe || !ctx || !p) {
 		r = pb_err_set(err, "builder", PB_ENOMEM, 0, "out of memory");
 		goto out_free;
@@ -436,8 +453,7 @@ PB_API int pb_build(struct pb_builder *b, struct pb_built **ret, struct pb_error
 	if (r < 0)
 		goto out_kill;
 	setup_ctx(b, ctx);
-	pb_pipeline_default(pipe);
-	r = pb_pipeline_run(pipe, ctx);
+	r = pb_pipeline_run(pipe, ctx, (enum pb_trace)b->trace, NULL);
 	if (r < 0) {
 		*err = ctx->err;
 		goto out_kill;
@@ -473,7 +489,7 @@ out_clear:
 out_free:
 	free(p);
 	free(ctx);
-	free(pipe);
+	pb_pipeline_free(own);
 	return r;
 }
 
@@ -493,6 +509,24 @@ PB_API int pb_start(struct pb_built *p, struct pb_error *err)
 		return pb_err_sys(err, "start", -errno, "PTRACE_DETACH");
 	p->started = true;
 	return 0;
+}
+
+PB_API int pb_start_stopped(struct pb_built *p, struct pb_error *err)
+{
+	pb_err_clear(err);
+	if (p->started)
+		return pb_err_set(err, "start", PB_EINVAL, 0, "already started");
+	if (p->nkept && pb_release_kept(p, err) < 0)
+		return pb_error_errno(err);
+	if (ptrace(PTRACE_DETACH, p->info.pid, 0, SIGSTOP) < 0)
+		return pb_err_sys(err, "start", -errno, "PTRACE_DETACH");
+	p->started = true;
+	return 0;
+}
+
+PB_API int pb_pipeline_holds(const struct pb_pipeline *p)
+{
+	return p && p->hold;
 }
 
 PB_API int pb_wait(struct pb_built *p, int *ret_status)

@@ -26,6 +26,7 @@ struct pb_builder {
 	const char *vdso_policy;	/* NULL: the stage's option */
 	char *reserve_range;		/* NULL: the stage's option */
 	int reserve_keep;		/* -1: the stage's option */
+	int trace;			/* 0 as the pipeline says, 1 text, 2 JSON */
 	int vdso_fd;			/* owned, or -1 */
 };
 

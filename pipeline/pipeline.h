@@ -1,43 +1,113 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
+#include <stdio.h>
+
+#include "procbuilder.h"
 #include "core/ctx.h"
 
 typedef int (*pb_stage_fn)(struct pb_ctx *ctx, const struct pb_stage_opts *opts);
 
-/* A stage the runner knows: its name in pipeline files and its entry point. */
+/* One option a stage takes: its type, and (strings) the values it allows. */
+struct pb_opt_schema {
+	const char *name;
+	enum pb_opt_type type;
+	const char *const *values;	/* NULL-terminated, or NULL: any string */
+	int (*check)(const char *value);	/* for strings: 0 if valid, or NULL */
+	const char *help;
+};
+
+/* A stage the runner knows: its name in pipeline files, entry point and rules. */
 struct pb_stage_def {
 	const char *name;
 	pb_stage_fn run;
 	const char *summary;
+	const struct pb_opt_schema *opts;	/* ends with {NULL} */
+	const char *const *after;		/* stages that must come before it, when present */
+	bool required;				/* every pipeline needs it */
 };
+
+#define PB_REGISTRY_MAX 64
+#define PB_REGISTRY_MAX_PLUGINS 8
+
+/* The stages a pipeline can name: the built-in ones plus those added. */
+struct pb_registry {
+	struct pb_stage_def defs[PB_REGISTRY_MAX];
+	size_t n;
+	void *plugins[PB_REGISTRY_MAX_PLUGINS];	/* dlopen handles */
+	size_t nplugins;
+};
+
+/* A new registry holding the built-in stages; NULL on no memory. */
+struct pb_registry *pb_registry_new(void);
+void pb_registry_free(struct pb_registry *reg);
+/* Adds (or, by the same name, replaces) a stage; 0, -EINVAL or -E2BIG. */
+int pb_registry_add_def(struct pb_registry *reg, const struct pb_stage_def *def);
+const struct pb_stage_def *pb_registry_find(const struct pb_registry *reg, const char *name);
+/*
+ * Plugins are shared objects that export
+ *   const unsigned pb_plugin_abi = PB_STAGE_ABI;
+ *   const struct pb_stage_def pb_plugin_stages[] = {{...}, {NULL}};
+ * and link their own copy of core (libpb_core.a), like every stage.
+ * PB_STAGE_ABI changes whenever struct pb_ctx does.
+ */
+#define PB_STAGE_ABI (0x70620000u + (unsigned)sizeof(struct pb_ctx))
+
+/* Loads a plugin and adds its stages. 0 or a negative errno with err filled. */
+int pb_registry_load_plugin(struct pb_registry *reg, const char *path, struct pb_error *err);
 
 #define PB_PIPELINE_MAX_STAGES 32
 #define PB_STAGE_MAX_OPTS 8
+
+enum pb_trace { PB_TRACE_OFF, PB_TRACE_TEXT, PB_TRACE_JSON };
 
 struct pb_pipeline_stage {
 	const struct pb_stage_def *def;
 	struct pb_opt opt[PB_STAGE_MAX_OPTS];
 	struct pb_stage_opts opts;
+	int trace;		/* enum pb_trace, or -1: the pipeline's */
+	unsigned line, col;	/* where the file names it (1-based), 0 if compiled in */
 };
 
 struct pb_pipeline {
-	char name[32];
+	char name[64];
+	char file[256];
 	struct pb_pipeline_stage stages[PB_PIPELINE_MAX_STAGES];
 	size_t n;
+	enum pb_trace trace;
+	char trace_file[256];	/* "" = stderr */
+	bool seeded;
+	uint64_t seed;
+	bool hold;		/* debugging: hand the process over stopped */
+	struct pb_registry *reg;	/* owned */
+	char **strings;		/* option values, owned */
+	size_t nstrings;
 };
 
-/* The stage registered under name, or NULL. */
-const struct pb_stage_def *pb_registry_find(const char *name);
-/* The registered stages, for listing; *ret_n gets the count. */
-const struct pb_stage_def *pb_registry_list(size_t *ret_n);
-
-/* The compiled-in default pipeline. */
-void pb_pipeline_default(struct pb_pipeline *p);
-/* Appends a stage by name; 0 or -ENOENT/-E2BIG. */
-int pb_pipeline_add(struct pb_pipeline *p, const char *name);
+/* The compiled-in default pipeline (the same as pipelines/default.yaml). 0 or -ENOMEM. */
+int pb_pipeline_default(struct pb_pipeline **ret);
 
 /*
- * Runs every stage in order on ctx; stops at the first failure and makes
- * sure ctx->err names the stage. Returns 0 or that stage's negative errno.
+ * Loads a pipeline file (or text, with name for messages). reg: the stages
+ * it may name (NULL: the built-in ones); the pipeline takes it over. Every
+ * problem is an error "FILE:LINE:COL: ...; hint: ..." (code PB_EINVAL, stage
+ * "pipeline") before anything runs.
  */
-int pb_pipeline_run(const struct pb_pipeline *p, struct pb_ctx *ctx);
+int pb_pipeline_load_file(const char *path, struct pb_registry *reg, struct pb_pipeline **ret,
+			  struct pb_error *err);
+int pb_pipeline_load_text(const char *text, size_t len, const char *name, struct pb_registry *reg,
+			  struct pb_pipeline **ret, struct pb_error *err);
+/* pb_pipeline_free is public (procbuilder.h). */
+
+/* Checks stage order and required stages; 0 or -EINVAL with err filled. */
+int pb_pipeline_validate(const struct pb_pipeline *p, struct pb_error *err);
+
+/*
+ * Runs every stage in order on ctx, tracing as the pipeline says (trace
+ * overrides it when not PB_TRACE_OFF; out is where, NULL: the pipeline's
+ * file or stderr), then releases reservations not kept. Stops at the first
+ * failure with ctx->err naming the stage. 0 or that stage's negative errno.
+ */
+int pb_pipeline_run(const struct pb_pipeline *p, struct pb_ctx *ctx, enum pb_trace trace, FILE *out);
+
+/* Prints the registered stages and their options. */
+void pb_registry_print(const struct pb_registry *reg, FILE *f);
