@@ -40,7 +40,11 @@ struct pb_registry {
 /* A new registry holding the built-in stages; NULL on no memory. */
 struct pb_registry *pb_registry_new(void);
 void pb_registry_free(struct pb_registry *reg);
-/* Adds (or, by the same name, replaces) a stage; 0, -EINVAL or -E2BIG. */
+/*
+ * Adds (or, by the same name, replaces) a stage; 0, -EINVAL or -E2BIG. The
+ * definition is copied; what it points to (name, opts, after) must outlive
+ * the registry.
+ */
 int pb_registry_add_def(struct pb_registry *reg, const struct pb_stage_def *def);
 const struct pb_stage_def *pb_registry_find(const struct pb_registry *reg, const char *name);
 /*

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/* Each shipped pipeline, and the pipeline commands, on real programs. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/common/json.h"
+#include "tests/common/run.h"
+
+#define PB "build/procbuilder"
+static char *env[] = {"LANG=C", "PATH=/usr/bin:/bin", NULL};
+
+static struct run_result pb(char **args)
+{
+	struct run_result r;
+
+	cr_assert_eq(run_cmd(args, env, &r), 0);
+	return r;
+}
+
+Test(pipelines, default_by_name)
+{
+	struct run_result r = pb((char *[]){PB, "run", "--pipeline", "default", "/bin/echo", "hi", NULL});
+
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert_str_eq(r.out, "hi\n");
+	run_result_free(&r);
+}
+
+Test(pipelines, sanitizer_runs_an_asan_program)
+{
+	struct run_result r = pb((char *[]){PB, "run", "--pipeline", "sanitizer", "build/tests/helpers/asanprog", NULL});
+
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert_str_eq(r.out, "ok 1\n");
+	run_result_free(&r);
+	r = pb((char *[]){PB, "run", "--pipeline", "sanitizer", "build/tests/helpers/asanprog", "overflow", NULL});
+	cr_assert(strstr(r.err, "heap-buffer-overflow"), "%s", r.err);
+	run_result_free(&r);
+}
+
+Test(pipelines, novdso)
+{
+	struct run_result r = pb((char *[]){PB, "run", "--pipeline", "novdso", "build/tests/helpers/pbhelper-dynamic",
+					    "report", NULL});
+
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "\"auxv_keys\": [51,"), "%s", r.out);
+	run_result_free(&r);
+}
+
+Test(pipelines, debug_hands_the_process_to_gdb, .timeout = 60)
+{
+	struct run_result r;
+	char *line, *save;
+	int json_lines = 0;
+
+	if (access("/usr/bin/gdb", X_OK) != 0)
+		cr_skip_test("gdb is not installed");
+	r = pb((char *[]){PB, "run", "--pipeline", "debug", "--gdb-ex", "info registers rip rax rdx",
+			  "--gdb-ex", "kill", "build/tests/helpers/pbhelper-static", "exit", "0", NULL});
+	/* stopped before its first instruction: rip at the entry, registers as exec leaves them */
+	cr_assert(strstr(r.out, "<helper_entry>"), "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "rax            0x0"), "%s", r.out);
+	cr_assert(strstr(r.out, "rdx            0x0"), "%s", r.out);
+	/* and the build was traced as JSON lines on stderr */
+	for (line = strtok_r(r.err, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (line[0] == '{') {
+			cr_assert(json_valid(line, strlen(line)), "%s", line);
+			json_lines++;
+		}
+	cr_assert_eq(json_lines, 8, "one line per stage");
+	run_result_free(&r);
+}
+
+Test(pipelines, debug_is_deterministic)
+{
+	struct run_result a = pb((char *[]){PB, "plan", "--pipeline", "debug", "/bin/true", NULL});
+	struct run_result b = pb((char *[]){PB, "plan", "--pipeline", "debug", "/bin/true", NULL});
+
+	cr_assert_eq(a.exit_code, 0, "%s", a.err);
+	cr_assert_str_eq(a.out, b.out);
+	run_result_free(&a);
+	run_result_free(&b);
+}
+
+Test(pipelines, trace_json_on_the_command_line)
+{
+	struct run_result r = pb((char *[]){PB, "run", "--trace=json", "/bin/true", NULL});
+	char *line, *save;
+	int n = 0;
+
+	cr_assert_eq(r.exit_code, 0);
+	for (line = strtok_r(r.err, "\n", &save); line; line = strtok_r(NULL, "\n", &save), n++)
+		cr_assert(json_valid(line, strlen(line)), "%s", line);
+	cr_assert_eq(n, 8);
+	run_result_free(&r);
+}
+
+Test(commands, check_and_stages)
+{
+	char path[] = "/tmp/pb-bad-XXXXXX";
+	int fd = mkstemp(path);
+	struct run_result r;
+
+	cr_assert_eq(write(fd, "stages:\n  - parse\n  - lod\n", 26), 26);
+	close(fd);
+	r = pb((char *[]){PB, "check", "pipelines/default.yaml", "pipelines/debug.yaml", NULL});
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "pipelines/debug.yaml: ok (pipeline debug, 8 stages)"), "%s", r.out);
+	run_result_free(&r);
+	r = pb((char *[]){PB, "check", path, NULL});
+	cr_assert_eq(r.exit_code, 2);
+	cr_assert(strstr(r.err, ":3:5: unknown stage 'lod'"), "%s", r.err);
+	run_result_free(&r);
+	r = pb((char *[]){PB, "run", "--pipeline", path, "/bin/true", NULL});
+	cr_assert_eq(r.exit_code, 125, "a bad pipeline stops before anything runs");
+	cr_assert(strstr(r.err, "procbuilder: pipeline: "), "%s", r.err);
+	run_result_free(&r);
+	unlink(path);
+	r = pb((char *[]){PB, "stages", NULL});
+	cr_assert_eq(r.exit_code, 0);
+	cr_assert(strstr(r.out, "reserve") && strstr(r.out, "range") && strstr(r.out, "asan"), "%s", r.out);
+	run_result_free(&r);
+	r = pb((char *[]){PB, "stages", "--plugin", "build/examples/extra-reserve.so", NULL});
+	cr_assert(strstr(r.out, "extra-reserve"), "%s", r.out);
+	run_result_free(&r);
+	r = pb((char *[]){PB, "check", "--help", NULL});
+	cr_assert(strstr(r.out, "Usage: procbuilder check"), "%s", r.out);
+	run_result_free(&r);
+}
+
+Test(commands, plugin_stage_through_the_cli)
+{
+	char yaml[] = "/tmp/pb-plugin-XXXXXX", so[4096], text[8192];
+	int fd = mkstemp(yaml);
+	struct run_result r;
+
+	cr_assert_not_null(realpath("build/examples/extra-reserve.so", so));
+	snprintf(text, sizeof(text),
+		 "plugins: [%s]\nstages:\n  - parse\n  - extra-reserve: {range: 100000000-200000000, keep: true}\n"
+		 "  - interp\n  - reserve\n  - load\n  - vdso\n  - stack\n  - args\n", so);
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	r = pb((char *[]){PB, "plan", "--pipeline", yaml, "/bin/true", NULL});
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "extra-reserve reserve   0x000100000000-0x000200000000"), "%s", r.out);
+	run_result_free(&r);
+	r = pb((char *[]){PB, "run", "--pipeline", yaml, "/bin/echo", "with plugin", NULL});
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert_str_eq(r.out, "with plugin\n");
+	run_result_free(&r);
+	unlink(yaml);
+}

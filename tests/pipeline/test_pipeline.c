@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: MIT */
+/* The pipeline loader and runner, with the built-in stages and stub stages. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pipeline/pipeline.h"
+#include "tests/common/elfgen.h"
+#include "tests/common/fakectx.h"
+#include "tests/common/json.h"
+
+static struct pb_pipeline *load(const char *text, struct pb_registry *reg, struct pb_error *err)
+{
+	struct pb_pipeline *p = NULL;
+
+	pb_pipeline_load_text(text, strlen(text), "test.yaml", reg, &p, err);
+	return p;
+}
+
+static void assert_error(const char *text, const char *want)
+{
+	struct pb_error err;
+	struct pb_pipeline *p = load(text, NULL, &err);
+
+	cr_assert_null(p, "loaded, expected: %s", want);
+	cr_assert_eq(err.code, PB_EINVAL, "%s", err.msg);
+	cr_assert_str_eq(err.stage, "pipeline");
+	cr_assert(strstr(err.msg, want), "got: %s\nwant: %s", err.msg, want);
+}
+
+#define MIN "  - parse\n  - load\n  - stack\n  - args\n"
+
+Test(loader, minimal_and_defaults)
+{
+	struct pb_error err;
+	struct pb_pipeline *p = load("stages: [parse, load, stack, args]\n", NULL, &err);
+
+	cr_assert_not_null(p, "%s", err.msg);
+	cr_assert_eq(p->n, 4);
+	cr_assert_str_eq(p->stages[3].def->name, "args");
+	cr_assert_eq(p->trace, PB_TRACE_OFF);
+	pb_pipeline_free(p);
+}
+
+Test(loader, unknown_stage_with_line_and_column)
+{
+	assert_error("pipeline: x\nstages:\n  - parse\n  - frobnicate\n", "test.yaml:4:5: unknown stage 'frobnicate'; hint: known stages are script, parse");
+}
+
+Test(loader, unknown_option)
+{
+	assert_error("stages:\n  - parse: {strict: true, speed: 11}\n  - load\n  - stack\n  - args\n",
+		     "test.yaml:2:27: stage parse has no option 'speed'; hint: its options are: strict");
+}
+
+Test(loader, wrong_type)
+{
+	assert_error("stages:\n  - parse: {strict: maybe}\n  - load\n  - stack\n  - args\n",
+		     "test.yaml:2:21: option strict wants true or false, not 'maybe'");
+}
+
+Test(loader, value_not_allowed)
+{
+	assert_error("stages:\n  - parse\n  - vdso: {policy: sometimes}\n  - load\n  - stack\n  - args\n",
+		     "test.yaml:3:20: option policy must be one of system, none, custom, not 'sometimes'");
+	assert_error("stages:\n  - parse\n  - reserve: {range: 5-3}\n" MIN, "test.yaml:3:22: option range: '5-3' is not valid");
+}
+
+Test(loader, order_and_required)
+{
+	assert_error("stages:\n  - parse\n  - load\n  - args\n  - stack\n",
+		     "test.yaml:4:5: stage args must come after stack; hint: move stack up");
+	assert_error("stages:\n  - load\n  - parse\n  - stack\n  - args\n", "test.yaml:2:5: stage load must come after parse");
+	assert_error("stages: [parse, load, stack]\n", "the pipeline has no args stage");
+	assert_error("stages: [parse, parse, load, stack, args]\n", "test.yaml:1:17: stage parse appears twice");
+}
+
+Test(loader, shapes)
+{
+	assert_error("- parse\n", "test.yaml:1:1: a pipeline file is a mapping");
+	assert_error("stages: parse\n", "test.yaml:1:9: stages must be a list");
+	assert_error("stages:\n  - parse: [1, 2]\n", "test.yaml:2:12: the options of parse must be a mapping");
+	assert_error("stages:\n  - {parse: {}, load: {}}\n", "test.yaml:2:5: a stage is a name or a one-key mapping");
+	assert_error("stages: [parse, load, stack, args]\ncolour: blue\n", "test.yaml:2:1: unknown key 'colour'");
+	assert_error("stages: [parse, load, stack, args]\ntrace: loud\n", "test.yaml:2:8: trace must be false, text or json");
+	assert_error("stages: [parse, load, stack, args]\nseed: abc\n", "test.yaml:2:7: seed wants a number");
+}
+
+Test(loader, malformed_yaml_is_an_error_with_position)
+{
+	assert_error("stages: [parse, load\n", "test.yaml:2:1: did not find expected ',' or ']'");
+	assert_error("stages:\n  - parse\n - load\n", "test.yaml:3:2:");
+	assert_error("stages: *nowhere\n", "test.yaml:1:9:");
+	assert_error("", "a pipeline file is a mapping");
+}
+
+Test(loader, anchors_aliases_comments)
+{
+	struct pb_error err;
+	struct pb_pipeline *p = load("# a comment\n"
+				     "lax: &lax {strict: false}   # shared options\n"
+				     "stages:\n"
+				     "  - parse: *lax\n"
+				     "  - interp: *lax\n"
+				     "  - load\n  - stack\n  - args\n",
+				     NULL, &err);
+
+	/* "lax" is not a known key: anchors live under known keys only */
+	cr_assert_null(p);
+	p = load("stages:\n"
+		 "  - parse: &lax {strict: false}   # shared options\n"
+		 "  - interp: *lax\n"
+		 "  - load\n  - stack\n  - args\n",
+		 NULL, &err);
+	cr_assert_not_null(p, "%s", err.msg);
+	cr_assert_eq(p->stages[1].opts.n, 1);
+	cr_assert_str_eq(p->stages[1].opt[0].key, "strict");
+	cr_assert_eq(p->stages[1].opt[0].b, false);
+	pb_pipeline_free(p);
+}
+
+Test(loader, garbage_never_crashes)
+{
+	char buf[256];
+	struct pb_error err;
+	unsigned seed = 12345;
+
+	for (int round = 0; round < 2000; round++) {
+		size_t len = (seed = seed * 1103515245 + 12345) % sizeof(buf);
+		for (size_t i = 0; i < len; i++) {
+			seed = seed * 1103515245 + 12345;
+			buf[i] = "stages:[]{}-,:parse load &*!#'\"\n \t\\x"[(seed >> 16) % 38];
+		}
+		struct pb_pipeline *p = NULL;
+		if (pb_pipeline_load_text(buf, len, "fuzz.yaml", NULL, &p, &err) == 0)
+			pb_pipeline_free(p);
+		else
+			cr_assert(strncmp(err.msg, "fuzz.yaml:", 10) == 0 || err.code != PB_EINVAL, "%s", err.msg);
+	}
+}
+
+Test(loader, shipped_files_are_valid)
+{
+	static const char *const files[] = {"pipelines/default.yaml", "pipelines/sanitizer.yaml",
+					    "pipelines/debug.yaml", "pipelines/novdso.yaml"};
+	struct pb_pipeline *p;
+	struct pb_error err;
+
+	for (size_t i = 0; i < 4; i++) {
+		cr_assert_eq(pb_pipeline_load_file(files[i], NULL, &p, &err), 0, "%s", err.msg);
+		pb_pipeline_free(p);
+	}
+	cr_assert_eq(pb_pipeline_load_file("pipelines/nope.yaml", NULL, &p, &err), -ENOENT);
+}
+
+Test(loader, default_file_is_the_compiled_in_default)
+{
+	struct pb_pipeline *file, *builtin;
+	struct pb_error err;
+
+	cr_assert_eq(pb_pipeline_load_file("pipelines/default.yaml", NULL, &file, &err), 0, "%s", err.msg);
+	cr_assert_eq(pb_pipeline_default(&builtin), 0);
+	cr_assert_eq(file->n, builtin->n);
+	for (size_t i = 0; i < file->n; i++) {
+		cr_assert_str_eq(file->stages[i].def->name, builtin->stages[i].def->name);
+		cr_assert_eq(file->stages[i].opts.n, 0);
+		cr_assert_eq(builtin->stages[i].opts.n, 0);
+	}
+	cr_assert_eq(file->trace, builtin->trace);
+	cr_assert_eq(file->seeded, builtin->seeded);
+	pb_pipeline_free(file);
+	pb_pipeline_free(builtin);
+}
+
+/* ---- the runner, with stub stages ---- */
+
+static char order[64];
+
+static int stub_a(struct pb_ctx *ctx, const struct pb_stage_opts *opts)
+{
+	strcat(order, "a");
+	return 0;
+}
+
+static int stub_b(struct pb_ctx *ctx, const struct pb_stage_opts *opts)
+{
+	strcat(order, pb_opt_bool(opts, "fail", false) ? "B" : "b");
+	return pb_opt_bool(opts, "fail", false) ? pb_fail(ctx, PB_EINVAL, "b was told to fail") : 0;
+}
+
+static const struct pb_opt_schema b_opts[] = {{"fail", PB_OPT_BOOL, NULL, NULL, "fail"}, {NULL}};
+static const char *const b_after[] = {"a", NULL};
+
+static struct pb_registry *stub_registry(void)
+{
+	struct pb_registry *reg = pb_registry_new();
+	struct pb_stage_def a = {"a", stub_a, "stub a", NULL, NULL, false};
+	struct pb_stage_def b = {"b", stub_b, "stub b", b_opts, b_after, false};
+
+	cr_assert_eq(pb_registry_add_def(reg, &a), 0);
+	cr_assert_eq(pb_registry_add_def(reg, &b), 0);
+	return reg;
+}
+
+static struct pb_pipeline *stub_pipeline(const char *stages)
+{
+	char text[512];
+	struct pb_error err;
+	struct pb_pipeline *p;
+
+	snprintf(text, sizeof(text), "stages: [%s]\n", stages);
+	p = load(text, stub_registry(), &err);
+	cr_assert_not_null(p, "%s", err.msg);
+	return p;
+}
+
+Test(runner, runs_in_order_and_names_the_failing_stage)
+{
+	struct pb_pipeline *p = stub_pipeline("a, b, parse, load, stack, args");
+	struct pb_pipeline *q;
+	struct pb_error err;
+	struct pb_ctx ctx;
+
+	order[0] = 0;
+	fake_ctx(&ctx);
+	cr_assert_eq(pb_pipeline_run(p, &ctx, PB_TRACE_OFF, NULL), -EBADF, "parse has no fd: it fails, after a and b");
+	cr_assert_str_eq(order, "ab");
+	cr_assert_str_eq(ctx.err.stage, "parse");
+	pb_ctx_clear(&ctx);
+	pb_pipeline_free(p);
+
+	q = load("stages:\n  - a\n  - b: {fail: true}\n  - parse\n  - load\n  - stack\n  - args\n", stub_registry(), &err);
+	cr_assert_not_null(q, "%s", err.msg);
+	order[0] = 0;
+	fake_ctx(&ctx);
+	cr_assert_eq(pb_pipeline_run(q, &ctx, PB_TRACE_OFF, NULL), -EINVAL);
+	cr_assert_str_eq(order, "aB", "nothing runs after a failure");
+	cr_assert_str_eq(ctx.err.stage, "b");
+	cr_assert_str_eq(ctx.err.msg, "b was told to fail");
+	pb_ctx_clear(&ctx);
+	pb_pipeline_free(q);
+}
+
+Test(runner, stub_stage_order_rules_apply)
+{
+	struct pb_error err;
+	struct pb_pipeline *p = load("stages: [b, a, parse, load, stack, args]\n", stub_registry(), &err);
+
+	cr_assert_null(p);
+	cr_assert(strstr(err.msg, "stage b must come after a"), "%s", err.msg);
+}
+
+/* A real program through a pipeline with tracing; every trace line is JSON. */
+static void run_traced(const char *yaml, enum pb_trace how, char **ret_trace, struct pb_ctx *ctx,
+		       struct pb_elf *dummy)
+{
+	struct pb_error err;
+	struct pb_pipeline *p = load(yaml, NULL, &err);
+	static char *const argv[] = {"prog", NULL};
+	size_t len = 0;
+	FILE *f = open_memstream(ret_trace, &len);
+
+	(void)dummy;
+	cr_assert_not_null(p, "%s", err.msg);
+	fake_ctx(ctx);
+	ctx->exec_fd = open("build/tests/helpers/pbhelper-static", O_RDONLY | O_CLOEXEC);
+	ctx->argv = argv;
+	ctx->argc = 1;
+	pb_rng_seed(&ctx->rng, 5);
+	cr_assert_eq(pb_pipeline_run(p, ctx, how, f), 0, "%s: %s", ctx->err.stage, ctx->err.msg);
+	fclose(f);
+	pb_pipeline_free(p);
+}
+
+Test(runner, json_trace_parses_back)
+{
+	struct pb_ctx ctx;
+	char *trace, *line, *save;
+	int lines = 0;
+
+	run_traced("stages: [script, parse, interp, reserve, load, vdso, stack, args]\n", PB_TRACE_JSON, &trace, &ctx,
+		   NULL);
+	for (line = strtok_r(trace, "\n", &save); line; line = strtok_r(NULL, "\n", &save), lines++) {
+		cr_assert(json_valid(line, strlen(line)), "not JSON: %s", line);
+		cr_assert(strncmp(line, "{\"stage\":\"", 10) == 0 && strstr(line, "\"ns\":"), "%s", line);
+	}
+	cr_assert_eq(lines, 8);
+	free(trace);
+	close(ctx.exec_fd);
+	pb_ctx_clear(&ctx);
+}
+
+Test(runner, per_stage_trace_and_text)
+{
+	struct pb_ctx ctx;
+	char *trace;
+
+	run_traced("stages:\n  - parse\n  - load: {trace: text}\n  - stack\n  - args\n", PB_TRACE_OFF, &trace, &ctx, NULL);
+	cr_assert(strncmp(trace, "[load] done in ", 15) == 0, "%s", trace);
+	cr_assert(strstr(trace, "map-file") && strstr(trace, "program PT_LOAD[0]"), "%s", trace);
+	cr_assert_null(strstr(trace, "[parse]"), "only load is traced: %s", trace);
+	free(trace);
+	close(ctx.exec_fd);
+	pb_ctx_clear(&ctx);
+}
+
+/* The plans from pipelines/default.yaml and the compiled-in default are the same. */
+Test(runner, default_file_and_builtin_plan_identically)
+{
+	struct pb_pipeline *file, *builtin;
+	struct pb_ctx a, b;
+	struct pb_error err;
+	static char *const argv[] = {"/bin/true", NULL};
+
+	cr_assert_eq(pb_pipeline_load_file("pipelines/default.yaml", NULL, &file, &err), 0, "%s", err.msg);
+	cr_assert_eq(pb_pipeline_default(&builtin), 0);
+	for (int i = 0; i < 2; i++) {
+		struct pb_ctx *c = i ? &b : &a;
+		fake_ctx(c);
+		c->exec_fd = open("/bin/true", O_RDONLY | O_CLOEXEC);
+		c->argv = argv;
+		c->argc = 1;
+		pb_rng_seed(&c->rng, 77);
+		cr_assert_eq(pb_pipeline_run(i ? builtin : file, c, PB_TRACE_OFF, NULL), 0, "%s", c->err.msg);
+	}
+	cr_assert_eq(a.plan.nsteps, b.plan.nsteps);
+	cr_assert_gt(a.plan.nsteps, 5);
+	for (size_t i = 0; i < a.plan.nsteps; i++) {
+		cr_assert_eq(a.plan.steps[i].kind, b.plan.steps[i].kind);
+		cr_assert_eq(a.plan.steps[i].addr, b.plan.steps[i].addr);
+		cr_assert_eq(a.plan.steps[i].len, b.plan.steps[i].len);
+	}
+	cr_assert_eq(a.plan.data_len, b.plan.data_len);
+	cr_assert_eq(memcmp(a.plan.data, b.plan.data, a.plan.data_len), 0);
+	for (int i = 0; i < 2; i++) {
+		struct pb_ctx *c = i ? &b : &a;
+		close(c->exec_fd);
+		pb_ctx_clear(c);
+	}
+	pb_pipeline_free(file);
+	pb_pipeline_free(builtin);
+}
+
+Test(plugins, loaded_from_the_yaml)
+{
+	char path[4096], yaml[8192];
+	struct pb_error err;
+	struct pb_pipeline *p;
+
+	cr_assert_not_null(realpath("build/examples/extra-reserve.so", path));
+	snprintf(yaml, sizeof(yaml),
+		 "plugins: [%s]\nstages:\n  - parse\n  - extra-reserve: {range: 100000000-200000000}\n  - load\n  - stack\n  - args\n",
+		 path);
+	p = load(yaml, NULL, &err);
+	cr_assert_not_null(p, "%s", err.msg);
+	cr_assert_str_eq(p->stages[1].def->name, "extra-reserve");
+	pb_pipeline_free(p);
+	snprintf(yaml, sizeof(yaml), "plugins: [/nonexistent/plugin.so]\nstages: [parse, load, stack, args]\n");
+	p = load(yaml, NULL, &err);
+	cr_assert_null(p);
+	cr_assert(strstr(err.msg, "test.yaml:1:11: plugin /nonexistent/plugin.so:"), "%s", err.msg);
+	snprintf(yaml, sizeof(yaml), "plugins: [/lib/x86_64-linux-gnu/libbsd.so.0]\nstages: [parse, load, stack, args]\n");
+	p = load(yaml, NULL, &err);
+	cr_assert_null(p);
+	cr_assert(strstr(err.msg, "exports no pb_plugin_abi"), "%s", err.msg);
+}
