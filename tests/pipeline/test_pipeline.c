@@ -123,6 +123,7 @@ Test(loader, anchors_aliases_comments)
 
 Test(loader, garbage_never_crashes)
 {
+	static const char set[] = "stages:[]{}-,:parse load &*!#'\"\n \t\\x";
 	char buf[256];
 	struct pb_error err;
 	unsigned seed = 12345;
@@ -131,7 +132,7 @@ Test(loader, garbage_never_crashes)
 		size_t len = (seed = seed * 1103515245 + 12345) % sizeof(buf);
 		for (size_t i = 0; i < len; i++) {
 			seed = seed * 1103515245 + 12345;
-			buf[i] = "stages:[]{}-,:parse load &*!#'\"\n \t\\x"[(seed >> 16) % 38];
+			buf[i] = set[(seed >> 16) % (sizeof(set) - 1)];
 		}
 		struct pb_pipeline *p = NULL;
 		if (pb_pipeline_load_text(buf, len, "fuzz.yaml", NULL, &p, &err) == 0)
