@@ -167,6 +167,21 @@ struct pb_pipeline;
 PB_API int pb_pipeline_load(const char *path, struct pb_pipeline **ret, struct pb_error *err);
 PB_API void pb_pipeline_free(struct pb_pipeline *p);
 
+/*
+ * Adding stages by API: a registry starts with the built-in stages;
+ * pb_registry_add adds one (or replaces one of the same name: that swaps a
+ * stage). The definition is struct pb_stage_def from pipeline/pipeline.h (the
+ * stage ABI: built against the same procbuilder source, see docs/pipeline.md).
+ * pb_pipeline_load_with takes the registry over.
+ */
+struct pb_registry;
+struct pb_stage_def;
+PB_API struct pb_registry *pb_registry_create(void);
+PB_API int pb_registry_add(struct pb_registry *reg, const struct pb_stage_def *def);
+PB_API void pb_registry_destroy(struct pb_registry *reg);
+PB_API int pb_pipeline_load_with(const char *path, struct pb_registry *reg, struct pb_pipeline **ret,
+				 struct pb_error *err);
+
 /* pb_build with a loaded pipeline (NULL: the compiled-in default). */
 PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *p, struct pb_built **ret,
 			 struct pb_error *err);

@@ -408,6 +408,12 @@ PB_API int pb_pipeline_load(const char *path, struct pb_pipeline **ret, struct p
 	return pb_pipeline_load_file(path, NULL, ret, err);
 }
 
+PB_API int pb_pipeline_load_with(const char *path, struct pb_registry *reg, struct pb_pipeline **ret,
+				 struct pb_error *err)
+{
+	return pb_pipeline_load_file(path, reg, ret, err);
+}
+
 PB_API void pb_pipeline_free(struct pb_pipeline *p)
 {
 	if (!p)

@@ -50,7 +50,7 @@ const struct pb_stage_def *pb_registry_find(const struct pb_registry *reg, const
 /*
  * Plugins are shared objects that export
  *   const unsigned pb_plugin_abi = PB_STAGE_ABI;
- *   const struct pb_stage_def pb_plugin_stages[] = {{...}, {NULL}};
+ *   const struct pb_stage_def pb_plugin_stages[] = {{...}, {0}};
  * and link their own copy of core (libpb_core.a), like every stage.
  * PB_STAGE_ABI changes whenever struct pb_ctx does.
  */

@@ -20,30 +20,30 @@ static int check_range(const char *v)
 	return strcmp(v, "none") == 0 ? 0 : pb_reserve_range(v, 4096, &lo, &hi);
 }
 
-static const struct pb_opt_schema no_opts[] = {{NULL}};
+static const struct pb_opt_schema no_opts[] = {{0}};
 static const char *const no_stages[] = {NULL};
 static const struct pb_opt_schema parse_opts[] = {
 	{"strict", PB_OPT_BOOL, NULL, NULL, "refuse what the kernel tolerates but no linker writes (default true)"},
-	{NULL}};
+	{0}};
 static const struct pb_opt_schema interp_opts[] = {
 	{"resolver", PB_OPT_STR, (const char *const[]){"auto", "host", "sysroot", "fd", "none", NULL}, NULL,
 	 "how PT_INTERP is found (default auto)"},
 	{"strict", PB_OPT_BOOL, NULL, NULL, "parse the interpreter strictly (default true)"},
-	{NULL}};
+	{0}};
 static const struct pb_opt_schema reserve_opts[] = {
 	{"range", PB_OPT_STR, NULL, check_range, "low-half, none, asan, tsan, msan or START-END in hex (default low-half)"},
 	{"when", PB_OPT_STR, (const char *const[]){"dynamic", "always", NULL}, NULL,
 	 "reserve for dynamic programs only, or always (default dynamic)"},
 	{"keep", PB_OPT_BOOL, NULL, NULL, "hold the reservation until pb_start (default false)"},
-	{NULL}};
+	{0}};
 static const struct pb_opt_schema vdso_opts[] = {
 	{"policy", PB_OPT_STR, (const char *const[]){"system", "none", "custom", NULL}, NULL,
 	 "the kernel's vDSO, none, or the caller's image (default system)"},
-	{NULL}};
+	{0}};
 static const struct pb_opt_schema stack_opts[] = {
 	{"placement", PB_OPT_STR, (const char *const[]){"auto", "kernel", "planned", NULL}, NULL,
 	 "reuse the kernel's [stack], or place one (default auto)"},
-	{NULL}};
+	{0}};
 
 static const struct pb_stage_def builtin[] = {
 	{"script", pb_stage_script, "run #! scripts through their interpreter, like binfmt_script", no_opts,
@@ -158,4 +158,19 @@ void pb_registry_print(const struct pb_registry *reg, FILE *f)
 			fprintf(f, "  %s\n", o->help ? o->help : "");
 		}
 	}
+}
+
+PB_API struct pb_registry *pb_registry_create(void)
+{
+	return pb_registry_new();
+}
+
+PB_API int pb_registry_add(struct pb_registry *reg, const struct pb_stage_def *def)
+{
+	return pb_registry_add_def(reg, def);
+}
+
+PB_API void pb_registry_destroy(struct pb_registry *reg)
+{
+	pb_registry_free(reg);
 }

@@ -50,12 +50,12 @@ static int extra_reserve(struct pb_ctx *ctx, const struct pb_stage_opts *opts)
 static const struct pb_opt_schema opts[] = {
 	{"range", PB_OPT_STR, NULL, check_range, "START-END in page-aligned hex"},
 	{"keep", PB_OPT_BOOL, NULL, NULL, "hold it until the program starts"},
-	{NULL},
+	{0},
 };
 
 __attribute__((visibility("default"))) const unsigned pb_plugin_abi = PB_STAGE_ABI;
 __attribute__((visibility("default"))) const struct pb_stage_def pb_plugin_stages[] = {
 	{"extra-reserve", extra_reserve, "keep one more range free (example plugin)", opts,
 	 (const char *const[]){"parse", NULL}, false},
-	{NULL},
+	{0},
 };

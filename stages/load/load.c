@@ -64,6 +64,9 @@ int pb_stage_load(struct pb_ctx *ctx, const struct pb_stage_opts *opts)
 	r = choose_exec_bias(ctx, &bias);
 	if (r < 0)
 		return r;
+	if (bias + e->lo < ctx->host.mmap_min_addr) /* the kernel: EPERM after the point of no return */
+		return pb_fail(ctx, PB_ELOAD, "the program starts at 0x%llx, below vm.mmap_min_addr (0x%llx)",
+			       (unsigned long long)(bias + e->lo), (unsigned long long)ctx->host.mmap_min_addr);
 	r = pb_map_elf(ctx, e, bias, ctx->exec_fd, "program");
 	if (r < 0)
 		return r;

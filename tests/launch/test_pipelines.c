@@ -153,3 +153,67 @@ Test(commands, plugin_stage_through_the_cli)
 	run_result_free(&r);
 	unlink(yaml);
 }
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "pipeline/pipeline.h"
+#include "procbuilder.h"
+#include "tests/common/proc.h"
+
+/* A stage that plans something the kernel refuses: mprotect of unmapped memory. */
+static int bad_step(struct pb_ctx *ctx, const struct pb_stage_opts *opts)
+{
+	return pb_ctx_step(ctx, PB_STEP_PROTECT, 0x10000, 0x1000, PROT_READ, "nothing is mapped here") < 0 ? -ENOMEM : 0;
+}
+
+Test(apply, a_failed_step_names_the_stage_that_planned_it)
+{
+	struct pb_registry *reg = pb_registry_create();
+	struct pb_stage_def def = {"bad-step", bad_step, "plans a step the kernel refuses", NULL, NULL, false};
+	char yaml[] = "/tmp/pb-bad-step-XXXXXX";
+	const char *text = "stages: [parse, load, bad-step, stack, args]\n";
+	struct pb_pipeline *p;
+	struct pb_builder *b;
+	struct pb_built *built = NULL;
+	struct pb_error err;
+	int fd = mkstemp(yaml), exe, fds;
+
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	cr_assert_eq(pb_registry_add(reg, &def), 0);
+	cr_assert_eq(pb_pipeline_load_with(yaml, reg, &p, &err), 0, "%s", err.msg);
+	fds = count_open_fds();
+	exe = open("build/tests/helpers/pbhelper-static", O_RDONLY | O_CLOEXEC);
+	cr_assert_eq(pb_builder_new("h", -1, exe, &b, &err), 0, "%s", err.msg);
+	close(exe);
+	cr_assert_eq(pb_build_with(b, p, &built, &err), -ENOMEM);
+	cr_assert_str_eq(err.stage, "bad-step");
+	cr_assert_eq(err.code, PB_ENOMEM);
+	cr_assert(strstr(err.msg, "applying step") && strstr(err.msg, "nothing is mapped here"), "%s", err.msg);
+	cr_assert_null(built);
+	pb_builder_free(b);
+	cr_assert(no_children(), "the stub was killed and reaped");
+	cr_assert_eq(count_open_fds(), fds, "fd leak");
+	pb_pipeline_free(p);
+	unlink(yaml);
+}
+
+/* ADDR_NO_RANDOMIZE (setarch -R), inherited like execve: the same addresses every time. */
+Test(apply, no_randomize_personality_is_deterministic)
+{
+	char *args[] = {"/usr/bin/setarch", "x86_64", "-R", PB, "run", "/bin/cat", "/proc/self/maps", NULL};
+	struct run_result a, b;
+
+	if (access(args[0], X_OK) != 0)
+		cr_skip_test("no setarch");
+	cr_assert_eq(run_cmd(args, env, &a), 0);
+	cr_assert_eq(run_cmd(args, env, &b), 0);
+	cr_assert_eq(a.exit_code, 0, "%s", a.err);
+	cr_assert_str_eq(a.out, b.out);
+	cr_assert(strncmp(a.out, "555555554000-", 13) == 0, "PIE at ELF_ET_DYN_BASE: %s", a.out);
+	cr_assert(strstr(a.out, "7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0                          [stack]"), "%s", a.out);
+	run_result_free(&a);
+	run_result_free(&b);
+}

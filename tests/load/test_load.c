@@ -210,3 +210,18 @@ Test(load, seeded_plans_are_identical)
 	cr_assert_eq(ctx.start_brk, brk);
 	free(first.steps);
 }
+
+Test(load, below_mmap_min_addr_is_refused)
+{
+	struct elfgen g;
+
+	elfgen_static_exec(&g, 0);
+	for (unsigned i = 0; i < 2; i++) { /* move the image to address 0 */
+		g.ph[i].p_vaddr -= 0x400000;
+		g.ph[i].p_paddr -= 0x400000;
+	}
+	g.eh.e_entry -= 0x400000;
+	cr_assert_eq(load(&g), -EINVAL);
+	cr_assert_eq(ctx.err.code, PB_ELOAD);
+	cr_assert(strstr(ctx.err.msg, "mmap_min_addr"), "%s", ctx.err.msg);
+}

@@ -191,7 +191,7 @@ static int stub_b(struct pb_ctx *ctx, const struct pb_stage_opts *opts)
 	return pb_opt_bool(opts, "fail", false) ? pb_fail(ctx, PB_EINVAL, "b was told to fail") : 0;
 }
 
-static const struct pb_opt_schema b_opts[] = {{"fail", PB_OPT_BOOL, NULL, NULL, "fail"}, {NULL}};
+static const struct pb_opt_schema b_opts[] = {{"fail", PB_OPT_BOOL, NULL, NULL, "fail"}, {0}};
 static const char *const b_after[] = {"a", NULL};
 
 static struct pb_registry *stub_registry(void)
@@ -366,4 +366,39 @@ Test(plugins, loaded_from_the_yaml)
 	p = load(yaml, NULL, &err);
 	cr_assert_null(p);
 	cr_assert(strstr(err.msg, "exports no pb_plugin_abi"), "%s", err.msg);
+}
+
+/* Through the public API: a stage swapped for another implementation by name. */
+static int fake_vdso(struct pb_ctx *ctx, const struct pb_stage_opts *opts)
+{
+	ctx->vdso_base = 0x1234000;
+	return 0;
+}
+
+Test(registry, public_api_swaps_a_stage)
+{
+	struct pb_registry *reg = pb_registry_create();
+	struct pb_stage_def swapped = {"vdso", fake_vdso, "a vdso stage of our own", NULL, NULL, false};
+	char path[] = "/tmp/pb-swap-XXXXXX";
+	const char *text = "stages: [parse, load, vdso, stack, args]\n";
+	struct pb_pipeline *p;
+	struct pb_error err;
+	struct pb_ctx ctx;
+	int fd = mkstemp(path);
+	static char *const argv[] = {"p", NULL};
+
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	cr_assert_eq(pb_registry_add(reg, &swapped), 0);
+	cr_assert_eq(pb_pipeline_load_with(path, reg, &p, &err), 0, "%s", err.msg);
+	fake_ctx(&ctx);
+	ctx.exec_fd = open("build/tests/helpers/pbhelper-static", O_RDONLY | O_CLOEXEC);
+	ctx.argv = argv;
+	ctx.argc = 1;
+	cr_assert_eq(pb_pipeline_run(p, &ctx, PB_TRACE_OFF, NULL), 0, "%s", ctx.err.msg);
+	cr_assert_eq(ctx.vdso_base, 0x1234000, "our vdso stage ran");
+	close(ctx.exec_fd);
+	pb_ctx_clear(&ctx);
+	pb_pipeline_free(p);
+	unlink(path);
 }
