@@ -19,6 +19,7 @@ struct pb_launch_opts {
 	const char *pipeline;	/* --pipeline NAME|FILE */
 	int trace;		/* --trace: 0, 1 text, 2 json */
 	bool gdb;		/* --gdb: hand the process to gdb */
+	bool no_ptrace;		/* --no-ptrace */
 	const char *gdb_ex[16];	/* --gdb-ex CMD: gdb -batch -ex CMD ... */
 	int ngdb_ex;
 	char *path;		/* the program as found in PATH (owned) */

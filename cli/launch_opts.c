@@ -112,6 +112,7 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 		{"pipeline", required_argument, NULL, 'P'},
 		{"trace", optional_argument, NULL, 'T'},
 		{"gdb", no_argument, NULL, 'G'},
+		{"no-ptrace", no_argument, NULL, 'N'},
 		{"gdb-ex", required_argument, NULL, 'X'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -167,6 +168,7 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 			}
 			break;
 		case 'G': o->gdb = true; break;
+		case 'N': o->no_ptrace = true; break;
 		case 'X':
 			if (o->ngdb_ex == 16) {
 				pb_cli_error(cmd, "at most 16 --gdb-ex");
@@ -220,6 +222,8 @@ const char pb_launch_build_help[] =
 	"                            $PB_PIPELINE_DIR or pipelines/ (default, sanitizer,\n"
 	"                            debug, novdso); default: the compiled-in default\n"
 	"      --trace[=text|json]   tell the story of the build on stderr\n"
+	"      --no-ptrace           finish without ptrace (automatic when it is refused):\n"
+	"                            one trampoline page stays mapped, exe is not set\n"
 	"      --interp PATH         use PATH as the interpreter, whatever PT_INTERP says\n"
 	"      --sysroot DIR         resolve PT_INTERP under DIR (as if chrooted)\n"
 	"      --vdso system|none|FILE  keep the kernel's vDSO, drop it, or map FILE as the vDSO\n"
@@ -263,6 +267,8 @@ int pb_launch_apply(const struct pb_launch_opts *o, struct pb_builder *b, const 
 			close(fd);
 		}
 	}
+	if (r == 0 && o->no_ptrace)
+		r = pb_set_no_ptrace(b, 1);
 	if (r == 0 && (o->reserve || o->keep_reservation))
 		r = pb_set_reservation(b, o->reserve, o->keep_reservation);
 	if (r < 0)

@@ -147,6 +147,14 @@ PB_API int pb_set_vdso(struct pb_builder *b, enum pb_vdso_policy policy, int fd)
  */
 PB_API int pb_set_reservation(struct pb_builder *b, const char *range, int keep);
 
+/*
+ * Build without ptrace, as when the kernel refuses it (then this is automatic):
+ * the process is started through a one-page trampoline that stays mapped
+ * (pb_built_info's trampoline), /proc/PID/exe keeps naming the stub, and
+ * pb_start_stopped is not available. 0 or a negative errno.
+ */
+PB_API int pb_set_no_ptrace(struct pb_builder *b, int on);
+
 /* Deterministic addresses and AT_RANDOM bytes from seed (a debugging aid). */
 PB_API int pb_set_seed(struct pb_builder *b, uint64_t seed);
 
@@ -202,6 +210,7 @@ struct pb_built_info {
 	uint64_t interp_base;	/* AT_BASE, 0 without interpreter */
 	uint64_t vdso_base;	/* AT_SYSINFO_EHDR, 0 without vDSO */
 	int exe_set;		/* /proc/PID/exe points at the program (needs CAP_SYS_ADMIN) */
+	uint64_t trampoline;	/* without ptrace: the page left behind, else 0 */
 };
 
 PB_API const struct pb_built_info *pb_built_info(const struct pb_built *p);

@@ -181,6 +181,26 @@ PB_API int pb_set_reservation(struct pb_builder *b, const char *range, int keep)
 	return 0;
 }
 
+PB_API int pb_set_no_ptrace(struct pb_builder *b, int on)
+{
+	int status;
+
+	if (!on || b->no_ptrace)
+		return on || !b->no_ptrace ? 0 : -EINVAL; /* we cannot attach later */
+	if (b->pid < 0)
+		return -ESRCH;
+	/* let go of the stub: stop it (its recvmsg restarts), then detach */
+	if (ptrace(PTRACE_INTERRUPT, b->pid, 0, 0) < 0)
+		return -errno;
+	while (waitpid(b->pid, &status, __WALL) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (!WIFSTOPPED(status) || ptrace(PTRACE_DETACH, b->pid, 0, 0) < 0)
+		return -ECHILD;
+	b->no_ptrace = true;
+	return 0;
+}
+
 PB_API int pb_set_seed(struct pb_builder *b, uint64_t seed)
 {
 	b->seeded = true;
@@ -297,9 +317,40 @@ out:
 	return r < 0 ? r : fd;
 }
 
-static int send_plan(struct pb_builder *b, struct pb_ctx *ctx, bool keep_exe, struct pb_error *err)
+/* Without ptrace: the page the stub jumps to, planned like any mapping. 0 or -errno. */
+static int plan_trampoline(struct pb_ctx *ctx, uint64_t *ret_addr)
 {
-	struct pb_plan_hdr hdr = {.magic = PB_PROTO_MAGIC, .keep_exe_fd = keep_exe ? EXE_FD_IN_TARGET : -1};
+	unsigned char page[4096];
+	uint64_t addr, off;
+	int r;
+
+	addr = pb_aspace_find_topdown(&ctx->as, sizeof(page), sizeof(page), ctx->host.mmap_min_addr,
+				      ctx->host.mmap_top);
+	if (!addr)
+		return pb_fail(ctx, PB_ENOMEM, "no room for the trampoline page");
+	pb_trampoline_page(page, ctx->sp, ctx->entry);
+	ctx->stage = "finalize";
+	r = pb_ctx_step(ctx, PB_STEP_MAP_ANON, addr, sizeof(page), PROT_READ | PROT_WRITE,
+			"trampoline (no ptrace: left behind)");
+	if (r >= 0 && (r = pb_plan_data(&ctx->plan, page, sizeof(page), &off)) == 0)
+		r = pb_ctx_step(ctx, PB_STEP_WRITE, addr, sizeof(page), 0, "trampoline code");
+	if (r >= 0) {
+		ctx->plan.steps[r].off = off;
+		r = pb_ctx_step(ctx, PB_STEP_PROTECT, addr, sizeof(page), PROT_READ | PROT_EXEC, "trampoline r-x");
+	}
+	ctx->stage = NULL;
+	if (r < 0)
+		return r == -ENOMEM ? pb_fail(ctx, PB_ENOMEM, "out of memory") : r;
+	pb_aspace_take(&ctx->as, addr, addr + sizeof(page), "trampoline");
+	*ret_addr = addr;
+	return 0;
+}
+
+static int send_plan(struct pb_builder *b, struct pb_ctx *ctx, bool keep_exe, uint64_t tramp,
+		     struct pb_error *err)
+{
+	struct pb_plan_hdr hdr = {.magic = PB_PROTO_MAGIC, .keep_exe_fd = keep_exe ? EXE_FD_IN_TARGET : -1,
+				  .tramp = tramp};
 	int fds[PB_PLAN_MAX_FILES + 1];
 	char cbuf[CMSG_SPACE(sizeof(fds))];
 	struct iovec iov = {&hdr, sizeof(hdr)};
@@ -434,6 +485,7 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 	struct pb_ctx *ctx = malloc(sizeof(*ctx));
 	struct pb_built *p = calloc(1, sizeof(*p));
 	bool keep_exe, exe_set = false;
+	uint64_t tramp = 0;
 	int r;
 
 	pb_err_clear(err);
@@ -458,25 +510,40 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 		*err = ctx->err;
 		goto out_kill;
 	}
-	keep_exe = pb_can_set_exe();
-	r = send_plan(b, ctx, keep_exe, err);
+	keep_exe = !b->no_ptrace && pb_can_set_exe();
+	if (b->no_ptrace) {
+		for (unsigned i = 0; i < ctx->nreservations; i++)
+			ctx->reservations[i].keep = false; /* nothing can release them at start */
+		r = pb_ctx_release_reservations(ctx);
+		if (r == 0)
+			r = plan_trampoline(ctx, &tramp);
+		if (r < 0) {
+			*err = ctx->err;
+			goto out_kill;
+		}
+	}
+	r = send_plan(b, ctx, keep_exe, tramp, err);
 	if (r == 0)
 		r = read_result(b, ctx, err);
-	if (r == 0)
+	if (r == 0 && !b->no_ptrace)
 		r = wait_eof(b, err);
-	if (r == 0)
+	if (r == 0 && !b->no_ptrace)
 		r = pb_finalize(ctx, b->pid, keep_exe ? EXE_FD_IN_TARGET : -1, &exe_set, &p->syscall_insn, err);
 	if (r < 0)
 		goto out_kill;
 	p->info = (struct pb_built_info){
 		.pid = b->pid, .pidfd = b->pidfd, .entry = ctx->entry, .sp = ctx->sp,
 		.elf_base = ctx->exec_bias, .interp_base = ctx->interp_bias,
-		.vdso_base = ctx->vdso_base, .exe_set = exe_set,
+		.vdso_base = ctx->vdso_base, .exe_set = exe_set, .trampoline = tramp,
 	};
 	for (unsigned i = 0; i < ctx->nreservations; i++)
 		if (ctx->reservations[i].keep)
 			p->kept[p->nkept++] = ctx->reservations[i];
-	close(b->sock);
+	p->sock = -1;
+	if (b->no_ptrace)
+		p->sock = b->sock; /* "go" goes here */
+	else
+		close(b->sock);
 	b->pid = b->pidfd = b->sock = -1; /* the built process owns them now */
 	*ret = TAKE_PTR(p);
 	r = 0;
@@ -503,6 +570,14 @@ PB_API int pb_start(struct pb_built *p, struct pb_error *err)
 	pb_err_clear(err);
 	if (p->started)
 		return pb_err_set(err, "start", PB_EINVAL, 0, "already started");
+	if (p->sock >= 0) { /* no ptrace: the stub jumps to the trampoline */
+		if (send(p->sock, "g", 1, MSG_NOSIGNAL) != 1)
+			return pb_err_sys(err, "start", -errno, "telling the stub to start");
+		close(p->sock);
+		p->sock = -1;
+		p->started = true;
+		return 0;
+	}
 	if (p->nkept && pb_release_kept(p, err) < 0)
 		return pb_error_errno(err);
 	if (ptrace(PTRACE_DETACH, p->info.pid, 0, 0) < 0)
@@ -516,6 +591,8 @@ PB_API int pb_start_stopped(struct pb_built *p, struct pb_error *err)
 	pb_err_clear(err);
 	if (p->started)
 		return pb_err_set(err, "start", PB_EINVAL, 0, "already started");
+	if (p->sock >= 0)
+		return pb_err_set(err, "start", PB_EINVAL, 0, "starting stopped needs ptrace, and this build had none");
 	if (p->nkept && pb_release_kept(p, err) < 0)
 		return pb_error_errno(err);
 	if (ptrace(PTRACE_DETACH, p->info.pid, 0, SIGSTOP) < 0)
@@ -545,12 +622,11 @@ PB_API int pb_wait(struct pb_built *p, int *ret_status)
 
 PB_API void pb_built_free(struct pb_built *p)
 {
-	int sock = -1;
 	pid_t pid;
 
 	if (!p)
 		return;
 	pid = p->started || p->reaped ? -1 : p->info.pid;
-	pb_kill_and_reap(&pid, &p->info.pidfd, &sock);
+	pb_kill_and_reap(&pid, &p->info.pidfd, &p->sock);
 	free(p);
 }

@@ -27,6 +27,7 @@ struct pb_builder {
 	char *reserve_range;		/* NULL: the stage's option */
 	int reserve_keep;		/* -1: the stage's option */
 	int trace;			/* 0 as the pipeline says, 1 text, 2 JSON */
+	bool no_ptrace;			/* ptrace refused or declined: trampoline fallback */
 	int vdso_fd;			/* owned, or -1 */
 };
 
@@ -36,7 +37,11 @@ struct pb_built {
 	uint64_t syscall_insn;		/* a "syscall" in the built image, for start */
 	struct pb_reservation kept[PB_MAX_RESERVATIONS];	/* released at start */
 	unsigned nkept;
+	int sock;			/* no-ptrace fallback: "go" goes here at start, else -1 */
 };
+
+/* The fallback's page: code, then the initial rsp and entry it jumps with. */
+void pb_trampoline_page(unsigned char page[4096], uint64_t rsp, uint64_t entry);
 
 /*
  * Spawns the stub: sealed memfd, clone3(CLONE_PIDFD|CLONE_VFORK|CLONE_VM

@@ -57,6 +57,7 @@ struct pb_plan_hdr {
 	int32_t keep_exe_fd;	/* dup files[0] to this fd and keep it (for /proc/PID/exe), or -1 */
 	uint64_t steps_off, data_off;	/* in the plan memfd */
 	uint64_t sigmask;	/* restored last */
+	uint64_t tramp;		/* no ptrace: wait for "go", then jump here; 0: wait to be finalized */
 	struct pb_wire_mm mm;
 	char comm[16];
 };

@@ -169,9 +169,12 @@ int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
 		goto out_close_memfd;
 	}
 	if (ptrace(PTRACE_SEIZE, b->pid, 0, PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD) < 0) {
-		r = pb_err_sys(err, "launch", -errno, "ptrace(PTRACE_SEIZE) of the stub");
-		pb_kill_and_reap(&b->pid, &b->pidfd, &b->sock);
-		goto out_close_memfd;
+		if (errno != EPERM) {
+			r = pb_err_sys(err, "launch", -errno, "ptrace(PTRACE_SEIZE) of the stub");
+			pb_kill_and_reap(&b->pid, &b->pidfd, &b->sock);
+			goto out_close_memfd;
+		}
+		b->no_ptrace = true; /* refused (seccomp, yama, ...): the trampoline fallback */
 	}
 	close(a.memfd);
 	return 0;

@@ -345,8 +345,20 @@ void stub_main(uint64_t *sp0)
 	if (apply_plan(&hdr, fds) < 0 || finish(&hdr, fds) < 0)
 		die();
 	report(PB_PHASE_OK, -1, 0);
+	if (hdr.tramp) {
+		/* no tracer: wait for "go" (EOF: the builder is gone, and so are we) */
+		char go;
+		long n;
+		do
+			n = sys6(__NR_recvfrom, PB_STUB_SOCK_FD, (long)&go, 1, 0, 0, 0);
+		while (n == -EINTR);
+		if (n != 1)
+			die();
+	}
 	sys6(__NR_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&hdr.sigmask, 0, 8, 0, 0);
 	sys3(__NR_close, PB_STUB_SOCK_FD, 0, 0);
+	if (hdr.tramp) /* it unmaps [rdi, rdi + rsi): us */
+		__asm__ volatile("jmp *%2" : : "D"(hello.stub_lo), "S"(hello.stub_hi - hello.stub_lo), "r"(hdr.tramp));
 	for (;;)
 		sys3(__NR_pause, 0, 0, 0); /* the parent takes it from here */
 }

@@ -557,3 +557,72 @@ Test(plan, json_and_errors)
 	cr_assert(strstr(r.err, "procbuilder: reserve: range must be"), "%s", r.err);
 	run_result_free(&r);
 }
+
+/* ---- without ptrace: the trampoline fallback ---- */
+
+Test(fallback, without_ptrace_the_program_still_starts_as_execve_leaves_it)
+{
+	char *pbargv[] = {PB, "run", "--no-ptrace", H_STATIC, "report", "arg1", "", "arg three", NULL};
+	char *args[] = {H_STATIC, "report", "arg1", "", "arg three", NULL};
+	struct run_result d, b;
+	char *dl, *bl;
+
+	cr_assert_eq(run_cmd(args, test_env, &d), 0);
+	cr_assert_eq(run_cmd(pbargv, test_env, &b), 0);
+	cr_assert_eq(b.exit_code, 0, "%s", b.err);
+	/* everything but /proc/self/exe, which only ptrace can set */
+	dl = strstr(d.out, "\"exe\":");
+	bl = strstr(b.out, "\"exe\":");
+	cr_assert(strncmp(d.out, b.out, (size_t)(dl - d.out)) == 0, "--- execve\n%s\n--- procbuilder\n%s", d.out, b.out);
+	cr_assert_str_eq(strchr(bl, '\n'), strchr(dl, '\n'), "--- execve\n%s\n--- procbuilder\n%s", d.out, b.out);
+	cr_assert(strstr(b.out, "\"entry_gprs_zero\": true") && strstr(b.out, "\"entry_rflags\": \"0x202\""), "%s", b.out);
+	run_result_free(&d);
+	run_result_free(&b);
+}
+
+Test(fallback, leaves_exactly_the_trampoline_page)
+{
+	struct pb_builder *b;
+	struct pb_built *p;
+	struct pb_error err;
+	int fd = open(H_STATIC, O_RDONLY | O_CLOEXEC), status;
+	const char *argv[] = {H_STATIC, "exit", "5"};
+	char path[64], *maps, needle[64];
+
+	cr_assert_eq(pb_builder_new(H_STATIC, -1, fd, &b, &err), 0);
+	close(fd);
+	pb_add_arguments(b, argv, 3);
+	cr_assert_eq(pb_set_no_ptrace(b, 1), 0);
+	cr_assert_eq(pb_build(b, &p, &err), 0, "%s: %s", err.stage, err.msg);
+	pb_builder_free(b);
+	cr_assert_neq(pb_built_info(p)->trampoline, 0);
+	cr_assert_eq(pb_start_stopped(p, &err), -EINVAL, "needs ptrace");
+	snprintf(path, sizeof(path), "/proc/%d/maps", pb_built_info(p)->pid);
+	maps = slurp(path);
+	snprintf(needle, sizeof(needle), "%llx-", (unsigned long long)pb_built_info(p)->trampoline);
+	cr_assert(strstr(maps, needle), "the trampoline page is mapped:\n%s", maps);
+	cr_assert(strstr(maps, "pb-stub"), "before start the stub is still there:\n%s", maps);
+	free(maps);
+	cr_assert_eq(pb_start(p, &err), 0, "%s", err.msg);
+	cr_assert_eq(pb_wait(p, &status), 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 5, "status %x", status);
+	pb_built_free(p);
+	cr_assert(no_children());
+}
+
+Test(fallback, freed_before_start_leaves_no_zombie)
+{
+	struct pb_builder *b;
+	struct pb_built *p;
+	struct pb_error err;
+	int fds = count_open_fds(), fd = open(H_STATIC, O_RDONLY | O_CLOEXEC);
+
+	cr_assert_eq(pb_builder_new(H_STATIC, -1, fd, &b, &err), 0);
+	close(fd);
+	cr_assert_eq(pb_set_no_ptrace(b, 1), 0);
+	cr_assert_eq(pb_build(b, &p, &err), 0, "%s", err.msg);
+	pb_builder_free(b);
+	pb_built_free(p);
+	cr_assert(no_children());
+	cr_assert_eq(count_open_fds(), fds, "fd leak");
+}
