@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
 #include "core/util.h"
 
 /* The one read loop: EINTR and short reads; off < 0 reads from the current position. */
@@ -43,4 +47,18 @@ int pb_write_full(int fd, const void *buf, size_t len)
 		done += (size_t)r;
 	}
 	return 0;
+}
+
+int pb_check_exec_file(int fd, const char **ret_why)
+{
+	struct statvfs sv;
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	*ret_why = S_ISDIR(st.st_mode) ? "is a directory" :
+		   !S_ISREG(st.st_mode) ? "is not a regular file" :
+		   fstatvfs(fd, &sv) == 0 && (sv.f_flag & ST_NOEXEC) ? "is on a noexec mount" :
+		   faccessat(fd, "", X_OK, AT_EMPTY_PATH | AT_EACCESS) < 0 ? "has no execute permission" : NULL;
+	return *ret_why ? -EACCES : 0;
 }

@@ -50,3 +50,10 @@ ssize_t pb_pread_full(int fd, void *buf, size_t len, uint64_t off);
 ssize_t pb_read_full(int fd, void *buf, size_t len);
 /* Writes all of buf, retrying on EINTR and short writes; 0 or -errno. */
 int pb_write_full(int fd, const void *buf, size_t len);
+
+/*
+ * execve's checks on an opened program or interpreter (open_exec): a regular
+ * file, not on a noexec mount, executable by us. 0, -EACCES with *ret_why
+ * set to the reason, or the fstat errno.
+ */
+int pb_check_exec_file(int fd, const char **ret_why);

@@ -27,19 +27,13 @@ _Static_assert(PB_WIRE_GROWSDOWN == PB_STEP_GROWSDOWN, "wire flags follow plan f
 /* Checks exec_fd the way execve checks the file it opens. */
 static int check_exec_fd(int fd, struct pb_error *err)
 {
-	struct statvfs sv;
-	struct stat st;
+	const char *why = NULL;
+	int r = fd < 0 ? -EBADF : pb_check_exec_file(fd, &why);
 
-	if (fd < 0 || fstat(fd, &st) < 0)
+	if (r == -EACCES)
+		return pb_err_set(err, "builder", PB_EACCES, 0, "the executable %s", why);
+	if (r < 0)
 		return pb_err_set(err, "builder", PB_EBADF, 0, "invalid executable fd %d", fd);
-	if (S_ISDIR(st.st_mode))
-		return pb_err_set(err, "builder", PB_EACCES, 0, "the executable is a directory");
-	if (!S_ISREG(st.st_mode))
-		return pb_err_set(err, "builder", PB_EACCES, 0, "the executable is not a regular file");
-	if (fstatvfs(fd, &sv) == 0 && (sv.f_flag & ST_NOEXEC))
-		return pb_err_set(err, "builder", PB_EACCES, 0, "the executable is on a noexec mount");
-	if (faccessat(fd, "", X_OK, AT_EMPTY_PATH | AT_EACCESS) < 0)
-		return pb_err_set(err, "builder", PB_EACCES, 0, "the executable has no execute permission");
 	return 0;
 }
 

@@ -2,8 +2,6 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -35,18 +33,12 @@ static int open_sysroot(struct pb_ctx *ctx, const char *path)
 /* open_exec's checks: a regular file, executable, not on a noexec mount. */
 static int check_exec(struct pb_ctx *ctx, int fd, const char *path)
 {
-	struct statvfs sv;
-	struct stat st;
+	const char *why = NULL;
+	int r = pb_check_exec_file(fd, &why);
 
-	if (fstat(fd, &st) < 0)
-		return pb_err_sys(&ctx->err, ctx->stage, -errno, "interpreter %s", path);
-	if (!S_ISREG(st.st_mode))
-		return pb_fail(ctx, PB_EACCES, "interpreter %s is not a regular file", path);
-	if (fstatvfs(fd, &sv) == 0 && (sv.f_flag & ST_NOEXEC))
-		return pb_fail(ctx, PB_EACCES, "interpreter %s is on a noexec mount", path);
-	if (faccessat(fd, "", X_OK, AT_EMPTY_PATH | AT_EACCESS) < 0)
-		return pb_fail(ctx, PB_EACCES, "interpreter %s is not executable", path);
-	return 0;
+	if (r == -EACCES)
+		return pb_fail(ctx, PB_EACCES, "interpreter %s %s", path, why);
+	return r < 0 ? pb_err_sys(&ctx->err, ctx->stage, r, "interpreter %s", path) : 0;
 }
 
 static int resolve(struct pb_ctx *ctx, const char *resolver, const char *path)

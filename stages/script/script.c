@@ -2,8 +2,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "stages/script/script.h"
@@ -104,17 +102,16 @@ out_nomem:
 /* open_exec's checks on the interpreter. */
 static int open_interpreter(struct pb_ctx *ctx, const char *path)
 {
-	struct statvfs sv;
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	const char *why = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
 
 	if (fd < 0)
 		return pb_err_sys(&ctx->err, ctx->stage, -errno, "#! interpreter %s", path);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (fstatvfs(fd, &sv) == 0 && (sv.f_flag & ST_NOEXEC)) ||
-	    faccessat(fd, "", X_OK, AT_EMPTY_PATH | AT_EACCESS) < 0) {
+	r = pb_check_exec_file(fd, &why);
+	if (r < 0) {
 		close(fd);
-		return pb_fail(ctx, PB_EACCES, "#! interpreter %s is not an executable regular file", path);
+		return r == -EACCES ? pb_fail(ctx, PB_EACCES, "#! interpreter %s %s", path, why)
+				    : pb_err_sys(&ctx->err, ctx->stage, r, "#! interpreter %s", path);
 	}
 	return fd;
 }
