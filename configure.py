@@ -295,6 +295,11 @@ def main():
                              objs + link, variables={'extra_libs': crit_libs})
     n.newline()
 
+    bench_objs = obj('bench/launch.c')
+    bench = n.build(os.path.join(BUILD, 'bench', 'launch'), 'link', bench_objs + static)
+    n.build('bench', 'phony', bench + helpers)
+    n.build('bench-run', 'run', bench, implicit=helpers,
+            variables={'cmd': bench[0], 'desc': 'BENCH'})
     n.build('check', 'run', ['tests/run-tests'] + test_bins, implicit=cli_bin + helpers + plugins,
             variables={'cmd': 'tests/run-tests %s' % ' '.join(test_bins),
                        'desc': 'CHECK'})

@@ -226,12 +226,17 @@ static long write_step(const struct pb_wire_step *s, long planfd, uint64_t data_
 	return 0;
 }
 
-/* A fault below a grows-down VMA extends it: touch from the top down. */
+/*
+ * One fault at the lowest address extends a grows-down VMA down to it in one
+ * go; dropping that page again leaves what setup_arg_pages leaves: the VMA's
+ * extent, with nothing populated below the start message.
+ */
 static long grow_step(const struct pb_wire_step *s)
 {
-	for (uint64_t a = (s->addr + s->len - 1) & ~(PAGE - 1); a >= (s->addr & ~(PAGE - 1)); a -= PAGE)
-		(void)*(volatile char *)a;
-	return 0;
+	uint64_t lo = s->addr & ~(PAGE - 1);
+
+	(void)*(volatile char *)lo;
+	return sys3(__NR_madvise, lo, PAGE, MADV_DONTNEED);
 }
 
 static long zero_step(const struct pb_wire_step *s)

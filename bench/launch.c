@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Launch benchmark: start-to-exit of small programs with posix_spawn,
+ * vfork+execve, fork+execve, procbuilder, and procbuilder with the build done
+ * ahead; interleaved round-robin in one run, so ratios compare like with like.
+ * Also: plans per second (no process), and where a procbuilder launch spends
+ * its time. Prints a table and writes build/bench/launch.json.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "procbuilder.h"
+#include "pipeline/pipeline.h"
+
+extern char **environ;
+
+enum method { M_POSIX_SPAWN, M_VFORK, M_FORK, M_PB, M_PB_PREPARED, M_COUNT };
+static const char *const method_names[M_COUNT] = {"posix_spawn", "vfork+execve", "fork+execve", "procbuilder",
+						  "procbuilder-prepared"};
+
+struct bcase {
+	const char *name, *path;
+	char *argv[4];
+};
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static void wait_ok(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "bench: child failed (status %x)\n", status);
+		exit(1);
+	}
+}
+
+static struct pb_built *pb_prepare(const struct bcase *c)
+{
+	struct pb_builder *b;
+	struct pb_built *p;
+	struct pb_error err;
+	int fd = open(c->path, O_RDONLY | O_CLOEXEC);
+	size_t n = 0;
+
+	while (c->argv[n])
+		n++;
+	if (pb_builder_new(c->path, -1, fd, &b, &err) < 0 ||
+	    pb_add_arguments(b, (const char *const *)c->argv, n) < 0 ||
+	    pb_add_environment(b, (const char *const *)environ, 0) < 0 || pb_build(b, &p, &err) < 0) {
+		fprintf(stderr, "bench: %s: %s\n", err.stage, err.msg);
+		exit(1);
+	}
+	pb_builder_free(b);
+	close(fd);
+	return p;
+}
+
+static void pb_run(struct pb_built *p)
+{
+	struct pb_error err;
+	int status;
+
+	if (pb_start(p, &err) < 0 || pb_wait(p, &status) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		fprintf(stderr, "bench: procbuilder launch failed: %s\n", err.msg);
+		exit(1);
+	}
+	pb_built_free(p);
+}
+
+static double launch(enum method m, const struct bcase *c)
+{
+	char *env[] = {NULL};
+	struct pb_built *p;
+	double t0;
+	pid_t pid;
+
+	if (m == M_PB_PREPARED) {
+		p = pb_prepare(c);
+		t0 = now_us();
+		pb_run(p);
+		return now_us() - t0;
+	}
+	t0 = now_us();
+	switch (m) {
+	case M_POSIX_SPAWN:
+		if (posix_spawn(&pid, c->path, NULL, NULL, c->argv, env) != 0)
+			exit(1);
+		wait_ok(pid);
+		break;
+	case M_VFORK:
+		pid = vfork();
+		if (pid == 0) {
+			execve(c->path, c->argv, env);
+			_exit(127);
+		}
+		wait_ok(pid);
+		break;
+	case M_FORK:
+		pid = fork();
+		if (pid == 0) {
+			execve(c->path, c->argv, env);
+			_exit(127);
+		}
+		wait_ok(pid);
+		break;
+	default:
+		pb_run(pb_prepare(c));
+		break;
+	}
+	return now_us() - t0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double percentile(double *v, int n, double p)
+{
+	qsort(v, (size_t)n, sizeof(double), cmp_double);
+	return v[(int)(p * (n - 1))];
+}
+
+/* Plans per second: the default pipeline on a modelled fresh process, no process made. */
+static double plans_per_second(const char *path)
+{
+	static char *argv[] = {"prog", NULL};
+	struct pb_pipeline *pipe;
+	struct pb_host host;
+	struct pb_rng rng;
+	struct pb_ctx *ctx = malloc(sizeof(*ctx));
+	int fd = open(path, O_RDONLY | O_CLOEXEC), n = 0;
+	double t0, t;
+
+	pb_rng_init(&rng);
+	pb_host_model_fresh(&host, &rng);
+	pb_pipeline_default(&pipe);
+	t0 = now_us();
+	do {
+		pb_ctx_init(ctx);
+		ctx->host = host;
+		for (unsigned i = 0; i < host.nmaps; i++)
+			pb_aspace_take(&ctx->as, host.maps[i].lo, host.maps[i].hi, host.maps[i].name);
+		ctx->exec_fd = fd;
+		ctx->exec_name = ctx->execfn = ctx->comm = path;
+		ctx->argv = argv;
+		ctx->argc = 1;
+		ctx->vdso_base = host.vdso_base;
+		if (pb_pipeline_run(pipe, ctx, PB_TRACE_OFF, NULL) < 0) {
+			fprintf(stderr, "bench: plan %s: %s\n", path, ctx->err.msg);
+			exit(1);
+		}
+		pb_ctx_clear(ctx);
+		n++;
+		t = now_us() - t0;
+	} while (t < 1e6 || n < 100);
+	pb_pipeline_free(pipe);
+	free(ctx);
+	close(fd);
+	return n / (t / 1e6);
+}
+
+/* Where a procbuilder launch goes: spawn, build (plan + apply + finalize), start-to-exit. */
+static void phases(const struct bcase *c, int n, FILE *json)
+{
+	double *spawn = calloc((size_t)n, sizeof(double)), *build = calloc((size_t)n, sizeof(double));
+	double *run = calloc((size_t)n, sizeof(double));
+	struct pb_builder *b;
+	struct pb_built *p;
+	struct pb_error err;
+
+	for (int i = 0; i < n; i++) {
+		int fd = open(c->path, O_RDONLY | O_CLOEXEC);
+		double t0 = now_us(), t1, t2;
+		pb_builder_new(c->path, -1, fd, &b, &err);
+		size_t nargs = 0;
+		while (c->argv[nargs])
+			nargs++;
+		pb_add_arguments(b, (const char *const *)c->argv, nargs);
+		t1 = now_us();
+		if (pb_build(b, &p, &err) < 0) {
+			fprintf(stderr, "bench: %s\n", err.msg);
+			exit(1);
+		}
+		t2 = now_us();
+		pb_builder_free(b);
+		close(fd);
+		pb_run(p);
+		spawn[i] = t1 - t0;
+		build[i] = t2 - t1;
+		run[i] = now_us() - t2;
+	}
+	printf("  %-12s spawn %7.1f us   build %7.1f us   start-to-exit %7.1f us   (medians)\n", c->name,
+	       percentile(spawn, n, 0.5), percentile(build, n, 0.5), percentile(run, n, 0.5));
+	fprintf(json, "\"%s\":{\"spawn_us\":%.1f,\"build_us\":%.1f,\"start_to_exit_us\":%.1f}", c->name,
+		percentile(spawn, n, 0.5), percentile(build, n, 0.5), percentile(run, n, 0.5));
+	free(spawn);
+	free(build);
+	free(run);
+}
+
+int main(int argc, char **argv)
+{
+	struct bcase cases[] = {
+		{"static", "build/tests/helpers/pbhelper-static", {"pbhelper", "exit", "0", NULL}},
+		{"static-pie", "build/tests/helpers/pbhelper-static-pie", {"pbhelper", "exit", "0", NULL}},
+		{"/bin/true", "/bin/true", {"true", NULL}},
+	};
+	int n = argc > 1 ? atoi(argv[1]) : 500, warm = 20, nc = 3;
+	double *t[3][M_COUNT];
+	FILE *json;
+
+	if (n < 10)
+		n = 10;
+	for (int c = 0; c < nc; c++)
+		for (int m = 0; m < M_COUNT; m++)
+			t[c][m] = calloc((size_t)n, sizeof(double));
+	for (int i = -warm; i < n; i++) /* round-robin: every method sees the same machine */
+		for (int c = 0; c < nc; c++)
+			for (int m = 0; m < M_COUNT; m++) {
+				double us = launch((enum method)m, &cases[c]);
+				if (i >= 0)
+					t[c][m][i] = us;
+			}
+	json = fopen("build/bench/launch.json", "w");
+	if (!json)
+		json = stdout;
+	fputs("{\"launch\":{", json);
+	printf("start-to-exit, %d runs each, interleaved (median / p90 in us, ratio = median / posix_spawn median)\n", n);
+	for (int c = 0; c < nc; c++) {
+		double base = percentile(t[c][M_POSIX_SPAWN], n, 0.5);
+		printf("%s:\n", cases[c].name);
+		fprintf(json, "%s\"%s\":{", c ? "," : "", cases[c].name);
+		for (int m = 0; m < M_COUNT; m++) {
+			double med = percentile(t[c][m], n, 0.5), p90 = percentile(t[c][m], n, 0.9);
+			printf("  %-22s %8.1f %8.1f   %5.2fx\n", method_names[m], med, p90, med / base);
+			fprintf(json, "%s\"%s\":{\"median_us\":%.1f,\"p90_us\":%.1f,\"ratio_vs_posix_spawn\":%.3f}",
+				m ? "," : "", method_names[m], med, p90, med / base);
+		}
+		fputc('}', json);
+	}
+	fputs("},\"plans_per_second\":{", json);
+	printf("plan only (the default pipeline, no process):\n");
+	{
+		const char *plans[] = {"/bin/true", "/usr/bin/python3"};
+		for (int i = 0; i < 2; i++) {
+			double pps = plans_per_second(plans[i]);
+			printf("  %-18s %9.0f plans/s\n", plans[i], pps);
+			fprintf(json, "%s\"%s\":%.0f", i ? "," : "", plans[i], pps);
+		}
+	}
+	fputs("},\"phases\":{", json);
+	printf("where a procbuilder launch goes:\n");
+	for (int c = 0; c < nc; c++) {
+		if (c)
+			fputc(',', json);
+		phases(&cases[c], n / 5 > 50 ? n / 5 : 50, json);
+	}
+	fputs("}}\n", json);
+	if (json != stdout)
+		fclose(json);
+	printf("wrote build/bench/launch.json\n");
+	return 0;
+}
