@@ -20,6 +20,10 @@ struct pb_launch_opts {
 	int trace;		/* --trace: 0, 1 text, 2 json */
 	bool gdb;		/* --gdb: hand the process to gdb */
 	bool no_ptrace;		/* --no-ptrace */
+	const char *fd_specs[64];	/* --fd N=PATH | N=&M */
+	int nfd_specs;
+	const char *listen_specs[32];	/* --listen NAME=ADDR */
+	int nlisten_specs;
 	const char *gdb_ex[16];	/* --gdb-ex CMD: gdb -batch -ex CMD ... */
 	int ngdb_ex;
 	char *path;		/* the program as found in PATH (owned) */

@@ -2,6 +2,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -113,6 +116,8 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 		{"trace", optional_argument, NULL, 'T'},
 		{"gdb", no_argument, NULL, 'G'},
 		{"no-ptrace", no_argument, NULL, 'N'},
+		{"fd", required_argument, NULL, 'F'},
+		{"listen", required_argument, NULL, 'L'},
 		{"gdb-ex", required_argument, NULL, 'X'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -169,6 +174,16 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 			break;
 		case 'G': o->gdb = true; break;
 		case 'N': o->no_ptrace = true; break;
+		case 'F':
+			if (o->nfd_specs == 64)
+				goto usage;
+			o->fd_specs[o->nfd_specs++] = optarg;
+			break;
+		case 'L':
+			if (o->nlisten_specs == 32)
+				goto usage;
+			o->listen_specs[o->nlisten_specs++] = optarg;
+			break;
 		case 'X':
 			if (o->ngdb_ex == 16) {
 				pb_cli_error(cmd, "at most 16 --gdb-ex");
@@ -222,6 +237,11 @@ const char pb_launch_build_help[] =
 	"                            $PB_PIPELINE_DIR or pipelines/ (default, sanitizer,\n"
 	"                            debug, novdso); default: the compiled-in default\n"
 	"      --trace[=text|json]   tell the story of the build on stderr\n"
+	"      --fd N=PATH           open PATH read-write (created if missing) as fd N\n"
+	"      --fd N=&M             pass our fd M as fd N\n"
+	"      --listen NAME=ADDR    bind and listen on ADDR (unix:PATH, tcp:HOST:PORT, or PORT\n"
+	"                            on 127.0.0.1) and pass it named NAME at 3, 4, ... with\n"
+	"                            LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES (socket activation)\n"
 	"      --no-ptrace           finish without ptrace (automatic when it is refused):\n"
 	"                            one trampoline page stays mapped, exe is not set\n"
 	"      --interp PATH         use PATH as the interpreter, whatever PT_INTERP says\n"
@@ -238,6 +258,108 @@ static int open_for(const char *cmd, const char *what, const char *path, int fla
 	if (fd < 0)
 		pb_cli_error(cmd, "%s %s: %s", what, path, strerror(errno));
 	return fd;
+}
+
+/* A listening socket for ADDR: unix:PATH, tcp:HOST:PORT, or PORT (on 127.0.0.1). */
+static int listen_on(const char *addr, const char *cmd)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai = NULL;
+	char host[256] = "127.0.0.1", *colon;
+	const char *port = addr;
+	int fd, one = 1;
+
+	if (strncmp(addr, "unix:", 5) == 0) {
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
+		if (strlen(addr + 5) >= sizeof(sun.sun_path))
+			return -ENAMETOOLONG;
+		strcpy(sun.sun_path, addr + 5);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 128) < 0) {
+			int e = -errno;
+			if (fd >= 0)
+				close(fd);
+			return e;
+		}
+		return fd;
+	}
+	if (strncmp(addr, "tcp:", 4) == 0) {
+		snprintf(host, sizeof(host), "%s", addr + 4);
+		colon = strrchr(host, ':');
+		if (!colon)
+			return -EINVAL;
+		*colon = 0;
+		port = addr + 4 + (colon - host) + 1;
+	}
+	if (getaddrinfo(host[0] ? host : NULL, port, &hints, &ai) != 0 || !ai) {
+		pb_cli_error(cmd, "--listen %s: cannot resolve", addr);
+		return -EINVAL;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+		int e = -errno;
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return e;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+/* --fd and --listen, opened here and handed to pb_add_fds (which duplicates them). */
+static int add_fd_specs(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd)
+{
+	struct pb_startup_fd fds[96];
+	char names[32][64];
+	struct pb_error err;
+	int n = 0, r = 0;
+
+	for (int i = 0; i < o->nfd_specs && r == 0; i++) {
+		const char *spec = o->fd_specs[i], *eq = strchr(spec, '=');
+		char *end;
+		long num = strtol(spec, &end, 10);
+		if (!eq || end != eq || num < 0) {
+			pb_cli_error(cmd, "--fd wants N=PATH or N=&M, not '%s'", spec);
+			r = -EINVAL;
+			break;
+		}
+		fds[n] = (struct pb_startup_fd){.type = PB_FD_NUMBERED, .arg = (int)num};
+		if (eq[1] == '&')
+			fds[n].fd = (int)fcntl(atoi(eq + 2), F_DUPFD_CLOEXEC, 3);
+		else if ((fds[n].fd = open(eq + 1, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) < 0)
+			fds[n].fd = open(eq + 1, O_RDONLY | O_CLOEXEC);
+		if (fds[n].fd < 0) {
+			pb_cli_error(cmd, "--fd %s: %s", spec, strerror(errno));
+			r = -errno;
+			break;
+		}
+		n++;
+	}
+	for (int i = 0; i < o->nlisten_specs && r == 0; i++) {
+		const char *spec = o->listen_specs[i], *eq = strchr(spec, '=');
+		if (!eq || eq == spec || eq - spec >= 64) {
+			pb_cli_error(cmd, "--listen wants NAME=ADDR, not '%s'", spec);
+			r = -EINVAL;
+			break;
+		}
+		snprintf(names[i], sizeof(names[i]), "%.*s", (int)(eq - spec), spec);
+		fds[n] = (struct pb_startup_fd){.type = PB_FD_NAMED, .name = names[i], .fd = listen_on(eq + 1, cmd)};
+		if (fds[n].fd < 0) {
+			pb_cli_error(cmd, "--listen %s: %s", spec, strerror(-fds[n].fd));
+			r = fds[n].fd;
+			break;
+		}
+		n++;
+	}
+	if (r == 0 && pb_add_fds(b, fds, (size_t)n, &err) < 0) {
+		pb_cli_error(cmd, "%s", err.msg);
+		r = pb_error_errno(&err);
+	}
+	for (int i = 0; i < n; i++)
+		close(fds[i].fd);
+	return r < 0 ? r : 0;
 }
 
 int pb_launch_apply(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd)
@@ -269,6 +391,8 @@ int pb_launch_apply(const struct pb_launch_opts *o, struct pb_builder *b, const 
 	}
 	if (r == 0 && o->no_ptrace)
 		r = pb_set_no_ptrace(b, 1);
+	if (r == 0 && (o->nfd_specs || o->nlisten_specs))
+		r = add_fd_specs(o, b, cmd);
 	if (r == 0 && (o->reserve || o->keep_reservation))
 		r = pb_set_reservation(b, o->reserve, o->keep_reservation);
 	if (r < 0)

@@ -121,6 +121,34 @@ PB_API int pb_add_arguments(struct pb_builder *b, const char *const *args, size_
 PB_API int pb_add_environment(struct pb_builder *b, const char *const *vars, size_t n);
 /* The pathname the program sees (AT_EXECFN, the top of its stack). */
 PB_API int pb_set_execfn(struct pb_builder *b, const char *path);
+/*
+ * Startup fds (the seed's add_handles). NUMBERED lands at fd number arg;
+ * NAMED is passed at 3, 4, ... in the order added, announced with LISTEN_FDS,
+ * LISTEN_PID (the real pid) and LISTEN_FDNAMES (socket activation); LIFECYCLE
+ * is a named fd called "lifecycle"; LOADER sets the interpreter (like
+ * pb_set_interp_resolver FD). The rest are made by procbuilder itself and
+ * refused with PB_EINVAL, like NAMESPACE_DIR (pb_add_namespace_entries).
+ */
+enum pb_fd_type {
+	PB_FD_NUMBERED, PB_FD_NAMED, PB_FD_LIFECYCLE, PB_FD_LOADER,
+	PB_FD_PROCESS_SELF, PB_FD_THREAD_SELF, PB_FD_ROOT_VMAR, PB_FD_LOADED_VMAR,
+	PB_FD_STACK, PB_FD_EXECUTABLE, PB_FD_NAMESPACE_DIR,
+};
+
+struct pb_startup_fd {
+	int fd;			/* ours; duplicated, the caller keeps it */
+	enum pb_fd_type type;
+	int arg;		/* NUMBERED: the fd number in the new process */
+	const char *name;	/* NAMED: its LISTEN_FDNAMES name (default "unknown") */
+};
+
+/*
+ * Appends startup fds: all of them, or none (each is checked first). A closed
+ * or invalid fd is PB_EBADF; an automatic type, a namespace directory, two
+ * entries for one number or a bad name is PB_EINVAL. 0 or a negative errno.
+ */
+PB_API int pb_add_fds(struct pb_builder *b, const struct pb_startup_fd *fds, size_t n, struct pb_error *err);
+
 /* How PT_INTERP is found (the seed's loader service). */
 enum pb_interp_resolver {
 	PB_INTERP_HOST,		/* open the path PT_INTERP names (the default) */

@@ -15,7 +15,6 @@
 #include "launch/launch.h"
 #include "pipeline/pipeline.h"
 
-#define EXE_FD_IN_TARGET 1000	/* where the stub keeps the program's fd for /proc/PID/exe */
 
 _Static_assert(sizeof(struct pb_wire_mm) == 104, "struct prctl_mm_map is 104 bytes");
 _Static_assert((int)PB_WIRE_GROW == (int)PB_STEP_GROW && (int)PB_WIRE_WRITE == (int)PB_STEP_WRITE,
@@ -173,6 +172,92 @@ PB_API int pb_set_reservation(struct pb_builder *b, const char *range, int keep)
 	return 0;
 }
 
+static size_t count_named(const struct pb_builder *b)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->nfds; i++)
+		n += b->fds[i].name[0] != 0;
+	return n;
+}
+
+static bool target_taken(const struct pb_builder *b, const struct pb_startup_fd *fds, size_t upto, int target)
+{
+	for (size_t i = 0; i < b->nfds; i++)
+		if (b->fds[i].target == target)
+			return true;
+	for (size_t i = 0; i < upto; i++)
+		if (fds[i].type == PB_FD_NUMBERED && fds[i].arg == target)
+			return true;
+	return false;
+}
+
+/* The seed's checks, on every entry before any is added. */
+static int check_fds(struct pb_builder *b, const struct pb_startup_fd *fds, size_t n, struct pb_error *err)
+{
+	static const char *const automatic[] = {
+		[PB_FD_PROCESS_SELF] = "process self", [PB_FD_THREAD_SELF] = "thread self",
+		[PB_FD_ROOT_VMAR] = "root address space", [PB_FD_LOADED_VMAR] = "loaded address space",
+		[PB_FD_STACK] = "stack", [PB_FD_EXECUTABLE] = "executable",
+	};
+	size_t named = count_named(b);
+
+	if (b->nfds + n > PB_MAX_STARTUP_FDS)
+		return pb_err_set(err, "builder", PB_EINVAL, 0, "more than %d startup fds", PB_MAX_STARTUP_FDS);
+	for (size_t i = 0; i < n; i++) {
+		const struct pb_startup_fd *f = &fds[i];
+		int target = f->type == PB_FD_NUMBERED ? f->arg : 3 + (int)named;
+		if (f->fd < 0 || fcntl(f->fd, F_GETFD) < 0)
+			return pb_err_set(err, "builder", PB_EBADF, 0, "startup fd %zu: %d is not an open fd", i, f->fd);
+		if (f->type >= PB_FD_PROCESS_SELF && f->type <= PB_FD_EXECUTABLE)
+			return pb_err_set(err, "builder", PB_EINVAL, 0,
+					  "startup fd %zu: a %s fd is added by procbuilder itself", i, automatic[f->type]);
+		if (f->type == PB_FD_NAMESPACE_DIR)
+			return pb_err_set(err, "builder", PB_EINVAL, 0,
+					  "startup fd %zu: namespace directories go through pb_add_namespace_entries", i);
+		if ((unsigned)f->type > PB_FD_NAMESPACE_DIR)
+			return pb_err_set(err, "builder", PB_EINVAL, 0, "startup fd %zu: unknown type %d", i, f->type);
+		if (f->type == PB_FD_LOADER)
+			continue;
+		if (f->type == PB_FD_NAMED && f->name && (!f->name[0] || strlen(f->name) > 63 || strchr(f->name, ':')))
+			return pb_err_set(err, "builder", PB_EINVAL, 0, "startup fd %zu: a name is 1 to 63 characters, no ':'", i);
+		if (f->type == PB_FD_NUMBERED && (f->arg < 0 || f->arg >= 1 << 20))
+			return pb_err_set(err, "builder", PB_EINVAL, 0, "startup fd %zu: no fd number %d", i, f->arg);
+		if (target_taken(b, fds, i, target))
+			return pb_err_set(err, "builder", PB_EINVAL, 0, "startup fd %zu: fd %d is given twice", i, target);
+		named += f->type != PB_FD_NUMBERED;
+	}
+	return 0;
+}
+
+PB_API int pb_add_fds(struct pb_builder *b, const struct pb_startup_fd *fds, size_t n, struct pb_error *err)
+{
+	int r;
+
+	pb_err_clear(err);
+	r = check_fds(b, fds, n, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		const struct pb_startup_fd *f = &fds[i];
+		struct pb_fd_entry *e = &b->fds[b->nfds];
+		if (f->type == PB_FD_LOADER) {
+			r = pb_set_interp_resolver(b, PB_INTERP_FD, f->fd);
+			if (r < 0)
+				return pb_err_sys(err, "builder", r, "the loader fd");
+			continue;
+		}
+		e->fd = fcntl(f->fd, F_DUPFD_CLOEXEC, 3);
+		if (e->fd < 0)
+			return pb_err_sys(err, "builder", -errno, "duplicating startup fd %zu", i);
+		e->target = f->type == PB_FD_NUMBERED ? f->arg : 3 + (int)count_named(b);
+		snprintf(e->name, sizeof(e->name), "%s", f->type == PB_FD_NUMBERED ? "" :
+			 f->type == PB_FD_LIFECYCLE ? "lifecycle" : f->name ? f->name : "unknown");
+		b->nfds++;
+	}
+	return 0;
+}
+
 PB_API int pb_set_no_ptrace(struct pb_builder *b, int on)
 {
 	int status;
@@ -214,6 +299,10 @@ PB_API void pb_builder_free(struct pb_builder *b)
 	free(b->name);
 	free(b->execfn);
 	free(b->reserve_range);
+	for (size_t i = 0; i < b->nfds; i++)
+		close(b->fds[i].fd);
+	free(b->envp_listen);
+	free(b->listen_strings);
 	if (b->exec_fd >= 0)
 		close(b->exec_fd);
 	int *fds[] = {&b->job_fd, &b->interp_fd, &b->sysroot_fd, &b->vdso_fd};
@@ -338,13 +427,25 @@ static int plan_trampoline(struct pb_ctx *ctx, uint64_t *ret_addr)
 	return 0;
 }
 
-static int send_plan(struct pb_builder *b, struct pb_ctx *ctx, bool keep_exe, uint64_t tramp,
+/* Above every startup fd's number: where the stub parks what it receives. */
+static int fd_high(const struct pb_builder *b)
+{
+	int high = 3;
+
+	for (size_t i = 0; i < b->nfds; i++)
+		if (b->fds[i].target >= high)
+			high = b->fds[i].target + 1;
+	return high + 1; /* high itself holds the program's fd for /proc/PID/exe */
+}
+
+static int send_plan(struct pb_builder *b, struct pb_ctx *ctx, int keep_exe_fd, uint64_t tramp,
 		     struct pb_error *err)
 {
-	struct pb_plan_hdr hdr = {.magic = PB_PROTO_MAGIC, .keep_exe_fd = keep_exe ? EXE_FD_IN_TARGET : -1,
-				  .tramp = tramp};
-	int fds[PB_PLAN_MAX_FILES + 1];
+	struct pb_plan_hdr hdr = {.magic = PB_PROTO_MAGIC, .keep_exe_fd = keep_exe_fd, .tramp = tramp,
+				  .fd_high = fd_high(b)};
+	int fds[1 + PB_PLAN_MAX_FILES + PB_PLAN_MAX_FDS];
 	char cbuf[CMSG_SPACE(sizeof(fds))];
+	size_t nfds;
 	struct iovec iov = {&hdr, sizeof(hdr)};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf};
 	struct cmsghdr *c;
@@ -367,12 +468,18 @@ static int send_plan(struct pb_builder *b, struct pb_ctx *ctx, bool keep_exe, ui
 	fds[0] = planfd;
 	for (size_t i = 0; i < ctx->plan.nfiles; i++)
 		fds[1 + i] = ctx->plan.files[i].fd;
-	msg.msg_controllen = CMSG_SPACE(sizeof(int) * (ctx->plan.nfiles + 1));
+	hdr.nfds = (uint32_t)b->nfds;
+	for (size_t i = 0; i < b->nfds; i++) {
+		fds[1 + ctx->plan.nfiles + i] = b->fds[i].fd;
+		hdr.fd_target[i] = b->fds[i].target;
+	}
+	nfds = 1 + ctx->plan.nfiles + b->nfds;
+	msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
 	c = CMSG_FIRSTHDR(&msg);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int) * (ctx->plan.nfiles + 1));
-	memcpy(CMSG_DATA(c), fds, sizeof(int) * (ctx->plan.nfiles + 1));
+	c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 	do
 		r = (int)sendmsg(b->sock, &msg, MSG_NOSIGNAL);
 	while (r < 0 && errno == EINTR);
@@ -435,6 +542,41 @@ static int wait_eof(struct pb_builder *b, struct pb_error *err)
 	return 0;
 }
 
+/*
+ * Socket activation: LISTEN_FDS, LISTEN_PID (known: the process exists) and
+ * LISTEN_FDNAMES for the named fds, replacing any the caller had.
+ */
+static int listen_env(struct pb_builder *b)
+{
+	size_t named = count_named(b), n = 0, len;
+	char *p;
+
+	if (!named)
+		return 0;
+	len = 64 + 64 + 32;
+	for (size_t i = 0; i < b->nfds; i++)
+		len += strlen(b->fds[i].name) + 1;
+	b->listen_strings = p = malloc(len);
+	b->envp_listen = calloc(b->envc + 4, sizeof(char *));
+	if (!p || !b->envp_listen)
+		return -ENOMEM;
+	for (size_t i = 0; i < b->envc; i++)
+		if (strncmp(b->envp[i], "LISTEN_PID=", 11) && strncmp(b->envp[i], "LISTEN_FDS=", 11) &&
+		    strncmp(b->envp[i], "LISTEN_FDNAMES=", 15))
+			b->envp_listen[n++] = b->envp[i];
+	b->envp_listen[n++] = p;
+	p += sprintf(p, "LISTEN_FDS=%zu", named) + 1;
+	b->envp_listen[n++] = p;
+	p += sprintf(p, "LISTEN_PID=%d", (int)b->pid) + 1;
+	b->envp_listen[n++] = p;
+	p += sprintf(p, "LISTEN_FDNAMES=");
+	for (size_t i = 0, k = 0; i < b->nfds; i++)
+		if (b->fds[i].name[0])
+			p += sprintf(p, "%s%s", k++ ? ":" : "", b->fds[i].name);
+	b->nenvp_listen = n;
+	return 0;
+}
+
 static void setup_ctx(struct pb_builder *b, struct pb_ctx *ctx)
 {
 	ctx->exec_fd = b->exec_fd;
@@ -443,8 +585,8 @@ static void setup_ctx(struct pb_builder *b, struct pb_ctx *ctx)
 	ctx->comm = b->name;
 	ctx->argv = b->argv;
 	ctx->argc = b->argc;
-	ctx->envp = b->envp;
-	ctx->envc = b->envc;
+	ctx->envp = b->envp_listen ? b->envp_listen : b->envp;
+	ctx->envc = b->envp_listen ? b->nenvp_listen : b->envc;
 	if (b->seeded)
 		pb_rng_seed(&ctx->rng, b->seed);
 	ctx->interp_resolver = b->interp_resolver;
@@ -478,7 +620,7 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 	struct pb_built *p = calloc(1, sizeof(*p));
 	bool keep_exe, exe_set = false;
 	uint64_t tramp = 0;
-	int r;
+	int r, exe_fd;
 
 	pb_err_clear(err);
 	if (!pipe && pb_pipeline_default(&own) == 0)
@@ -494,6 +636,8 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 	}
 	b->spent = true;
 	r = read_hello(b, ctx, err);
+	if (r == 0 && listen_env(b) < 0)
+		r = pb_err_set(err, "builder", PB_ENOMEM, 0, "out of memory");
 	if (r < 0)
 		goto out_kill;
 	setup_ctx(b, ctx);
@@ -514,13 +658,18 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 			goto out_kill;
 		}
 	}
-	r = send_plan(b, ctx, keep_exe, tramp, err);
+	exe_fd = keep_exe ? fd_high(b) - 1 : -1; /* decided once: the fds go just below */
+	r = send_plan(b, ctx, exe_fd, tramp, err);
+	/* the stub has its own copies now: holding ours would keep pipes open */
+	for (size_t i = 0; i < b->nfds; i++)
+		close(b->fds[i].fd);
+	b->nfds = 0;
 	if (r == 0)
 		r = read_result(b, ctx, err);
 	if (r == 0 && !b->no_ptrace)
 		r = wait_eof(b, err);
 	if (r == 0 && !b->no_ptrace)
-		r = pb_finalize(ctx, b->pid, keep_exe ? EXE_FD_IN_TARGET : -1, &exe_set, &p->syscall_insn, err);
+		r = pb_finalize(ctx, b->pid, exe_fd, &exe_set, &p->syscall_insn, err);
 	if (r < 0)
 		goto out_kill;
 	p->info = (struct pb_built_info){

@@ -8,6 +8,8 @@
 #include "core/ctx.h"
 #include "launch/proto.h"
 
+#define PB_MAX_STARTUP_FDS 64
+
 struct pb_builder {
 	char *name;		/* comm and default execfn */
 	char *execfn;
@@ -28,6 +30,15 @@ struct pb_builder {
 	int reserve_keep;		/* -1: the stage's option */
 	int trace;			/* 0 as the pipeline says, 1 text, 2 JSON */
 	bool no_ptrace;			/* ptrace refused or declined: trampoline fallback */
+	struct pb_fd_entry {
+		int fd;			/* our duplicate, CLOEXEC, owned */
+		int target;		/* NUMBERED: its number; named: -1 until build */
+		char name[64];		/* named: LISTEN_FDNAMES entry */
+	} fds[PB_MAX_STARTUP_FDS];
+	size_t nfds;
+	char **envp_listen;		/* envp with LISTEN_* for named fds, or NULL */
+	size_t nenvp_listen;
+	char *listen_strings;
 	int vdso_fd;			/* owned, or -1 */
 };
 

@@ -17,6 +17,7 @@
 #define PB_STUB_SOCK_FD 3
 #define PB_HELLO_MAPS_MAX 12288
 #define PB_PLAN_MAX_FILES 8
+#define PB_PLAN_MAX_FDS 64	/* startup fds, after the files in SCM_RIGHTS */
 
 enum pb_wire_kind {
 	PB_WIRE_RESERVE, PB_WIRE_RELEASE, PB_WIRE_MAP_FILE, PB_WIRE_MAP_ANON,
@@ -53,7 +54,10 @@ struct pb_wire_mm {		/* struct prctl_mm_map, 104 bytes */
 struct pb_plan_hdr {
 	uint32_t magic;
 	uint32_t nsteps;
-	uint32_t nfiles;	/* SCM_RIGHTS: plan memfd, then nfiles files */
+	uint32_t nfiles;	/* SCM_RIGHTS: plan memfd, then nfiles files, then nfds startup fds */
+	uint32_t nfds;
+	int32_t fd_high;	/* every fd we receive moves to fd_high or above first */
+	int32_t fd_target[PB_PLAN_MAX_FDS];	/* where each startup fd lands */
 	int32_t keep_exe_fd;	/* dup files[0] to this fd and keep it (for /proc/PID/exe), or -1 */
 	uint64_t steps_off, data_off;	/* in the plan memfd */
 	uint64_t sigmask;	/* restored last */

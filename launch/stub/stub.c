@@ -90,12 +90,13 @@ static __attribute__((noreturn)) void die(void)
 
 static struct pb_hello hello;
 static struct pb_wire_step steps[64];
+static int sock = PB_STUB_SOCK_FD; /* moves above the startup fds' numbers */
 
 static long send_msg(const void *buf, size_t len)
 {
 	long r;
 	do
-		r = sys6(__NR_sendto, PB_STUB_SOCK_FD, (long)buf, (long)len, 0, 0, 0);
+		r = sys6(__NR_sendto, sock, (long)buf, (long)len, 0, 0, 0);
 	while (r == -EINTR);
 	return r;
 }
@@ -144,21 +145,39 @@ static int recv_plan(struct pb_plan_hdr *hdr, int *fds)
 {
 	union {
 		struct k_cmsghdr h;
-		char buf[K_CMSG_LEN(sizeof(int) * (PB_PLAN_MAX_FILES + 1)) + 8];
+		char buf[K_CMSG_LEN(sizeof(int) * (1 + PB_PLAN_MAX_FILES + PB_PLAN_MAX_FDS)) + 8];
 	} cbuf;
 	struct iovec iov = {hdr, sizeof(*hdr)};
 	struct k_msghdr msg = {0, 0, &iov, 1, &cbuf, sizeof(cbuf), 0};
 	long n;
 
 	do
-		n = sys3(__NR_recvmsg, PB_STUB_SOCK_FD, &msg, MSG_CMSG_CLOEXEC);
+		n = sys3(__NR_recvmsg, sock, &msg, MSG_CMSG_CLOEXEC);
 	while (n == -EINTR);
-	if (n != sizeof(*hdr) || hdr->magic != PB_PROTO_MAGIC || hdr->nfiles > PB_PLAN_MAX_FILES)
+	if (n != sizeof(*hdr) || hdr->magic != PB_PROTO_MAGIC || hdr->nfiles > PB_PLAN_MAX_FILES ||
+	    hdr->nfds > PB_PLAN_MAX_FDS)
 		return n < 0 ? (int)n : -22;
 	if (msg.controllen < K_CMSG_LEN(sizeof(int)) || cbuf.h.level != SOL_SOCKET ||
-	    cbuf.h.type != SCM_RIGHTS || cbuf.h.len != K_CMSG_LEN(sizeof(int) * (hdr->nfiles + 1)))
+	    cbuf.h.type != SCM_RIGHTS || cbuf.h.len != K_CMSG_LEN(sizeof(int) * (1 + hdr->nfiles + hdr->nfds)))
 		return -9;
-	memcpy(fds, cbuf.buf + sizeof(struct k_cmsghdr), sizeof(int) * (hdr->nfiles + 1));
+	memcpy(fds, cbuf.buf + sizeof(struct k_cmsghdr), sizeof(int) * (1 + hdr->nfiles + hdr->nfds));
+	return 0;
+}
+
+/* Every fd we hold goes to fd_high or above, out of the way of the startup fds' numbers. */
+static int move_high(int *fds, unsigned n, int high)
+{
+	for (unsigned i = 0; i <= n; i++) {
+		int *fd = i < n ? &fds[i] : &sock;
+		long r;
+		if (*fd >= high)
+			continue;
+		r = sys3(__NR_fcntl, *fd, F_DUPFD_CLOEXEC, high);
+		if (r < 0)
+			return (int)r;
+		sys3(__NR_close, *fd, 0, 0);
+		*fd = (int)r;
+	}
 	return 0;
 }
 
@@ -328,7 +347,15 @@ static int finish(const struct pb_plan_hdr *hdr, int *fds)
 			return -1;
 		}
 	}
-	for (uint32_t i = 0; i <= hdr->nfiles; i++)
+	/* the startup fds into place: dup3 clears CLOEXEC, as the program wants them */
+	for (uint32_t i = 0; i < hdr->nfds; i++) {
+		r = sys3(__NR_dup3, fds[1 + hdr->nfiles + i], hdr->fd_target[i], 0);
+		if (r < 0) {
+			report(PB_PHASE_FDS, (int)i, r);
+			return -1;
+		}
+	}
+	for (uint32_t i = 0; i < 1 + hdr->nfiles + hdr->nfds; i++)
 		sys3(__NR_close, fds[i], 0, 0);
 	return 0;
 }
@@ -338,11 +365,13 @@ __attribute__((used, noreturn)) void stub_main(uint64_t *sp0);
 void stub_main(uint64_t *sp0)
 {
 	static struct pb_plan_hdr hdr;
-	int fds[PB_PLAN_MAX_FILES + 1];
+	static int fds[1 + PB_PLAN_MAX_FILES + PB_PLAN_MAX_FDS];
 	int r;
 
 	say_hello(sp0);
 	r = recv_plan(&hdr, fds);
+	if (r == 0)
+		r = move_high(fds, 1 + hdr.nfiles + hdr.nfds, hdr.fd_high);
 	if (r < 0) {
 		report(PB_PHASE_RECV, -1, r);
 		die();
@@ -355,13 +384,13 @@ void stub_main(uint64_t *sp0)
 		char go;
 		long n;
 		do
-			n = sys6(__NR_recvfrom, PB_STUB_SOCK_FD, (long)&go, 1, 0, 0, 0);
+			n = sys6(__NR_recvfrom, sock, (long)&go, 1, 0, 0, 0);
 		while (n == -EINTR);
 		if (n != 1)
 			die();
 	}
 	sys6(__NR_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&hdr.sigmask, 0, 8, 0, 0);
-	sys3(__NR_close, PB_STUB_SOCK_FD, 0, 0);
+	sys3(__NR_close, sock, 0, 0);
 	if (hdr.tramp) /* it unmaps [rdi, rdi + rsi): us */
 		__asm__ volatile("jmp *%2" : : "D"(hello.stub_lo), "S"(hello.stub_hi - hello.stub_lo), "r"(hdr.tramp));
 	for (;;)

@@ -10,6 +10,8 @@
  *   pbhelper echo               copy stdin to stdout
  *   pbhelper sleep              wait for a signal (default action)
  *   pbhelper kill SIG           kill itself with SIG
+ *   pbhelper listen             socket activation: accept one connection on
+ *                               fd 3 (LISTEN_PID must be ours), echo a line
  */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -22,6 +24,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -345,6 +348,22 @@ int main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "sleep") == 0) {
 		for (;;)
 			pause();
+	}
+	if (argc >= 2 && strcmp(argv[1], "listen") == 0) {
+		const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS"), *names = getenv("LISTEN_FDNAMES");
+		char reply[4200];
+		int c;
+		if (!pid || atoi(pid) != getpid() || !fds || atoi(fds) < 1) {
+			fprintf(stderr, "not socket-activated (LISTEN_PID=%s, pid %d)\n", pid ? pid : "-", getpid());
+			return 3;
+		}
+		c = accept(3, NULL, NULL);
+		n = c < 0 ? -1 : read(c, buf, sizeof(buf) - 1);
+		if (n <= 0)
+			return 4;
+		buf[n] = 0;
+		n = snprintf(reply, sizeof(reply), "activated %s: %s", names ? names : "?", buf);
+		return write(c, reply, (size_t)n) == n ? 0 : 5;
 	}
 	if (argc >= 3 && strcmp(argv[1], "kill") == 0) {
 		kill(getpid(), atoi(argv[2]));
