@@ -20,6 +20,7 @@ struct pb_launch_opts {
 	int trace;		/* --trace: 0, 1 text, 2 json */
 	bool gdb;		/* --gdb: hand the process to gdb */
 	bool no_ptrace;		/* --no-ptrace */
+	const char *cgroup;	/* --cgroup DIR */
 	const char *fd_specs[64];	/* --fd N=PATH | N=&M */
 	int nfd_specs;
 	const char *listen_specs[32];	/* --listen NAME=ADDR */
@@ -44,6 +45,8 @@ int pb_launch_apply(const struct pb_launch_opts *o, struct pb_builder *b, const 
 /* Loads --pipeline (a name looks in $PB_PIPELINE_DIR, then pipelines/ beside the binary), or the default. */
 struct pb_pipeline;
 int pb_launch_pipeline(const struct pb_launch_opts *o, struct pb_pipeline **ret, const char *cmd);
+/* An fd of the --cgroup directory (absolute, or under the cgroup2 mount), -1 without one, or -errno. */
+int pb_launch_cgroup_fd(const struct pb_launch_opts *o, const char *cmd);
 /* Help text for those options. */
 extern const char pb_launch_build_help[];
 /* argv for the program: --argv0 or PROG, then ARGS. NULL-terminated, owned array. */

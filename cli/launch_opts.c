@@ -14,6 +14,7 @@
 #include "cli/launch.h"
 #include "procbuilder.h"
 #include "pipeline/pipeline.h"
+#include "core/host.h"
 
 extern char **environ;
 
@@ -118,6 +119,7 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 		{"no-ptrace", no_argument, NULL, 'N'},
 		{"fd", required_argument, NULL, 'F'},
 		{"listen", required_argument, NULL, 'L'},
+		{"cgroup", required_argument, NULL, 'C'},
 		{"gdb-ex", required_argument, NULL, 'X'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -174,6 +176,7 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 			break;
 		case 'G': o->gdb = true; break;
 		case 'N': o->no_ptrace = true; break;
+		case 'C': o->cgroup = optarg; break;
 		case 'F':
 			if (o->nfd_specs == 64)
 				goto usage;
@@ -242,6 +245,9 @@ const char pb_launch_build_help[] =
 	"      --listen NAME=ADDR    bind and listen on ADDR (unix:PATH, tcp:HOST:PORT, or PORT\n"
 	"                            on 127.0.0.1) and pass it named NAME at 3, 4, ... with\n"
 	"                            LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES (socket activation)\n"
+	"      --cgroup DIR          create the process in this cgroup v2 directory (absolute,\n"
+	"                            or relative to the cgroup2 mount), limits apply from its\n"
+	"                            first instruction\n"
 	"      --no-ptrace           finish without ptrace (automatic when it is refused):\n"
 	"                            one trampoline page stays mapped, exe is not set\n"
 	"      --interp PATH         use PATH as the interpreter, whatever PT_INTERP says\n"
@@ -445,4 +451,28 @@ int pb_launch_pipeline(const struct pb_launch_opts *o, struct pb_pipeline **ret,
 		return pb_error_errno(&err);
 	}
 	return 0;
+}
+
+int pb_launch_cgroup_fd(const struct pb_launch_opts *o, const char *cmd)
+{
+	char root[4096], path[8192];
+	int fd;
+
+	if (!o->cgroup)
+		return -1;
+	if (o->cgroup[0] == '/') {
+		snprintf(path, sizeof(path), "%s", o->cgroup);
+	} else {
+		if (pb_cgroup2_mount(root, sizeof(root)) < 0) {
+			pb_cli_error(cmd, "--cgroup %s: no cgroup2 mount in /proc/self/mountinfo", o->cgroup);
+			return -ENOENT;
+		}
+		snprintf(path, sizeof(path), "%s/%s", root, o->cgroup);
+	}
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		pb_cli_error(cmd, "--cgroup %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	return fd;
 }

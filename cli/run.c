@@ -110,7 +110,7 @@ int pb_cli_run(int argc, char **argv)
 	struct pb_error err = {0};
 	char **pargv = NULL, msg[400];
 	sigset_t fwd, old;
-	int fd = -1, r, ret = 125;
+	int fd = -1, job, r, ret = 125;
 	const char *base;
 
 	r = pb_launch_parse(argc, argv, "run", false, pb_cli_run_help, &o);
@@ -126,7 +126,14 @@ int pb_cli_run(int argc, char **argv)
 		goto out;
 	}
 	base = strrchr(o.path, '/');
-	r = pb_builder_new(base ? base + 1 : o.path, -1, fd, &b, &err);
+	job = pb_launch_cgroup_fd(&o, "run");
+	if (job < -1) {
+		ret = 125;
+		goto out;
+	}
+	r = pb_builder_new(base ? base + 1 : o.path, job, fd, &b, &err);
+	if (job >= 0)
+		close(job);
 	if (r == 0)
 		r = pb_set_execfn(b, o.path);
 	if (r == 0)

@@ -169,3 +169,23 @@ int pb_host_model_fresh(struct pb_host *host, struct pb_rng *rng)
 			host->auxv[i][1] = host->vdso_base;
 	return r;
 }
+
+int pb_cgroup2_mount(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096], mnt[4096];
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		/* id parent major:minor root MOUNTPOINT options... - FSTYPE source options */
+		char *sep = strstr(line, " - ");
+		if (sep && strncmp(sep, " - cgroup2 ", 11) == 0 && sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1) {
+			snprintf(buf, len, "%s", mnt);
+			fclose(f);
+			return 0;
+		}
+	}
+	fclose(f);
+	return -ENOENT;
+}

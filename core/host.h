@@ -62,3 +62,6 @@ void pb_host_read_sysfacts(struct pb_host *host);
 
 /* True when the kernel would randomize this exec (PF_RANDOMIZE). */
 bool pb_host_randomizes(const struct pb_host *host);
+
+/* Where cgroup2 is mounted, from /proc/self/mountinfo (never assumed); 0 or -ENOENT. */
+int pb_cgroup2_mount(char *buf, size_t len);
