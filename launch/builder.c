@@ -9,6 +9,12 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include <unistd.h>
 
 #include "core/error.h"
@@ -34,6 +40,66 @@ static int check_exec_fd(int fd, struct pb_error *err)
 	return 0;
 }
 
+static bool in_groups(gid_t gid)
+{
+	gid_t groups[256];
+	int n = getgroups(256, groups);
+
+	for (int i = 0; i < n; i++)
+		if (groups[i] == gid)
+			return true;
+	return gid == getegid();
+}
+
+/* File capabilities beyond our effective set (vfs_cap_data v2/v3), or 0. */
+static uint64_t caps_beyond_ours(int fd)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct ours[2] = {0};
+	uint32_t v[6] = {0}; /* magic_etc, {permitted, inheritable} x 2 */
+	uint64_t file, eff;
+
+	if (fgetxattr(fd, "security.capability", v, sizeof(v)) < 12)
+		return 0;
+	file = v[1] | (uint64_t)v[3] << 32;
+	if (syscall(SYS_capget, &h, ours) < 0)
+		return file;
+	eff = ours[0].effective | (uint64_t)ours[1].effective << 32;
+	return file & ~eff;
+}
+
+/*
+ * execve gives set-user-ID/set-group-ID programs and file capabilities their
+ * privileges; from outside we cannot. So they are refused, unless the caller
+ * already has those ids and capabilities, or the kernel would not elevate
+ * either (nosuid mount, no_new_privs).
+ */
+static int check_privilege(int fd, struct pb_error *err)
+{
+	struct statvfs sv;
+	struct stat st;
+	uint64_t caps;
+
+	if (fstat(fd, &st) < 0)
+		return 0; /* check_exec_fd reported it */
+	if ((fstatvfs(fd, &sv) == 0 && (sv.f_flag & ST_NOSUID)) || prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1)
+		return 0;
+	if ((st.st_mode & S_ISUID) && st.st_uid != geteuid())
+		return pb_err_set(err, "builder", PB_EACCES, 0,
+				  "set-user-ID program (owner uid %u): procbuilder cannot give it that user's privileges",
+				  (unsigned)st.st_uid);
+	if ((st.st_mode & S_ISGID) && (st.st_mode & S_IXGRP) && !in_groups(st.st_gid))
+		return pb_err_set(err, "builder", PB_EACCES, 0,
+				  "set-group-ID program (group %u): procbuilder cannot give it that group's privileges",
+				  (unsigned)st.st_gid);
+	caps = caps_beyond_ours(fd);
+	if (caps)
+		return pb_err_set(err, "builder", PB_EACCES, 0,
+				  "program with file capabilities we lack (0x%llx): procbuilder cannot grant them",
+				  (unsigned long long)caps);
+	return 0;
+}
+
 PB_API int pb_builder_new(const char *name, int job_fd, int exec_fd,
 			  struct pb_builder **ret, struct pb_error *err)
 {
@@ -44,6 +110,8 @@ PB_API int pb_builder_new(const char *name, int job_fd, int exec_fd,
 	if (!name || !ret)
 		return pb_err_set(err, "builder", PB_EINVAL, 0, "name and ret are required");
 	r = check_exec_fd(exec_fd, err);
+	if (r == 0)
+		r = check_privilege(exec_fd, err);
 	if (r < 0)
 		return r;
 	if (job_fd >= 0 && fcntl(job_fd, F_GETFD) < 0)
