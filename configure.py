@@ -36,13 +36,14 @@ BUILD = 'build'
 VERSION = '0.1.0'
 
 # What we need, and the Debian package that brings it.
-TOOLS = [('ninja', 'ninja-build'), ('pkg-config', 'pkg-config'),
+TOOLS = [('ninja', 'ninja-build'), ('pkg-config', 'pkg-config'), ('clang', 'clang'),
          ('musl-gcc', 'musl-tools'), ('busybox', 'busybox-static'),
          ('gdb', 'gdb')]
 PKG_MODULES = [('yaml-0.1', 'libyaml-dev'), ('libbsd', 'libbsd-dev'),
                ('criterion', 'libcriterion-dev')]
 # Files the tests need that no tool or module check finds.
-FILES = [('/usr/lib/x86_64-linux-gnu/libc.a', 'libc6-dev')]
+FILES = [('/usr/lib/x86_64-linux-gnu/libc.a', 'libc6-dev'),
+         ('/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a', 'libclang-rt-14-dev')]
 
 
 def die(msg):
@@ -300,6 +301,20 @@ def main():
     n.build('bench', 'phony', bench + helpers)
     n.build('bench-run', 'run', bench, implicit=helpers,
             variables={'cmd': bench[0], 'desc': 'BENCH'})
+    # Fuzzing (clang libFuzzer + ASan/UBSan): each target compiles the library's
+    # sources itself; the corpora are made from real binaries and the test images.
+    lib_srcs = sources('core') + [src for st in stage_names for src in sources('stages/' + st)] + \
+        sources('pipeline')
+    fuzz_flags = ('-std=c11 -D_GNU_SOURCE -g -O1 -I. -Iinclude -fsanitize=fuzzer,address,undefined '
+                  '-fno-sanitize-recover=all %s' % ' '.join((bsd_cflags or []) + (yaml_cflags or [])))
+    n.rule('fuzzcc', 'clang %s $in -o $out %s -ldl' % (fuzz_flags, ' '.join(libs)), description='FUZZ $out')
+    fuzzers = []
+    for src in sources('fuzz'):
+        fuzzers += n.build(os.path.join(BUILD, 'fuzz', os.path.splitext(os.path.basename(src))[0]), 'fuzzcc',
+                           [src] + lib_srcs)
+    n.build('fuzz', 'phony', fuzzers)
+    n.build('fuzz-smoke', 'run', ['fuzz/smoke'] + fuzzers, implicit=helpers,
+            variables={'cmd': 'fuzz/smoke 60 %s' % ' '.join(fuzzers), 'desc': 'FUZZ-SMOKE'})
     n.build('check', 'run', ['tests/run-tests'] + test_bins, implicit=cli_bin + helpers + plugins,
             variables={'cmd': 'tests/run-tests %s' % ' '.join(test_bins),
                        'desc': 'CHECK'})

@@ -233,7 +233,7 @@ static void read_property(int fd, const Elf64_Phdr *ph, struct pb_elf *elf)
 		uint32_t type = buf[off / 4], datasz = buf[off / 4 + 1];
 		if (type == GNU_PROPERTY_X86_FEATURE_1_AND && datasz == 4 && off + 12 <= (size_t)n)
 			elf->x86_features = buf[off / 4 + 2];
-		off += 8 + ((datasz + 7) & ~7u);
+		off += 8 + (((size_t)datasz + 7) & ~(size_t)7); /* 32-bit math wrapped to 0 here (fuzzer) */
 	}
 }
 

@@ -293,3 +293,38 @@ VARIANT(gnu_stack_unknown_flags, PB_PARSE_BAD_STACK, true, K_RUNS, g->ph[2].p_fl
 VARIANT(gnu_stack_huge, PB_PARSE_BAD_STACK, true, K_RUNS, g->ph[2].p_memsz = 1ull << 40)
 VARIANT(entry_outside_loads, PB_PARSE_BAD_ENTRY, true, K_SEGV, g->eh.e_entry = 0x900000)
 VARIANT(entry_kernel_half, PB_PARSE_BAD_ENTRY, false, K_SEGV, g->eh.e_entry = 0xffffffff81000000ull)
+
+/* Found by plan_fuzzer: a property whose pr_datasz rounds up to 2^32 made the note walk stop advancing. */
+Test(parse_regressions, gnu_property_datasz_wrap_does_not_hang, .timeout = 10)
+{
+	struct elfgen g;
+	struct pb_ctx ctx;
+	uint32_t note[8] = {4, 16, NT_GNU_PROPERTY_TYPE_0, 0x00554e47 /* "GNU" */,
+			    GNU_PROPERTY_X86_FEATURE_1_AND, 0xfffffff8u, 0, 0};
+
+	elfgen_static_exec(&g, 0);
+	memcpy(g.body + 0x600, note, sizeof(note));
+	elfgen_add(&g, &(Elf64_Phdr){.p_type = PT_GNU_PROPERTY, .p_flags = PF_R, .p_offset = 0x600,
+				     .p_vaddr = 0x400600, .p_filesz = sizeof(note), .p_memsz = sizeof(note), .p_align = 8});
+	for (int strict = 0; strict < 2; strict++) {
+		cr_assert_eq(parse_image(&g, strict, &ctx), 0, "%s", ctx.err.msg);
+		cr_assert(ctx.exec.has_gnu_property);
+		pb_ctx_clear(&ctx);
+	}
+}
+
+Test(parse_regressions, gnu_property_features_are_read)
+{
+	struct elfgen g;
+	struct pb_ctx ctx;
+	uint32_t note[8] = {4, 16, NT_GNU_PROPERTY_TYPE_0, 0x00554e47, GNU_PROPERTY_X86_FEATURE_1_AND, 4,
+			    PB_X86_FEATURE_IBT | PB_X86_FEATURE_SHSTK, 0};
+
+	elfgen_static_exec(&g, 0);
+	memcpy(g.body + 0x600, note, sizeof(note));
+	elfgen_add(&g, &(Elf64_Phdr){.p_type = PT_GNU_PROPERTY, .p_flags = PF_R, .p_offset = 0x600,
+				     .p_vaddr = 0x400600, .p_filesz = sizeof(note), .p_memsz = sizeof(note), .p_align = 8});
+	cr_assert_eq(parse_image(&g, true, &ctx), 0, "%s", ctx.err.msg);
+	cr_assert_eq(ctx.exec.x86_features, PB_X86_FEATURE_IBT | PB_X86_FEATURE_SHSTK);
+	pb_ctx_clear(&ctx);
+}
