@@ -100,9 +100,11 @@ int pb_ctx_release_reservations(struct pb_ctx *ctx)
 		const struct pb_reservation *res = &ctx->reservations[i];
 		if (res->keep)
 			continue;
+		pb_aspace_release(&ctx->as, res->lo, res->hi);
+		if (res->model_only)
+			continue;
 		r = pb_ctx_step(ctx, PB_STEP_RELEASE, res->lo, res->hi - res->lo, 0,
 				"release reservation before build returns");
-		pb_aspace_release(&ctx->as, res->lo, res->hi);
 	}
 	ctx->stage = stage;
 	return r < 0 ? r : 0;

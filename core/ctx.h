@@ -16,6 +16,7 @@
 struct pb_reservation {
 	uint64_t lo, hi;
 	bool keep;		/* until pb_start, not only until the end of pb_build */
+	bool model_only;	/* kept out of use by the planner, no placeholder in the target */
 };
 
 /* One stage option as the pipeline file gives it. */

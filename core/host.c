@@ -79,6 +79,7 @@ void pb_host_read_sysfacts(struct pb_host *host)
 	int p = personality(0xffffffff);
 
 	getrlimit(RLIMIT_STACK, &host->stack_rlim);
+	getrlimit(RLIMIT_AS, &host->as_rlim);
 	host->randomize_va_space = (int)read_long("/proc/sys/kernel/randomize_va_space", 2);
 	host->mmap_min_addr = (uint64_t)read_long("/proc/sys/vm/mmap_min_addr", 4096);
 	host->personality = p < 0 ? 0 : (unsigned long)p;
@@ -152,6 +153,7 @@ int pb_host_model_fresh(struct pb_host *host, struct pb_rng *rng)
 
 	memset(host, 0, sizeof(*host));
 	host->stack_rlim = self.stack_rlim;
+	host->as_rlim = self.as_rlim;
 	host->randomize_va_space = self.randomize_va_space;
 	host->personality = self.personality;
 	host->mmap_min_addr = self.mmap_min_addr;

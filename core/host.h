@@ -31,6 +31,7 @@ struct pb_host {
 	uint64_t vdso_base;	/* AT_SYSINFO_EHDR, 0 if none */
 	uint64_t mmap_top;	/* top-down placement starts below this */
 	struct rlimit stack_rlim;
+	struct rlimit as_rlim;	/* RLIMIT_AS: placeholders count against it */
 	int randomize_va_space;	/* /proc/sys/kernel/randomize_va_space */
 	unsigned long personality;
 	uint64_t mmap_min_addr;

@@ -42,7 +42,7 @@ static int extra_reserve(struct pb_ctx *ctx, const struct pb_stage_opts *opts)
 	if (r < 0)
 		return r;
 	ctx->reservations[ctx->nreservations++] =
-		(struct pb_reservation){lo, hi, pb_opt_bool(opts, "keep", false)};
+		(struct pb_reservation){.lo = lo, .hi = hi, .keep = pb_opt_bool(opts, "keep", false)};
 	pb_aspace_take(&ctx->as, lo, hi, "extra reservation");
 	return 0;
 }

@@ -42,18 +42,25 @@ int pb_reserve_range(const char *range, uint64_t min_addr, uint64_t *ret_lo, uin
 	return 0;
 }
 
+/*
+ * A placeholder counts against RLIMIT_AS, which execve's program would not
+ * pay: with a finite limit the range is kept out of use by the planner only.
+ */
 static int add(struct pb_ctx *ctx, uint64_t lo, uint64_t hi, bool keep)
 {
+	bool model_only = ctx->host.as_rlim.rlim_cur != RLIM_INFINITY;
 	int r;
 
 	if (ctx->nreservations == PB_MAX_RESERVATIONS)
 		return pb_fail(ctx, PB_EINVAL, "more than %d reserved pieces", PB_MAX_RESERVATIONS);
-	r = pb_ctx_step(ctx, PB_STEP_RESERVE, lo, hi - lo, PROT_NONE, "reserved range");
-	if (r < 0)
-		return r;
-	if (keep)
-		ctx->plan.steps[r].flags |= PB_STEP_KEEP;
-	ctx->reservations[ctx->nreservations++] = (struct pb_reservation){lo, hi, keep};
+	if (!model_only) {
+		r = pb_ctx_step(ctx, PB_STEP_RESERVE, lo, hi - lo, PROT_NONE, "reserved range");
+		if (r < 0)
+			return r;
+		if (keep)
+			ctx->plan.steps[r].flags |= PB_STEP_KEEP;
+	}
+	ctx->reservations[ctx->nreservations++] = (struct pb_reservation){lo, hi, keep && !model_only, model_only};
 	return pb_aspace_take(&ctx->as, lo, hi, "reservation") < 0 ?
 	       pb_fail(ctx, PB_EINVAL, "cannot record the reservation") : 0;
 }
@@ -89,11 +96,11 @@ int pb_stage_reserve(struct pb_ctx *ctx, const struct pb_stage_opts *opts)
 		if (t->lo >= hi)
 			break;
 		if (t->lo > cur && npieces < PB_MAX_RESERVATIONS)
-			pieces[npieces++] = (struct pb_reservation){cur, t->lo, keep};
+			pieces[npieces++] = (struct pb_reservation){.lo = cur, .hi = t->lo};
 		cur = t->hi;
 	}
 	if (cur < hi && npieces < PB_MAX_RESERVATIONS)
-		pieces[npieces++] = (struct pb_reservation){cur, hi, keep};
+		pieces[npieces++] = (struct pb_reservation){.lo = cur, .hi = hi};
 	if (carved)
 		pb_aspace_release(&ctx->as, ctx->exec.lo, ctx->exec.hi); /* load takes it for real */
 	for (unsigned i = 0; i < npieces && r == 0; i++)

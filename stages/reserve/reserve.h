@@ -8,7 +8,9 @@
  * memory). It is a PROT_NONE placeholder in the target while the plan is
  * applied, released before pb_build returns (or at pb_start with keep).
  * What is already taken (an ET_EXEC program's fixed segments, the stub) is
- * carved out.
+ * carved out. With a finite RLIMIT_AS there is no placeholder (it would count
+ * against the limit, which execve's program does not pay): the range is kept
+ * out of use by the planner alone.
  * Options:
  *   range: "low-half" (default: mmap_min_addr to 0x400000000000), "none",
  *          "asan", "tsan", "msan" (their x86_64 shadow ranges), or "START-END" (hex).

@@ -23,6 +23,7 @@ void fake_ctx(struct pb_ctx *ctx)
 	h->nauxv = sizeof(keys) / sizeof(keys[0]);
 	h->stack_rlim.rlim_cur = 8 << 20;
 	h->stack_rlim.rlim_max = RLIM_INFINITY;
+	h->as_rlim.rlim_cur = h->as_rlim.rlim_max = RLIM_INFINITY;
 	h->randomize_va_space = 2;
 	h->mmap_min_addr = 4096;
 	h->mmap_top = FAKE_MMAP_TOP;

@@ -105,3 +105,16 @@ Test(reserve, bad_options)
 	cr_assert_eq(run(NULL, "sometimes", -1), -EINVAL);
 	cr_assert(strstr(ctx.err.msg, "sometimes"), "%s", ctx.err.msg);
 }
+
+Test(reserve, finite_rlimit_as_keeps_the_range_in_the_model_only)
+{
+	ctx.host.as_rlim.rlim_cur = 1ull << 30;
+	cr_assert_eq(run(NULL, NULL, 1), 0, "%s", ctx.err.msg);
+	cr_assert_eq(ctx.plan.nsteps, 0, "no placeholder to count against RLIMIT_AS");
+	cr_assert(pb_aspace_busy(&ctx.as, 0x10000000, 0x10001000, NULL), "the planner still keeps out");
+	cr_assert(ctx.reservations[0].model_only);
+	cr_assert_not(ctx.reservations[0].keep, "nothing to hold until start");
+	cr_assert_eq(pb_ctx_release_reservations(&ctx), 0);
+	cr_assert_eq(ctx.plan.nsteps, 0);
+	cr_assert_not(pb_aspace_busy(&ctx.as, 0x10000000, 0x10001000, NULL));
+}
