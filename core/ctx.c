@@ -43,6 +43,7 @@ void pb_ctx_init(struct pb_ctx *ctx)
 	ctx->sysroot_fd = -1;
 	ctx->vdso_fd = -1;
 	ctx->reserve_keep = -1;
+	ctx->exec_head_len = -1;
 	pb_plan_init(&ctx->plan);
 	pb_rng_init(&ctx->rng);
 	pb_aspace_init(&ctx->as);
@@ -108,4 +109,22 @@ int pb_ctx_release_reservations(struct pb_ctx *ctx)
 	}
 	ctx->stage = stage;
 	return r < 0 ? r : 0;
+}
+
+ssize_t pb_ctx_exec_head(struct pb_ctx *ctx, const uint8_t **ret_head)
+{
+	if (ctx->exec_head_len < 0) {
+		ssize_t n = pb_pread_full(ctx->exec_fd, ctx->exec_head, sizeof(ctx->exec_head), 0);
+		if (n < 0)
+			return pb_err_sys(&ctx->err, ctx->stage, (int)n, "reading %s",
+					  ctx->exec_name ? ctx->exec_name : "the program");
+		ctx->exec_head_len = n;
+	}
+	*ret_head = ctx->exec_head;
+	return ctx->exec_head_len;
+}
+
+void pb_ctx_exec_changed(struct pb_ctx *ctx)
+{
+	ctx->exec_head_len = -1;
 }

@@ -54,6 +54,8 @@ struct pb_ctx {
 	/* inputs */
 	int exec_fd;		/* the executable, borrowed (unless exec_fd_owned) */
 	bool exec_fd_owned;	/* script: exec_fd is an interpreter we opened */
+	uint8_t exec_head[PB_ELF_HEAD];	/* the program's first bytes, read once (pb_ctx_exec_head) */
+	ssize_t exec_head_len;	/* -1: not read yet */
 	const char *exec_name;	/* the name used in messages */
 	const char *execfn;	/* the pathname the program sees (AT_EXECFN) */
 	const char *comm;	/* the process name (PR_SET_NAME) */
@@ -121,6 +123,14 @@ int pb_ctx_step(struct pb_ctx *ctx, enum pb_step_kind kind, uint64_t addr, uint6
  * frees it in ctx->as (run after the last stage). 0 or a negative errno.
  */
 int pb_ctx_release_reservations(struct pb_ctx *ctx);
+
+/*
+ * The first PB_ELF_HEAD bytes of ctx->exec_fd, read on first use and shared
+ * by the stages; returns their length, or a negative errno with ctx->err set.
+ * A stage that replaces exec_fd calls pb_ctx_exec_changed.
+ */
+ssize_t pb_ctx_exec_head(struct pb_ctx *ctx, const uint8_t **ret_head);
+void pb_ctx_exec_changed(struct pb_ctx *ctx);
 
 /* Records an error for the running stage and returns its negative errno. */
 int pb_fail(struct pb_ctx *ctx, enum pb_code code, const char *fmt, ...) PB_PRINTF(3, 4);

@@ -186,8 +186,18 @@ static int check_load(const Elf64_Phdr *ph, const Elf64_Phdr *prev, unsigned idx
 	return 0;
 }
 
-static int read_interp(int fd, const Elf64_Phdr *ph, unsigned flags, const char *what,
-		       uint64_t size, struct pb_elf *elf, struct pb_error *err)
+/* The bytes [off, off+len): from the header already read when they lie in it. */
+static ssize_t read_at(int fd, const uint8_t *head, size_t head_len, void *buf, size_t len, uint64_t off)
+{
+	if (off < head_len && len <= head_len - off) {
+		memcpy(buf, head + off, len);
+		return (ssize_t)len;
+	}
+	return pb_pread_full(fd, buf, len, off);
+}
+
+static int read_interp(int fd, const uint8_t *head, size_t head_len, const Elf64_Phdr *ph, unsigned flags,
+		       const char *what, uint64_t size, struct pb_elf *elf, struct pb_error *err)
 {
 	char *path;
 	ssize_t n;
@@ -201,7 +211,7 @@ static int read_interp(int fd, const Elf64_Phdr *ph, unsigned flags, const char 
 	path = malloc(ph->p_filesz);
 	if (!path)
 		return pb_err_set(err, NULL, PB_ENOMEM, 0, "%s: out of memory", what);
-	n = pb_pread_full(fd, path, ph->p_filesz, ph->p_offset);
+	n = read_at(fd, head, head_len, path, ph->p_filesz, ph->p_offset);
 	if (n < 0 || (uint64_t)n != ph->p_filesz) {
 		free(path);
 		return n < 0 ? pb_err_sys(err, NULL, (int)n, "%s: reading PT_INTERP", what)
@@ -220,11 +230,11 @@ static int read_interp(int fd, const Elf64_Phdr *ph, unsigned flags, const char 
 }
 
 /* Notes the x86 feature bits of PT_GNU_PROPERTY; a malformed note is ignored, like the kernel on x86. */
-static void read_property(int fd, const Elf64_Phdr *ph, struct pb_elf *elf)
+static void read_property(int fd, const uint8_t *head, size_t head_len, const Elf64_Phdr *ph, struct pb_elf *elf)
 {
 	uint32_t buf[256];
 	size_t len = ph->p_filesz < sizeof(buf) ? ph->p_filesz : sizeof(buf);
-	ssize_t n = pb_pread_full(fd, buf, len, ph->p_offset);
+	ssize_t n = read_at(fd, head, head_len, buf, len, ph->p_offset);
 
 	elf->has_gnu_property = true;
 	if (n < 16 || buf[2] != NT_GNU_PROPERTY_TYPE_0 || buf[0] != 4 || memcmp(&buf[3], "GNU", 4) != 0)
@@ -281,8 +291,8 @@ static void note_load(struct pb_elf *elf, const Elf64_Phdr *ph)
 	}
 }
 
-static int check_phdrs(int fd, unsigned flags, const char *what, struct pb_elf *elf,
-		       struct pb_error *err)
+static int check_phdrs(int fd, const uint8_t *head, size_t head_len, unsigned flags, const char *what,
+		       struct pb_elf *elf, struct pb_error *err)
 {
 	bool strict = flags & PB_ELF_STRICT;
 	const Elf64_Phdr *prev_load = NULL;
@@ -305,7 +315,7 @@ static int check_phdrs(int fd, unsigned flags, const char *what, struct pb_elf *
 				return FAIL(PB_PARSE_MULTIPLE_INTERP, "%s: more than one PT_INTERP", what);
 			if (elf->interp)
 				break; /* the kernel takes the first */
-			r = read_interp(fd, ph, flags, what, elf->file_size, elf, err);
+			r = read_interp(fd, head, head_len, ph, flags, what, elf->file_size, elf, err);
 			if (r < 0)
 				return r;
 			break;
@@ -323,7 +333,7 @@ static int check_phdrs(int fd, unsigned flags, const char *what, struct pb_elf *
 			elf->stack_size = ph->p_memsz;
 			break;
 		case PT_GNU_PROPERTY:
-			read_property(fd, ph, elf);
+			read_property(fd, head, head_len, ph, elf);
 			break;
 		}
 	}
@@ -342,12 +352,19 @@ static int check_phdrs(int fd, unsigned flags, const char *what, struct pb_elf *
 int pb_elf_read(int fd, unsigned flags, const char *what, struct pb_elf *ret,
 		struct pb_error *err)
 {
+	return pb_elf_read_head(fd, NULL, 0, flags, what, ret, err);
+}
+
+int pb_elf_read_head(int fd, const void *head, size_t head_len, unsigned flags, const char *what,
+		     struct pb_elf *ret, struct pb_error *err)
+{
 	struct pb_elf elf = {0};
-	unsigned char buf[4096];
+	unsigned char own[PB_ELF_HEAD];
+	const unsigned char *buf = head;
 	Elf64_Ehdr eh;
 	struct stat st;
 	size_t phsize;
-	ssize_t n;
+	ssize_t n = (ssize_t)head_len;
 	int r;
 
 	if (fstat(fd, &st) < 0)
@@ -355,8 +372,11 @@ int pb_elf_read(int fd, unsigned flags, const char *what, struct pb_elf *ret,
 	if (!S_ISREG(st.st_mode))
 		return FAIL(PB_PARSE_NOT_REGULAR, "%s: not a regular file", what);
 	elf.file_size = (uint64_t)st.st_size;
-	/* One read covers the header and, nearly always, the program headers. */
-	n = pb_pread_full(fd, buf, sizeof(buf), 0);
+	/* One read covers the header and, nearly always, the program headers and PT_INTERP. */
+	if (!buf) {
+		n = pb_pread_full(fd, own, sizeof(own), 0);
+		buf = own;
+	}
 	if (n < 0)
 		return pb_err_sys(err, NULL, (int)n, "%s: reading the ELF header", what);
 	if ((size_t)n < sizeof(eh))
@@ -387,7 +407,7 @@ int pb_elf_read(int fd, unsigned flags, const char *what, struct pb_elf *ret,
 			goto out_clear;
 		}
 	}
-	r = check_phdrs(fd, flags, what, &elf, err);
+	r = check_phdrs(fd, buf, (size_t)n, flags, what, &elf, err);
 	if (r < 0)
 		goto out_clear;
 	*ret = elf;

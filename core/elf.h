@@ -55,6 +55,15 @@ struct pb_elf {
 int pb_elf_read(int fd, unsigned flags, const char *what, struct pb_elf *ret,
 		struct pb_error *err);
 
+/*
+ * The same, with the file's first head_len bytes already read into head
+ * (head_len < PB_ELF_HEAD only at the end of the file): what lies in them
+ * is not read again.
+ */
+#define PB_ELF_HEAD 4096
+int pb_elf_read_head(int fd, const void *head, size_t head_len, unsigned flags, const char *what,
+		     struct pb_elf *ret, struct pb_error *err);
+
 void pb_elf_clear(struct pb_elf *elf);
 
 /* Human names, never NULL. */

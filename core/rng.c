@@ -8,6 +8,7 @@ void pb_rng_init(struct pb_rng *rng)
 {
 	rng->seeded = false;
 	rng->state = 0;
+	rng->pool_left = 0;
 }
 
 void pb_rng_seed(struct pb_rng *rng, uint64_t seed)
@@ -29,17 +30,25 @@ void pb_rng_bytes(struct pb_rng *rng, void *buf, size_t len)
 {
 	uint8_t *p = buf;
 
-	if (!rng->seeded) {
-		while (len > 0) {
-			ssize_t n = getrandom(p, len, 0);
-			if (n <= 0)
-				break;
-			p += n;
-			len -= (size_t)n;
+	while (!rng->seeded && len > 0) {
+		size_t n;
+		if (rng->pool_left == 0) {
+			ssize_t got = getrandom(rng->pool, sizeof(rng->pool), 0);
+			if (got <= 0)
+				break; /* no kernel randomness: fall through to splitmix */
+			memmove(rng->pool + sizeof(rng->pool) - got, rng->pool, (size_t)got); /* draws come from the end */
+			rng->pool_left = (size_t)got;
 		}
-		if (len == 0)
-			return;
+		n = len < rng->pool_left ? len : rng->pool_left;
+		memcpy(p, rng->pool + sizeof(rng->pool) - rng->pool_left, n);
+		/* what was handed out is not handed out again */
+		memset(rng->pool + sizeof(rng->pool) - rng->pool_left, 0, n);
+		rng->pool_left -= n;
+		p += n;
+		len -= n;
 	}
+	if (len == 0)
+		return;
 	while (len > 0) {
 		uint64_t v = splitmix64(&rng->state);
 		size_t n = len < 8 ? len : 8;

@@ -8,6 +8,8 @@
 struct pb_rng {
 	bool seeded;
 	uint64_t state;
+	uint8_t pool[256];	/* getrandom in one call, not one per draw */
+	size_t pool_left;
 };
 
 void pb_rng_init(struct pb_rng *rng);

@@ -19,13 +19,17 @@ static bool is_blank(char c)
 /* 1 if the file is a script (filled in), 0 if not, negative errno with ctx->err set. */
 static int read_shebang(struct pb_ctx *ctx, struct shebang *sb)
 {
-	ssize_t n = pb_pread_full(ctx->exec_fd, sb->buf, PB_BINPRM_BUF_SIZE, 0);
+	const uint8_t *head;
+	ssize_t n = pb_ctx_exec_head(ctx, &head);
 	char *end, *p;
 
 	if (n < 0)
-		return pb_err_sys(&ctx->err, ctx->stage, (int)n, "reading %s", ctx->exec_name);
-	if (n < 2 || sb->buf[0] != '#' || sb->buf[1] != '!')
+		return (int)n;
+	if (n < 2 || head[0] != '#' || head[1] != '!')
 		return 0;
+	if (n > PB_BINPRM_BUF_SIZE) /* binfmt_script sees BINPRM_BUF_SIZE bytes */
+		n = PB_BINPRM_BUF_SIZE;
+	memcpy(sb->buf, head, (size_t)n);
 	sb->buf[n] = 0;
 	end = memchr(sb->buf, '\n', (size_t)n);
 	if (!end) {
@@ -146,6 +150,7 @@ int pb_stage_script(struct pb_ctx *ctx, const struct pb_stage_opts *opts)
 			close(ctx->exec_fd);
 		ctx->exec_fd = fd;
 		ctx->exec_fd_owned = true;
+		pb_ctx_exec_changed(ctx);
 		ctx->exec_name = ctx->argv[0];
 	}
 	free(sb);
