@@ -552,6 +552,10 @@ Test(plan, json_and_errors)
 	cr_assert(strncmp(r.out, "{\"plan\":{\"files\":[\"program\"],\"steps\":[", 38) == 0, "%s", r.out);
 	cr_assert(strstr(r.out, "\"stack\":{"), "%s", r.out);
 	run_result_free(&r);
+	cr_assert_eq(run_cmd((char *[]){PB, "plan", "--fd", "5=/etc/hostname", "/bin/true", NULL}, test_env, &r), 0);
+	cr_assert_eq(r.exit_code, 2);
+	cr_assert(strstr(r.err, "plan makes none"), "%s", r.err);
+	run_result_free(&r);
 	cr_assert_eq(run_cmd((char *[]){PB, "plan", "--reserve", "sideways", "/bin/true", NULL}, test_env, &r), 0);
 	cr_assert_eq(r.exit_code, 2);
 	cr_assert(strstr(r.err, "procbuilder: reserve: range must be"), "%s", r.err);
