@@ -104,7 +104,6 @@ struct pb_ctx {
 		uint64_t arg_start, arg_end, env_start, env_end;
 		uint64_t auxv, auxv_size;
 	} mm;
-	bool args_written;
 };
 
 void pb_ctx_init(struct pb_ctx *ctx);

@@ -19,7 +19,6 @@ struct pb_vma {
  * calling process stands in for it.
  */
 struct pb_host {
-	bool from_stub;
 	uint64_t auxv[PB_HOST_MAX_AUXV][2];	/* (id, value) up to, not including, AT_NULL */
 	unsigned nauxv;
 	struct pb_vma maps[PB_HOST_MAX_MAPS];	/* sorted by address */

@@ -13,8 +13,6 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <linux/capability.h>
 #include <unistd.h>
 
 #include "core/error.h"
@@ -54,18 +52,13 @@ static bool in_groups(gid_t gid)
 /* File capabilities beyond our effective set (vfs_cap_data v2/v3), or 0. */
 static uint64_t caps_beyond_ours(int fd)
 {
-	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
-	struct __user_cap_data_struct ours[2] = {0};
 	uint32_t v[6] = {0}; /* magic_etc, {permitted, inheritable} x 2 */
-	uint64_t file, eff;
+	uint64_t file;
 
 	if (fgetxattr(fd, "security.capability", v, sizeof(v)) < 12)
 		return 0;
 	file = v[1] | (uint64_t)v[3] << 32;
-	if (syscall(SYS_capget, &h, ours) < 0)
-		return file;
-	eff = ours[0].effective | (uint64_t)ours[1].effective << 32;
-	return file & ~eff;
+	return file & ~pb_effective_caps();
 }
 
 /*
@@ -414,7 +407,6 @@ static int read_hello(struct pb_builder *b, struct pb_ctx *ctx, struct pb_error 
 	}
 	memset(host, 0, sizeof(*host));
 	pb_host_read_sysfacts(host);
-	host->from_stub = true;
 	host->nauxv = h->nauxv;
 	memcpy(host->auxv, h->auxv, sizeof(h->auxv));
 	pb_host_parse_maps(host, h->maps, h->maps_len);

@@ -79,15 +79,19 @@ static int inject(pid_t pid, uint64_t insn, long nr, long a0, long a1, long a2, 
 	return 0;
 }
 
-bool pb_can_set_exe(void)
+uint64_t pb_effective_caps(void)
 {
 	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct d[2] = {0};
 
 	if (syscall(SYS_capget, &h, d) < 0)
-		return false;
-	return (d[0].effective & (1u << CAP_SYS_ADMIN)) ||
-	       (d[1].effective & (1u << (40 /* CAP_CHECKPOINT_RESTORE */ - 32)));
+		return 0;
+	return d[0].effective | (uint64_t)d[1].effective << 32;
+}
+
+bool pb_can_set_exe(void)
+{
+	return pb_effective_caps() & ((1ull << CAP_SYS_ADMIN) | (1ull << 40 /* CAP_CHECKPOINT_RESTORE */));
 }
 
 /*

@@ -77,5 +77,8 @@ int pb_release_kept(struct pb_built *p, struct pb_error *err);
 /* A "syscall" instruction in the text of the planned interpreter or program, or 0. */
 uint64_t pb_image_syscall_insn(const struct pb_ctx *ctx);
 
+/* Our effective capabilities as a mask (bit n = capability n); 0 if unknown. */
+uint64_t pb_effective_caps(void);
+
 /* True if we may set /proc/PID/exe (CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE). */
 bool pb_can_set_exe(void);

@@ -245,7 +245,6 @@ int pb_stage_args(struct pb_ctx *ctx, const struct pb_stage_opts *opts)
 	ctx->mm.env_end = l->env_end;
 	ctx->mm.auxv = l->auxv;
 	ctx->mm.auxv_size = l->nauxv * 16;
-	ctx->args_written = true;
 	r = 0;
 out_free:
 	free(l);
