@@ -364,7 +364,7 @@ int pb_elf_read_head(int fd, const void *head, size_t head_len, unsigned flags, 
 	Elf64_Ehdr eh;
 	struct stat st;
 	size_t phsize;
-	ssize_t n = (ssize_t)head_len;
+	ssize_t n = (ssize_t)head_len, got;
 	int r;
 
 	if (fstat(fd, &st) < 0)
@@ -400,10 +400,11 @@ int pb_elf_read_head(int fd, const void *head, size_t head_len, unsigned flags, 
 	if (eh.e_phoff + phsize <= (uint64_t)n) {
 		memcpy(elf.phdrs, buf + eh.e_phoff, phsize);
 	} else {
-		n = pb_pread_full(fd, elf.phdrs, phsize, eh.e_phoff);
-		if (n < 0 || (size_t)n != phsize) {
-			r = n < 0 ? pb_err_sys(err, NULL, (int)n, "%s: reading program headers", what)
-				  : FAIL(PB_PARSE_PHDRS_OUTSIDE, "%s: program headers cut short", what);
+		/* got, not n: n stays the length of buf, which read_at trusts */
+		got = pb_pread_full(fd, elf.phdrs, phsize, eh.e_phoff);
+		if (got < 0 || (size_t)got != phsize) {
+			r = got < 0 ? pb_err_sys(err, NULL, (int)got, "%s: reading program headers", what)
+				    : FAIL(PB_PARSE_PHDRS_OUTSIDE, "%s: program headers cut short", what);
 			goto out_clear;
 		}
 	}

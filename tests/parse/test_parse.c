@@ -328,3 +328,28 @@ Test(parse_regressions, gnu_property_features_are_read)
 	cr_assert_eq(ctx.exec.x86_features, PB_X86_FEATURE_IBT | PB_X86_FEATURE_SHSTK);
 	pb_ctx_clear(&ctx);
 }
+
+/*
+ * Found by parse_fuzzer: with more than 4 KiB of program headers outside the
+ * first page, the parser took their length as the length of the page it had
+ * read, and copied PT_INTERP from past its 4 KiB buffer.
+ */
+Test(parse_regressions, interp_after_first_page_with_many_phdrs)
+{
+	static const char path[] = "/nonexistent/ld-after-head.so";
+	struct elfgen g;
+	struct pb_ctx ctx;
+
+	elfgen_static_exec(&g, 0);
+	memcpy(g.body + 0x1040, path, sizeof(path));
+	elfgen_add(&g, &(Elf64_Phdr){.p_type = PT_INTERP, .p_flags = PF_R, .p_offset = 0x1040,
+				     .p_filesz = sizeof(path), .p_memsz = sizeof(path), .p_align = 1});
+	while (g.nph < ELFGEN_MAX_PH)
+		elfgen_add(&g, &(Elf64_Phdr){.p_type = PT_NULL});
+	g.eh.e_phoff = 0x2000;
+	g.size = 0x2000 + ELFGEN_MAX_PH * sizeof(Elf64_Phdr);
+	cr_assert_gt(ELFGEN_MAX_PH * sizeof(Elf64_Phdr), PB_ELF_HEAD + 0x40);
+	cr_assert_eq(parse_image(&g, false, &ctx), 0, "%s", ctx.err.msg);
+	cr_assert_str_eq(ctx.exec.interp, path);
+	pb_ctx_clear(&ctx);
+}
