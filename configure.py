@@ -220,9 +220,14 @@ def main():
                    '-fvisibility=hidden', '-O2', '-Wall', '-Wextra', '-Werror',
                    '-fcf-protection=none', '-fno-asynchronous-unwind-tables',
                    '-Wl,--build-id=none', '-Wl,-z,noexecstack']
-    n.rule('stubcc', '$cc -MMD -MF $out.d %s $in -o $out' % ' '.join(stub_cflags),
-           description='STUB $out', depfile='$out.d', deps='gcc')
-    stub = n.build(os.path.join(BUILD, 'launch', 'stub'), 'stubcc', 'launch/stub/stub.c')
+    n.rule('stubcc', '$cc -MMD -MF $out.d %s -c $in -o $out' % ' '.join(stub_cflags),
+           description='STUBCC $out', depfile='$out.d', deps='gcc')
+    n.rule('stubld', '$cc %s $in -o $out' % ' '.join(stub_cflags), description='STUBLD $out')
+    stub_objs = []
+    for s in sorted(glob.glob('launch/stub/*.c')):
+        stub_objs += n.build(os.path.join(BUILD, 'launch', 'stub-' + os.path.basename(s)[:-2] + '.o'),
+                             'stubcc', s)
+    stub = n.build(os.path.join(BUILD, 'launch', 'stub'), 'stubld', stub_objs)
     embed = n.build(os.path.join(BUILD, 'launch', 'stub_embed.o'), 'cc', 'launch/stub_embed.S',
                     implicit=stub,
                     variables={'extra_cflags': '-DPB_STUB_PATH=\\"%s\\"' % stub[0]})

@@ -25,6 +25,9 @@ struct pb_launch_opts {
 	int nfd_specs;
 	const char *listen_specs[32];	/* --listen NAME=ADDR */
 	int nlisten_specs;
+	const char **ns_specs;	/* --ns PATH=DIR (owned array, borrowed strings) */
+	int nns_specs;
+	int ns_mode;		/* --ns-mode: enum pb_ns_mode */
 	const char *gdb_ex[16];	/* --gdb-ex CMD: gdb -batch -ex CMD ... */
 	int ngdb_ex;
 	char *path;		/* the program as found in PATH (owned) */

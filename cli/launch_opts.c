@@ -99,6 +99,20 @@ static char *find_in_path(const char *prog, int *ret_errno)
 	return NULL;
 }
 
+static int add_ns_spec(struct pb_launch_opts *o, const char *spec)
+{
+	const char **grown;
+
+	if (!strchr(spec, '=') || spec[0] != '/')
+		return -EINVAL;
+	grown = reallocarray(o->ns_specs, (size_t)o->nns_specs + 1, sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	o->ns_specs = grown;
+	o->ns_specs[o->nns_specs++] = spec;
+	return 0;
+}
+
 int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 		    void (*help)(FILE *), struct pb_launch_opts *o)
 {
@@ -121,6 +135,8 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 		{"listen", required_argument, NULL, 'L'},
 		{"cgroup", required_argument, NULL, 'C'},
 		{"gdb-ex", required_argument, NULL, 'X'},
+		{"ns", required_argument, NULL, 'n'},
+		{"ns-mode", required_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -195,6 +211,19 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 			o->gdb_ex[o->ngdb_ex++] = optarg;
 			o->gdb = true;
 			break;
+		case 'n':
+			if (add_ns_spec(o, optarg) < 0) {
+				pb_cli_error(cmd, "--ns wants PATH=DIR, not '%s'", optarg);
+				return PB_EXIT_USAGE;
+			}
+			break;
+		case 'M':
+			if (strcmp(optarg, "isolated") && strcmp(optarg, "overlay")) {
+				pb_cli_error(cmd, "--ns-mode is isolated or overlay, not '%s'", optarg);
+				return PB_EXIT_USAGE;
+			}
+			o->ns_mode = optarg[0] == 'o' ? PB_NS_OVERLAY : PB_NS_ISOLATED;
+			break;
 		case 'h': help(stdout); return 1;
 		default: goto usage;
 		}
@@ -220,6 +249,7 @@ void pb_launch_opts_free(struct pb_launch_opts *o)
 {
 	free(o->env);
 	free(o->path);
+	free(o->ns_specs);
 }
 
 char **pb_launch_argv(const struct pb_launch_opts *o)
@@ -248,6 +278,10 @@ const char pb_launch_build_help[] =
 	"      --cgroup DIR          create the process in this cgroup v2 directory (absolute,\n"
 	"                            or relative to the cgroup2 mount), limits apply from its\n"
 	"                            first instruction\n"
+	"      --ns PATH=DIR         run in a new mount namespace where PATH shows DIR\n"
+	"                            (repeatable; user namespace when not privileged)\n"
+	"      --ns-mode isolated|overlay  the root holds only the --ns entries (isolated,\n"
+	"                            the default) or the host's top level under them (overlay)\n"
 	"      --no-ptrace           finish without ptrace (automatic when it is refused):\n"
 	"                            one trampoline page stays mapped, exe is not set\n"
 	"      --interp PATH         use PATH as the interpreter, whatever PT_INTERP says\n"
@@ -368,6 +402,46 @@ static int add_fd_specs(const struct pb_launch_opts *o, struct pb_builder *b, co
 	return r < 0 ? r : 0;
 }
 
+/* --ns: each DIR opened here and handed to pb_add_namespace_entries (which keeps no fd). */
+static int add_ns_specs(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd)
+{
+	size_t n = (size_t)o->nns_specs;
+	struct pb_ns_entry *e = calloc(n, sizeof(*e));
+	char **paths = calloc(n, sizeof(*paths));
+	struct pb_error err;
+	int r = 0;
+
+	if (!e || !paths) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		e[i].dirfd = -1;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		const char *spec = o->ns_specs[i], *eq = strchr(spec, '=');
+		e[i].path = paths[i] = strndup(spec, (size_t)(eq - spec));
+		if (!paths[i])
+			r = -ENOMEM;
+		else if ((e[i].dirfd = open(eq + 1, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+			r = -errno;
+		if (r == -errno)
+			pb_cli_error(cmd, "--ns %s: %s", spec, strerror(errno));
+	}
+	if (r == 0 && (r = pb_add_namespace_entries(b, e, n, &err)) < 0)
+		pb_cli_error(cmd, "%s", err.msg);
+	if (r == 0)
+		r = pb_set_namespace_mode(b, (enum pb_ns_mode)o->ns_mode);
+out:
+	for (size_t i = 0; e && paths && i < n; i++) {
+		if (e[i].dirfd >= 0)
+			close(e[i].dirfd);
+		free(paths[i]);
+	}
+	free(e);
+	free(paths);
+	return r;
+}
+
 int pb_launch_apply(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd)
 {
 	int fd, r = 0;
@@ -399,6 +473,8 @@ int pb_launch_apply(const struct pb_launch_opts *o, struct pb_builder *b, const 
 		r = pb_set_no_ptrace(b, 1);
 	if (r == 0 && (o->nfd_specs || o->nlisten_specs))
 		r = add_fd_specs(o, b, cmd);
+	if (r == 0 && o->nns_specs)
+		r = add_ns_specs(o, b, cmd);
 	if (r == 0 && (o->reserve || o->keep_reservation))
 		r = pb_set_reservation(b, o->reserve, o->keep_reservation);
 	if (r < 0)

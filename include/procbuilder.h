@@ -149,6 +149,36 @@ struct pb_startup_fd {
  */
 PB_API int pb_add_fds(struct pb_builder *b, const struct pb_startup_fd *fds, size_t n, struct pb_error *err);
 
+/*
+ * Namespace entries (the seed's add_namespace_entries): the program runs in
+ * a new mount namespace where each path shows the directory dirfd names.
+ * ISOLATED (the default): the root is a fresh tmpfs holding only the entries
+ * and the directories above them. OVERLAY: the host's top level (each name
+ * bound or linked into that tmpfs), with the entries mounted over it. Mount
+ * points are created only in procbuilder's tmpfs: an entry below another
+ * entry, or below a host directory in overlay mode, must name a directory
+ * that exists there. Without CAP_SYS_ADMIN the namespace is made inside a new
+ * user namespace mapping our uid and gid to themselves (and, as execve would,
+ * the program keeps no capabilities there). The program, interpreter and
+ * libraries planned by pb_build are opened before; what the program opens
+ * later (ld.so's libraries too) must be in the namespace.
+ */
+#define PB_MAX_NS_ENTRIES 65536
+enum pb_ns_mode { PB_NS_ISOLATED, PB_NS_OVERLAY };
+struct pb_ns_entry {
+	const char *path;	/* absolute, clean: no ".", "..", "//" or trailing "/" */
+	int dirfd;		/* a directory; its path is looked up now and checked again at build */
+};
+/*
+ * Appends entries: all of them, or none. A bad fd is PB_EBADF; a bad path, a
+ * non-directory, or more than PB_MAX_NS_ENTRIES is PB_EINVAL. A path given
+ * twice fails pb_build. 0 or a negative errno.
+ */
+PB_API int pb_add_namespace_entries(struct pb_builder *b, const struct pb_ns_entry *entries, size_t n,
+				    struct pb_error *err);
+/* ISOLATED or OVERLAY; 0 or -EINVAL. */
+PB_API int pb_set_namespace_mode(struct pb_builder *b, enum pb_ns_mode mode);
+
 /* How PT_INTERP is found (the seed's loader service). */
 enum pb_interp_resolver {
 	PB_INTERP_HOST,		/* open the path PT_INTERP names (the default) */

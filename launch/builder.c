@@ -364,6 +364,7 @@ PB_API void pb_builder_free(struct pb_builder *b)
 		close(b->fds[i].fd);
 	free(b->envp_listen);
 	free(b->listen_strings);
+	pb_ns_free(b);
 	if (b->exec_fd >= 0)
 		close(b->exec_fd);
 	int *fds[] = {&b->job_fd, &b->interp_fd, &b->sysroot_fd, &b->vdso_fd};
@@ -517,6 +518,11 @@ static int send_plan(struct pb_builder *b, struct pb_ctx *ctx, int keep_exe_fd, 
 	planfd = plan_memfd(&ctx->plan, &hdr, err);
 	if (planfd < 0)
 		return planfd;
+	r = pb_ns_write(b, planfd, &hdr, err);
+	if (r < 0) {
+		close(planfd);
+		return r;
+	}
 	hdr.nfiles = (uint32_t)ctx->plan.nfiles;
 	memcpy(&hdr.mm, &ctx->mm, offsetof(struct pb_wire_mm, auxv)); /* start_code .. env_end */
 	hdr.mm.auxv = ctx->mm.auxv;
@@ -562,18 +568,20 @@ static enum pb_code code_of_errno(int e)
 static int read_result(struct pb_builder *b, struct pb_ctx *ctx, struct pb_error *err)
 {
 	static const char *const phases[] = {"ok", "receiving the plan", "step", "PR_SET_MM_MAP",
-					     "PR_SET_NAME", "setting up fds"};
+					     "PR_SET_NAME", "setting up fds", "namespace"};
 	struct pb_result res;
 	char prot[4];
 	int n = recv_all(b->sock, &res, sizeof(res), err, "its result");
 
 	if (n < 0)
 		return n;
-	if (n != sizeof(res) || res.magic != PB_PROTO_MAGIC || res.phase < 0 || res.phase > PB_PHASE_FDS)
+	if (n != sizeof(res) || res.magic != PB_PROTO_MAGIC || res.phase < 0 || res.phase > PB_PHASE_NS)
 		return pb_err_set(err, "launch", PB_ESTUB, 0, "malformed result from the stub");
 	if (res.phase == PB_PHASE_OK)
 		return 0;
-	if (res.phase == PB_PHASE_STEP && res.step >= 0 && (size_t)res.step < ctx->plan.nsteps) {
+	if (res.phase == PB_PHASE_NS) {
+		pb_ns_explain(b, res.step, -res.err, err);
+	} else if (res.phase == PB_PHASE_STEP && res.step >= 0 && (size_t)res.step < ctx->plan.nsteps) {
 		const struct pb_step *s = &ctx->plan.steps[res.step];
 		pb_err_set(err, s->stage ? s->stage : "apply", code_of_errno(-res.err), 0,
 			   "applying step %d (%s %s 0x%llx-0x%llx, %s): %s", res.step,
@@ -706,7 +714,8 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 		*err = ctx->err;
 		goto out_kill;
 	}
-	keep_exe = !b->no_ptrace && pb_can_set_exe();
+	/* in a user namespace of its own, the program cannot take our exe */
+	keep_exe = !b->no_ptrace && pb_can_set_exe() && !pb_ns_uses_userns(b);
 	if (b->no_ptrace) {
 		for (unsigned i = 0; i < ctx->nreservations; i++)
 			ctx->reservations[i].keep = false; /* nothing can release them at start */

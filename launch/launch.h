@@ -10,6 +10,17 @@
 
 #define PB_MAX_STARTUP_FDS 64
 
+/* A namespace entry as kept: its path in the new root, its source path in ours, and what it must be. */
+struct pb_ns_item {
+	char *path, *src;
+	uint64_t dev, ino;
+};
+/* One op for the stub (launch/proto.h), kept to name it if it fails. */
+struct pb_ns_op {
+	uint32_t kind, flags;
+	struct pb_ns_item item;
+};
+
 struct pb_builder {
 	char *name;		/* comm and default execfn */
 	char *execfn;
@@ -40,6 +51,11 @@ struct pb_builder {
 	size_t nenvp_listen;
 	char *listen_strings;
 	int vdso_fd;			/* owned, or -1 */
+	struct pb_ns_item *ns;		/* namespace entries (sorted at build) */
+	size_t nns;
+	int ns_mode;			/* enum pb_ns_mode */
+	struct pb_ns_op *ns_ops;	/* computed at build */
+	size_t nns_ops;
 };
 
 struct pb_built {
@@ -82,3 +98,14 @@ uint64_t pb_effective_caps(void);
 
 /* True if we may set /proc/PID/exe (CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE). */
 bool pb_can_set_exe(void);
+
+/* Namespace entries (launch/ns.c). */
+void pb_ns_item_free(struct pb_ns_item *it);
+void pb_ns_ops_free(struct pb_builder *b);
+void pb_ns_free(struct pb_builder *b);
+/* Whether the entries need a user namespace (we lack CAP_SYS_ADMIN). */
+bool pb_ns_uses_userns(const struct pb_builder *b);
+/* Appends the ops to the plan memfd at its offset and fills the header's ns fields; 0 if no entries. */
+int pb_ns_write(struct pb_builder *b, int planfd, struct pb_plan_hdr *hdr, struct pb_error *err);
+/* The stub's namespace failure (where: enum pb_ns_where or an op index; e: errno) as an error. */
+void pb_ns_explain(const struct pb_builder *b, int where, int e, struct pb_error *err);

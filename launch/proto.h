@@ -64,10 +64,45 @@ struct pb_plan_hdr {
 	uint64_t tramp;		/* no ptrace: wait for "go", then jump here; 0: wait to be finalized */
 	struct pb_wire_mm mm;
 	char comm[16];
+	uint32_t ns_flags, ns_nops;	/* PB_NS_*; ops at ns_off in the plan memfd */
+	uint64_t ns_off;
+	char ns_uid_map[32], ns_gid_map[32];	/* PB_NS_USER: "inside outside 1" */
+};
+
+/*
+ * The mount namespace, when there are entries: hdr.ns_nops ops at hdr.ns_off
+ * in the plan memfd, each a pb_wire_ns_op followed by its path and source
+ * (NUL-terminated, path_len and src_len bytes). Paths are absolute in the new
+ * root; the new root is a tmpfs stacked on "/" that the stub pivots into.
+ */
+enum pb_wire_ns_kind {
+	PB_NS_OP_BIND,		/* clone the tree at src (old root) onto path */
+	PB_NS_OP_FILE_BIND,	/* the same for a file: an empty file is the mount point */
+	PB_NS_OP_SYMLINK,	/* path -> src */
+	PB_NS_OP_CHDIR,		/* after the pivot: chdir(path), or "/" if it fails */
+};
+#define PB_NS_OP_MKDIR (1u << 0)	/* create path (and its parents) in the tmpfs first */
+#define PB_NS_OP_VERIFY (1u << 1)	/* src must still be dev:ino */
+#define PB_NS_ON (1u << 0)		/* a new mount namespace */
+#define PB_NS_USER (1u << 1)		/* inside a new user namespace (uid/gid mapped 1:1) */
+#define PB_NS_DROP_CAPS (1u << 2)	/* clear the caps the user namespace gave, as execve would */
+#define PB_NS_PATH_MAX 4096
+
+struct pb_wire_ns_op {
+	uint32_t kind, flags;
+	uint32_t path_len, src_len;	/* including the NUL */
+	uint64_t dev, ino;
+};
+
+/* Where a failed namespace setup stopped (pb_result.step when phase is NS; >= 0: an op). */
+enum pb_ns_where {
+	PB_NS_AT_UNSHARE = -1, PB_NS_AT_IDMAP = -2, PB_NS_AT_PRIVATE = -3, PB_NS_AT_TMPFS = -4,
+	PB_NS_AT_PIVOT = -5, PB_NS_AT_CAPS = -6, PB_NS_AT_READ = -7,
 };
 
 /* Phases a RESULT can name. */
-enum pb_result_phase { PB_PHASE_OK, PB_PHASE_RECV, PB_PHASE_STEP, PB_PHASE_MM, PB_PHASE_NAME, PB_PHASE_FDS };
+enum pb_result_phase { PB_PHASE_OK, PB_PHASE_RECV, PB_PHASE_STEP, PB_PHASE_MM, PB_PHASE_NAME, PB_PHASE_FDS,
+		       PB_PHASE_NS };
 
 struct pb_result {
 	uint32_t magic;

@@ -6,22 +6,17 @@
  * It never touches the SIMD registers (-mgeneral-regs-only), so the program
  * starts with the FPU state exec left.
  */
-#include <asm/unistd.h>
 #include <linux/fcntl.h>
 #include <linux/mman.h>
 #include <linux/prctl.h>
 #include <linux/uio.h>
-#include <stddef.h>
-#include <stdint.h>
 
-#include "launch/proto.h"
-#include "launch/rawsys.h"
+#include "launch/stub/stub.h"
 
 #define AT_NULL 0
 #define PAGE 4096ul
 #define SOL_SOCKET 1
 #define SCM_RIGHTS 1
-#define EINTR 4
 #define MSG_CMSG_CLOEXEC 0x40000000
 
 /* The kernel's struct msghdr and cmsghdr (uapi has no freestanding copy). */
@@ -58,12 +53,6 @@ __asm__(".text\n"
 	"	hlt\n");
 
 __attribute__((used, aligned(16))) char stub_stack[65536];
-
-#define sys6 pb_raw_syscall
-#define sys3(n, a, b, c) sys6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
-
-void *memset(void *d, int c, size_t n);
-void *memcpy(void *d, const void *s, size_t n);
 
 void *memset(void *d, int c, size_t n)
 {
@@ -339,6 +328,14 @@ static int finish(const struct pb_plan_hdr *hdr, int *fds)
 	if (r < 0) {
 		report(PB_PHASE_NAME, -1, r);
 		return -1;
+	}
+	if (hdr->ns_flags & PB_NS_ON) {
+		int where = 0;
+		r = stub_setup_ns(hdr, fds[0], &where);
+		if (r < 0) {
+			report(PB_PHASE_NS, where, r);
+			return -1;
+		}
 	}
 	if (hdr->keep_exe_fd >= 0 && hdr->nfiles > 0) {
 		r = sys3(__NR_dup3, fds[1], hdr->keep_exe_fd, O_CLOEXEC);

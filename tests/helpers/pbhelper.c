@@ -14,6 +14,7 @@
  *                               fd 3 (LISTEN_PID must be ours), echo a line
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -330,6 +331,55 @@ static int report(void)
 	return 0;
 }
 
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "look": what a program in a namespace sees, without /proc: cwd, fds, caps, and each PATH. */
+static int look(int argc, char **argv)
+{
+	struct { uint32_t version; int pid; } h = {0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0};
+	struct { uint32_t eff, prm, inh; } caps[2] = {{0}};
+	char cwd[4096], buf[256];
+
+	printf("cwd=%s\nfds=", getcwd(cwd, sizeof(cwd)) ? cwd : "?");
+	for (int fd = 0, k = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			printf("%s%d", k++ ? "," : "", fd);
+	syscall(SYS_capget, &h, caps);
+	printf("\ncaps=%llx uid=%d\n", (unsigned long long)caps[1].eff << 32 | caps[0].eff, (int)getuid());
+	for (int i = 2; i < argc; i++) {
+		DIR *d = opendir(argv[i]);
+		struct dirent *e;
+		char *names[256];
+		size_t n = 0;
+		ssize_t len;
+		int fd;
+		if (!d) {
+			fd = open(argv[i], O_RDONLY | O_CLOEXEC);
+			len = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+			buf[len < 0 ? 0 : len] = 0;
+			printf("%s = %s\n", argv[i], fd < 0 ? strerror(errno) : buf);
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		while ((e = readdir(d)) && n < 256)
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+				names[n++] = strdup(e->d_name);
+		closedir(d);
+		qsort(names, n, sizeof(names[0]), by_name);
+		printf("%s:", argv[i]);
+		for (size_t k = 0; k < n; k++) {
+			printf(" %s", names[k]);
+			free(names[k]);
+		}
+		printf("\n");
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char buf[4096];
@@ -365,10 +415,12 @@ int main(int argc, char **argv)
 		n = snprintf(reply, sizeof(reply), "activated %s: %s", names ? names : "?", buf);
 		return write(c, reply, (size_t)n) == n ? 0 : 5;
 	}
+	if (argc >= 2 && strcmp(argv[1], "look") == 0)
+		return look(argc, argv);
 	if (argc >= 3 && strcmp(argv[1], "kill") == 0) {
 		kill(getpid(), atoi(argv[2]));
 		return 0;
 	}
-	fprintf(stderr, "usage: pbhelper report|exit N|echo|sleep|kill SIG\n");
+	fprintf(stderr, "usage: pbhelper report|exit N|echo|sleep|listen|look PATH...|kill SIG\n");
 	return 2;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "procbuilder.h"
+#include "tests/common/built.h"
 #include "tests/common/proc.h"
 #include "tests/common/run.h"
 
@@ -32,29 +33,15 @@ static struct pb_builder *builder(const char *path, const char *mode)
 	return b;
 }
 
-/* Runs b's program (helper "report") with stdout into a pipe; returns what it printed. */
+/* Runs b's program (helper "report"); returns what it printed. */
 static char *report_of(struct pb_builder *b)
 {
-	static char out[1 << 16];
-	struct pb_built *p;
+	static char *out;
 	struct pb_error err;
-	int pfd[2], saved = dup(1), status;
-	ssize_t n, len = 0;
+	int status;
 
-	cr_assert_eq(pipe2(pfd, O_CLOEXEC), 0);
-	/* stdout is inherited when the builder was made: give it the pipe through fd 1 */
-	struct pb_startup_fd out_fd = {pfd[1], PB_FD_NUMBERED, 1, NULL};
-	cr_assert_eq(pb_add_fds(b, &out_fd, 1, &err), 0, "%s", err.msg);
-	cr_assert_eq(pb_build(b, &p, &err), 0, "%s: %s", err.stage, err.msg);
-	close(pfd[1]);
-	cr_assert_eq(pb_start(p, &err), 0);
-	while ((n = read(pfd[0], out + len, sizeof(out) - 1 - (size_t)len)) > 0)
-		len += n;
-	out[len] = 0;
-	close(pfd[0]);
-	cr_assert_eq(pb_wait(p, &status), 0);
-	pb_built_free(p);
-	close(saved);
+	free(out);
+	cr_assert_eq(build_and_collect(b, &out, &status, &err), 0, "%s: %s", err.stage, err.msg);
 	return out;
 }
 

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+/* What the stub's translation units share. Freestanding: no libc here. */
+#include <asm/unistd.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "launch/proto.h"
+#include "launch/rawsys.h"
+
+#define sys6 pb_raw_syscall
+#define sys3(n, a, b, c) sys6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define EINTR 4
+
+void *memset(void *d, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
+
+/*
+ * Sets up the mount namespace the plan describes (hdr->ns_flags has
+ * PB_NS_ON). 0, or a negative errno with *where set (enum pb_ns_where, or
+ * the index of the op that failed).
+ */
+long stub_setup_ns(const struct pb_plan_hdr *hdr, int planfd, int *where);
