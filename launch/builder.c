@@ -596,18 +596,30 @@ static int read_result(struct pb_builder *b, struct pb_ctx *ctx, struct pb_error
 	return res.err < 0 ? res.err : -EIO;
 }
 
-/* The stub closes its end once it has nothing more to say. */
-static int wait_eof(struct pb_builder *b, struct pb_error *err)
+/*
+ * Traced: the stub stops itself with SIGSTOP when the plan is applied, or
+ * reports a failure and exits. Any other stop or death is a failure too.
+ */
+static int await_applied(struct pb_builder *b, struct pb_ctx *ctx, struct pb_error *err)
 {
-	char c;
-	ssize_t n;
+	siginfo_t si;
+	int status;
 
-	do
-		n = recv(b->sock, &c, 1, 0);
-	while (n < 0 && errno == EINTR);
-	if (n != 0)
-		return pb_err_set(err, "launch", PB_ESTUB, 0, "the stub did not close its socket");
-	return 0;
+	while (waitpid(b->pid, &status, __WALL) < 0)
+		if (errno != EINTR)
+			return pb_err_sys(err, "launch", -errno, "waiting for the stub");
+	if (WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP && ptrace(PTRACE_GETSIGINFO, b->pid, 0, &si) == 0 &&
+	    si.si_code == SI_USER && si.si_pid == b->pid)
+		return 0;
+	if (WIFSTOPPED(status))
+		return pb_err_set(err, "launch", PB_ESTUB, 0, "the stub stopped with signal %d while applying the plan",
+				  WSTOPSIG(status));
+	b->pid = -1; /* reaped: never signal that pid again */
+	if (WIFEXITED(status))
+		return read_result(b, ctx, err) < 0 ? pb_error_errno(err)
+			: pb_err_set(err, "launch", PB_ESTUB, 0, "the stub exited with status %d", WEXITSTATUS(status));
+	return pb_err_set(err, "launch", PB_ESTUB, 0, "the stub was killed by signal %d while applying the plan",
+			  WTERMSIG(status));
 }
 
 /*
@@ -715,6 +727,7 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 		goto out_kill;
 	}
 	/* in a user namespace of its own, the program cannot take our exe */
+	memcpy(&p->sigmask, &b->sigmask, sizeof(p->sigmask));
 	keep_exe = !b->no_ptrace && pb_can_set_exe() && !pb_ns_uses_userns(b);
 	if (b->no_ptrace) {
 		for (unsigned i = 0; i < ctx->nreservations; i++)
@@ -734,11 +747,9 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 		close(b->fds[i].fd);
 	b->nfds = 0;
 	if (r == 0)
-		r = read_result(b, ctx, err);
+		r = b->no_ptrace ? read_result(b, ctx, err) : await_applied(b, ctx, err);
 	if (r == 0 && !b->no_ptrace)
-		r = wait_eof(b, err);
-	if (r == 0 && !b->no_ptrace)
-		r = pb_finalize(ctx, b->pid, exe_fd, &exe_set, &p->syscall_insn, err);
+		r = pb_finalize(ctx, b->pid, exe_fd, &p->sigmask, &exe_set, &p->syscall_insn, err);
 	if (r < 0)
 		goto out_kill;
 	p->info = (struct pb_built_info){

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * DOC: finalize. The stub has applied the plan, closed its socket and sits
- * in pause(). As its tracer we stop it, make it run munmap on its own image
- * through its own "syscall" instruction (the syscall-exit stop comes before
+ * DOC: finalize. The stub has applied the plan, closed its socket and
+ * stopped itself. As its tracer we make it run munmap on its own image
+ * through its own "syscall" instruction (the step stop after it comes before
  * any instruction of the unmapped code would run), optionally point
  * /proc/PID/exe at the program (through a "syscall" found in the text of the
  * interpreter or program, since the stub is gone and the vDSO may be), then
@@ -43,16 +43,30 @@ static int wait_stopped(pid_t pid, struct pb_error *err, const char *when)
 			  WEXITSTATUS(status), when);
 }
 
+/*
+ * Single-stepping over "syscall" stops once, after it; but the kernel reports
+ * that step with a forced SIGTRAP, which would turn an ignored SIGTRAP back to
+ * SIG_DFL. So we step only when the program's SIGTRAP is not ignored, and
+ * otherwise take the syscall-entry and -exit stops (twice the round trips).
+ */
+static bool sigtrap_ignored(void)
+{
+	struct sigaction sa;
+
+	return sigaction(SIGTRAP, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
+}
+
 /* Runs one system call in the stopped tracee at the "syscall" instruction insn. */
 static int inject(pid_t pid, uint64_t insn, long nr, long a0, long a1, long a2, long a3,
 		  long *ret, struct pb_error *err)
 {
 	struct user_regs_struct regs = {0};
+	bool step = !sigtrap_ignored();
 	int r;
 
 	regs.rip = insn;
 	regs.rax = (unsigned long)nr;
-	regs.orig_rax = (unsigned long)-1; /* no restart of the pause() we interrupted */
+	regs.orig_rax = (unsigned long)-1; /* no restart of the system call we stopped in */
 	regs.rdi = (unsigned long)a0;
 	regs.rsi = (unsigned long)a1;
 	regs.rdx = (unsigned long)a2;
@@ -62,13 +76,13 @@ static int inject(pid_t pid, uint64_t insn, long nr, long a0, long a1, long a2, 
 	regs.ss = 0x2b;
 	if (ptrace(PTRACE_SETREGS, pid, 0, &regs) < 0)
 		return pb_err_sys(err, "finalize", -errno, "PTRACE_SETREGS");
-	for (int stop = 0; stop < 2; stop++) { /* syscall entry, then exit */
-		if (ptrace(PTRACE_SYSCALL, pid, 0, 0) < 0)
-			return pb_err_sys(err, "finalize", -errno, "PTRACE_SYSCALL");
+	for (int stop = 0; stop < (step ? 1 : 2); stop++) { /* after it; or syscall entry, then exit */
+		if (ptrace(step ? PTRACE_SINGLESTEP : PTRACE_SYSCALL, pid, 0, 0) < 0)
+			return pb_err_sys(err, "finalize", -errno, "PTRACE_SINGLESTEP");
 		r = wait_stopped(pid, err, "during an injected system call");
 		if (r < 0)
 			return r;
-		if (WSTOPSIG(r) != (SIGTRAP | 0x80))
+		if (WSTOPSIG(r) != (step ? SIGTRAP : SIGTRAP | 0x80))
 			return pb_err_set(err, "finalize", PB_ESTUB, 0,
 					  "unexpected stop (signal %d) during an injected system call",
 					  WSTOPSIG(r));
@@ -76,6 +90,19 @@ static int inject(pid_t pid, uint64_t insn, long nr, long a0, long a1, long a2, 
 	if (ptrace(PTRACE_GETREGS, pid, 0, &regs) < 0)
 		return pb_err_sys(err, "finalize", -errno, "PTRACE_GETREGS");
 	*ret = (long)regs.rax;
+	return 0;
+}
+
+/*
+ * After the steps: the signal mask the program starts with (a forced SIGTRAP
+ * unblocks SIGTRAP) and a clean debug status register, as exec leaves them.
+ */
+static int settle(pid_t pid, const uint64_t *sigmask, struct pb_error *err)
+{
+	if (ptrace(PTRACE_SETSIGMASK, pid, sizeof(*sigmask), sigmask) < 0)
+		return pb_err_sys(err, "finalize", -errno, "PTRACE_SETSIGMASK");
+	if (ptrace(PTRACE_POKEUSER, pid, offsetof(struct user, u_debugreg[6]), 0) < 0)
+		return pb_err_sys(err, "finalize", -errno, "clearing DR6");
 	return 0;
 }
 
@@ -174,7 +201,7 @@ static int set_exe(struct pb_ctx *ctx, pid_t pid, int exe_fd, uint64_t insn, boo
 	return r;
 }
 
-int pb_finalize(struct pb_ctx *ctx, pid_t pid, int exe_fd, bool *ret_exe_set,
+int pb_finalize(struct pb_ctx *ctx, pid_t pid, int exe_fd, const uint64_t *sigmask, bool *ret_exe_set,
 		uint64_t *ret_insn, struct pb_error *err)
 {
 	uint64_t insn = pb_image_syscall_insn(ctx);
@@ -184,11 +211,6 @@ int pb_finalize(struct pb_ctx *ctx, pid_t pid, int exe_fd, bool *ret_exe_set,
 	int r;
 
 	*ret_exe_set = false;
-	if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) < 0)
-		return pb_err_sys(err, "finalize", -errno, "PTRACE_INTERRUPT");
-	r = wait_stopped(pid, err, "before finalize");
-	if (r < 0)
-		return r;
 	r = inject(pid, h->syscall_insn, SYS_munmap, (long)h->stub_lo, (long)(h->stub_hi - h->stub_lo),
 		   0, 0, &ret, err);
 	if (r < 0)
@@ -201,6 +223,9 @@ int pb_finalize(struct pb_ctx *ctx, pid_t pid, int exe_fd, bool *ret_exe_set,
 			return r;
 	}
 	*ret_insn = insn;
+	r = settle(pid, sigmask, err);
+	if (r < 0)
+		return r;
 	/* ELF_PLAT_INIT + start_thread: what execve leaves */
 	regs.rip = ctx->entry;
 	regs.rsp = ctx->sp;
@@ -229,6 +254,8 @@ int pb_release_kept(struct pb_built *p, struct pb_error *err)
 		if (r == 0 && ret < 0)
 			r = pb_err_sys(err, "start", (int)ret, "releasing a kept reservation");
 	}
+	if (r == 0)
+		r = settle(p->info.pid, &p->sigmask, err);
 	if (r == 0 && ptrace(PTRACE_SETREGS, p->info.pid, 0, &final) < 0)
 		r = pb_err_sys(err, "start", -errno, "PTRACE_SETREGS");
 	p->nkept = 0;

@@ -65,6 +65,7 @@ struct pb_built {
 	struct pb_reservation kept[PB_MAX_RESERVATIONS];	/* released at start */
 	unsigned nkept;
 	int sock;			/* no-ptrace fallback: "go" goes here at start, else -1 */
+	uint64_t sigmask;		/* the program's, set again after injected steps */
 };
 
 /* The fallback's page: code, then the initial rsp and entry it jumps with. */
@@ -80,11 +81,11 @@ int pb_spawn_stub(struct pb_builder *b, struct pb_error *err);
 void pb_kill_and_reap(pid_t *pid, int *pidfd, int *sock);
 
 /*
- * Finalize (the stub has applied the plan and waits): remove the stub with an
+ * Finalize (the stub has applied the plan and stopped itself): remove the stub with an
  * injected munmap, set /proc/PID/exe when exe_fd >= 0 and allowed, set the
  * registers the kernel sets at exec. The process stays stopped.
  */
-int pb_finalize(struct pb_ctx *ctx, pid_t pid, int exe_fd, bool *ret_exe_set,
+int pb_finalize(struct pb_ctx *ctx, pid_t pid, int exe_fd, const uint64_t *sigmask, bool *ret_exe_set,
 		uint64_t *ret_insn, struct pb_error *err);
 
 /* At start: drop the reservations kept until now, through insn. */

@@ -7,9 +7,11 @@
  *
  *   stub -> parent  HELLO  (who it is, what the kernel gave it)
  *   parent -> stub  PLAN   (header; SCM_RIGHTS: plan memfd, then files)
- *   stub -> parent  RESULT (0, or the step that failed and its errno)
- *   stub closes the socket, restores the signal mask and waits to be
- *   finalized by the parent (ptrace).
+ *   stub -> parent  RESULT, on failure only (the step that failed and its
+ *                   errno), then it exits
+ *   on success the stub restores the signal mask, closes the socket and
+ *   sends itself SIGSTOP: its tracer sees that stop and finalizes it. Without
+ *   a tracer it sends RESULT 0 instead and waits for "go".
  */
 #include <stdint.h>
 

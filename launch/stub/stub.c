@@ -2,7 +2,8 @@
 /*
  * The stub: the first program of every process procbuilder builds. It is
  * freestanding (no libc), runs on a stack in its own .bss, reports what the
- * kernel gave it, applies the plan it receives, and waits to be finalized.
+ * kernel gave it, applies the plan it receives, and stops itself to be
+ * finalized by its tracer.
  * It never touches the SIMD registers (-mgeneral-regs-only), so the program
  * starts with the FPU state exec left.
  */
@@ -375,11 +376,11 @@ void stub_main(uint64_t *sp0)
 	}
 	if (apply_plan(&hdr, fds) < 0 || finish(&hdr, fds) < 0)
 		die();
-	report(PB_PHASE_OK, -1, 0);
 	if (hdr.tramp) {
-		/* no tracer: wait for "go" (EOF: the builder is gone, and so are we) */
+		/* no tracer: say so, then wait for "go" (EOF: the builder is gone, and so are we) */
 		char go;
 		long n;
+		report(PB_PHASE_OK, -1, 0);
 		do
 			n = sys6(__NR_recvfrom, sock, (long)&go, 1, 0, 0, 0);
 		while (n == -EINTR);
@@ -390,6 +391,8 @@ void stub_main(uint64_t *sp0)
 	sys3(__NR_close, sock, 0, 0);
 	if (hdr.tramp) /* it unmaps [rdi, rdi + rsi): us */
 		__asm__ volatile("jmp *%2" : : "D"(hello.stub_lo), "S"(hello.stub_hi - hello.stub_lo), "r"(hdr.tramp));
+	/* traced: our own SIGSTOP is the tracer's signal that we are done (no message, one wakeup) */
+	sys3(__NR_kill, hello.pid, 19 /* SIGSTOP */, 0);
 	for (;;)
 		sys3(__NR_pause, 0, 0, 0); /* the parent takes it from here */
 }

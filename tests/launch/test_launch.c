@@ -73,6 +73,35 @@ Test(equivalence, glibc_static) { assert_same_view(H_STATIC); }
 Test(equivalence, glibc_static_pie) { assert_same_view(H_PIE); }
 Test(equivalence, musl_static) { assert_same_view(H_MUSL); }
 
+/*
+ * Finalize single-steps over injected system calls, and the kernel reports a
+ * step with a forced SIGTRAP (which unblocks it, and resets it when ignored):
+ * the program must still see the caller's SIGTRAP state, as under execve.
+ */
+Test(equivalence, sigtrap_blocked_or_ignored_is_kept)
+{
+	char *args[] = {H_STATIC, "report", NULL};
+	struct run_result d, b;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTRAP);
+	sigaddset(&set, SIGUSR2);
+	cr_assert_eq(sigprocmask(SIG_BLOCK, &set, NULL), 0);
+	both_reports(args, test_env, &d, &b);
+	cr_assert_str_eq(b.out, d.out, "blocked:\n--- execve\n%s\n--- procbuilder\n%s", d.out, b.out);
+	cr_assert(strstr(b.out, "\"sigmask\": \"00001"), "SIGTRAP (5) blocked: %s", b.out);
+	run_result_free(&d);
+	run_result_free(&b);
+	cr_assert_eq(sigprocmask(SIG_UNBLOCK, &set, NULL), 0);
+	signal(SIGTRAP, SIG_IGN);
+	both_reports(args, test_env, &d, &b);
+	cr_assert_str_eq(b.out, d.out, "ignored:\n--- execve\n%s\n--- procbuilder\n%s", d.out, b.out);
+	cr_assert(strstr(b.out, "\"sigdisp\": \"DDDDI"), "SIGTRAP (5) ignored: %s", b.out);
+	run_result_free(&d);
+	run_result_free(&b);
+}
+
 static void assert_same_output(char **args)
 {
 	struct run_result d, b;
