@@ -424,8 +424,8 @@ static int add_ns_specs(const struct pb_launch_opts *o, struct pb_builder *b, co
 			r = -ENOMEM;
 		else if ((e[i].dirfd = open(eq + 1, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 			r = -errno;
-		if (r == -errno)
-			pb_cli_error(cmd, "--ns %s: %s", spec, strerror(errno));
+		if (r < 0)
+			pb_cli_error(cmd, "--ns %s: %s", spec, strerror(-r));
 	}
 	if (r == 0 && (r = pb_add_namespace_entries(b, e, n, &err)) < 0)
 		pb_cli_error(cmd, "%s", err.msg);

@@ -359,7 +359,8 @@ void pb_ns_explain(const struct pb_builder *b, int where, int e, struct pb_error
 			   e == ESTALE ? "the directory there is not the one the entry's fd names (moved or replaced)"
 				       : strerror(e));
 	} else if (where < 0 && -where < (int)PB_ARRAY_SIZE(at)) {
-		pb_err_set(err, "namespace", e == EPERM || e == EACCES ? PB_EACCES : PB_ESYS, 0, "%s: %s%s",
+		/* PB_ESYS, not PB_EACCES: the program is fine, the kernel refused us (sys_errno says how) */
+		pb_err_set(err, "namespace", PB_ESYS, 0, "%s: %s%s",
 			   at[-where], strerror(e), hint);
 	} else {
 		pb_err_set(err, "namespace", PB_ESYS, 0, "setting up the mount namespace: %s", strerror(e));

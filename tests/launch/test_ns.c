@@ -6,7 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "procbuilder.h"
@@ -287,6 +293,7 @@ static void cli_case(bool nobody, const char *mode, const char *dir, const char 
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	cr_assert(strstr(r.out, want) && strstr(r.out, want2), "%s %s: %s", nobody ? "nobody" : "root", mode, r.out);
 	cr_assert(strstr(r.out, "/data/f = cli\n"), "%s", r.out);
+	cr_assert_eq(r.err_len, 0, "a good run says nothing on stderr: %s", r.err);
 	run_result_free(&r);
 }
 
@@ -328,4 +335,41 @@ Test(ns, cli_errors)
 	cr_assert_eq(r.exit_code, 2);
 	cr_assert(strstr(r.err, "need a process"), "%s", r.err);
 	run_result_free(&r);
+}
+
+/* The kernel refuses (here: a seccomp filter makes unshare fail with EPERM): a clear error, no process. */
+Test(ns, a_refused_unshare_is_a_clear_error)
+{
+	struct sock_filter prog[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_unshare, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog fprog = {sizeof(prog) / sizeof(prog[0]), prog};
+	char *d1 = dir_with("f", "x"), spec[160], err[4096] = "";
+	int pfd[2], status;
+	ssize_t n, len = 0;
+	pid_t pid;
+
+	snprintf(spec, sizeof(spec), "/d=%s", d1);
+	cr_assert_eq(pipe(pfd), 0);
+	pid = fork();
+	if (pid == 0) {
+		dup2(pfd[1], 2);
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog) < 0)
+			_exit(99);
+		execl(PB, PB, "run", "--ns", spec, H, "exit", "0", (char *)NULL);
+		_exit(98);
+	}
+	close(pfd[1]);
+	while ((n = read(pfd[0], err + len, sizeof(err) - 1 - (size_t)len)) > 0)
+		len += n;
+	close(pfd[0]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 125, "status %x: %s", status, err);
+	cr_assert(strstr(err, "namespace") && strstr(err, "unshare: Operation not permitted"), "%s", err);
+	cr_assert_null(strstr(err, "Success"), "only the error: %s", err);
+	cr_assert(no_children());
+	remove_dir(d1);
 }
