@@ -283,7 +283,7 @@ const char pb_launch_build_help[] =
 	"      --ns-mode isolated|overlay  the root holds only the --ns entries (isolated,\n"
 	"                            the default) or the host's top level under them (overlay)\n"
 	"      --no-ptrace           finish without ptrace (automatic when it is refused):\n"
-	"                            one trampoline page stays mapped, exe is not set\n"
+	"                            one trampoline page stays mapped\n"
 	"      --interp PATH         use PATH as the interpreter, whatever PT_INTERP says\n"
 	"      --sysroot DIR         resolve PT_INTERP under DIR (as if chrooted)\n"
 	"      --vdso system|none|FILE  keep the kernel's vDSO, drop it, or map FILE as the vDSO\n"

@@ -208,8 +208,8 @@ PB_API int pb_set_reservation(struct pb_builder *b, const char *range, int keep)
 /*
  * Build without ptrace, as when the kernel refuses it (then this is automatic):
  * the process is started through a one-page trampoline that stays mapped
- * (pb_built_info's trampoline), /proc/PID/exe keeps naming the stub, and
- * pb_start_stopped is not available. 0 or a negative errno.
+ * (pb_built_info's trampoline), and pb_start_stopped is not available.
+ * 0 or a negative errno.
  */
 PB_API int pb_set_no_ptrace(struct pb_builder *b, int on);
 
@@ -267,7 +267,8 @@ struct pb_built_info {
 	uint64_t elf_base;	/* load bias of the program */
 	uint64_t interp_base;	/* AT_BASE, 0 without interpreter */
 	uint64_t vdso_base;	/* AT_SYSINFO_EHDR, 0 without vDSO */
-	int exe_set;		/* /proc/PID/exe points at the program (needs CAP_SYS_ADMIN) */
+	int exe_set;		/* /proc/PID/exe points at the program (needs CAP_SYS_ADMIN or
+				   CAP_CHECKPOINT_RESTORE) */
 	uint64_t trampoline;	/* without ptrace: the page left behind, else 0 */
 };
 

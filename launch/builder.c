@@ -496,13 +496,12 @@ static int fd_high(const struct pb_builder *b)
 	for (size_t i = 0; i < b->nfds; i++)
 		if (b->fds[i].target >= high)
 			high = b->fds[i].target + 1;
-	return high + 1; /* high itself holds the program's fd for /proc/PID/exe */
+	return high;
 }
 
-static int send_plan(struct pb_builder *b, struct pb_ctx *ctx, int keep_exe_fd, uint64_t tramp,
-		     struct pb_error *err)
+static int send_plan(struct pb_builder *b, struct pb_ctx *ctx, bool exe_in_mm, uint64_t tramp, struct pb_error *err)
 {
-	struct pb_plan_hdr hdr = {.magic = PB_PROTO_MAGIC, .keep_exe_fd = keep_exe_fd, .tramp = tramp,
+	struct pb_plan_hdr hdr = {.magic = PB_PROTO_MAGIC, .exe_in_mm = exe_in_mm, .tramp = tramp,
 				  .fd_high = fd_high(b)};
 	int fds[1 + PB_PLAN_MAX_FILES + PB_PLAN_MAX_FDS];
 	char cbuf[CMSG_SPACE(sizeof(fds))];
@@ -594,6 +593,17 @@ static int read_result(struct pb_builder *b, struct pb_ctx *ctx, struct pb_error
 	}
 	err->sys_errno = -res.err;
 	return res.err < 0 ? res.err : -EIO;
+}
+
+/* Whether /proc/PID/exe is the program (the stub's PR_SET_MM_MAP may have been refused). */
+static bool exe_is_program(pid_t pid, int exec_fd)
+{
+	struct stat exe, prog;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	return stat(path, &exe) == 0 && fstat(exec_fd, &prog) == 0 && exe.st_dev == prog.st_dev &&
+	       exe.st_ino == prog.st_ino;
 }
 
 /*
@@ -698,9 +708,9 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 	const struct pb_pipeline *pipe = given;
 	struct pb_ctx *ctx = malloc(sizeof(*ctx));
 	struct pb_built *p = calloc(1, sizeof(*p));
-	bool keep_exe, exe_set = false;
+	bool exe_in_mm, exe_set = false;
 	uint64_t tramp = 0;
-	int r, exe_fd;
+	int r;
 
 	pb_err_clear(err);
 	if (!pipe && pb_pipeline_default(&own) == 0)
@@ -726,9 +736,9 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 		*err = ctx->err;
 		goto out_kill;
 	}
-	/* in a user namespace of its own, the program cannot take our exe */
 	memcpy(&p->sigmask, &b->sigmask, sizeof(p->sigmask));
-	keep_exe = !b->no_ptrace && pb_can_set_exe() && !pb_ns_uses_userns(b);
+	/* exe: set by the stub, the interpreter of an empty program, when we may (launch/spawn.c) */
+	exe_in_mm = b->stub_is_interp && pb_can_set_exe();
 	if (b->no_ptrace) {
 		for (unsigned i = 0; i < ctx->nreservations; i++)
 			ctx->reservations[i].keep = false; /* nothing can release them at start */
@@ -740,8 +750,7 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 			goto out_kill;
 		}
 	}
-	exe_fd = keep_exe ? fd_high(b) - 1 : -1; /* decided once: the fds go just below */
-	r = send_plan(b, ctx, exe_fd, tramp, err);
+	r = send_plan(b, ctx, exe_in_mm, tramp, err);
 	/* the stub has its own copies now: holding ours would keep pipes open */
 	for (size_t i = 0; i < b->nfds; i++)
 		close(b->fds[i].fd);
@@ -749,7 +758,9 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 	if (r == 0)
 		r = b->no_ptrace ? read_result(b, ctx, err) : await_applied(b, ctx, err);
 	if (r == 0 && !b->no_ptrace)
-		r = pb_finalize(ctx, b->pid, exe_fd, &p->sigmask, &exe_set, &p->syscall_insn, err);
+		r = pb_finalize(ctx, b->pid, &p->sigmask, err);
+	if (r == 0 && exe_in_mm)
+		exe_set = exe_is_program(b->pid, b->exec_fd);
 	if (r < 0)
 		goto out_kill;
 	p->info = (struct pb_built_info){
@@ -760,6 +771,8 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 	for (unsigned i = 0; i < ctx->nreservations; i++)
 		if (ctx->reservations[i].keep)
 			p->kept[p->nkept++] = ctx->reservations[i];
+	if (p->nkept)
+		p->syscall_insn = pb_image_syscall_insn(ctx); /* to release them at start */
 	p->sock = -1;
 	if (b->no_ptrace)
 		p->sock = b->sock; /* "go" goes here */

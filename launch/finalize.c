@@ -3,12 +3,10 @@
  * DOC: finalize. The stub has applied the plan, closed its socket and
  * stopped itself. As its tracer we make it run munmap on its own image
  * through its own "syscall" instruction (the step stop after it comes before
- * any instruction of the unmapped code would run), optionally point
- * /proc/PID/exe at the program (through a "syscall" found in the text of the
- * interpreter or program, since the stub is gone and the vDSO may be), then
- * set the registers execve leaves: every general
- * register zero but rip and rsp, rflags 0x202, fs/gs base 0. The FPU/SIMD
- * state is exec's: the stub never touches it.
+ * any instruction of the unmapped code would run), then set the registers
+ * execve leaves: every general register zero but rip and rsp, rflags
+ * 0x202, fs/gs base 0. The FPU/SIMD state is exec's: the stub never touches
+ * it. /proc/PID/exe was set by the stub itself (launch/spawn.c says how).
  */
 #include <elf.h>
 #include <linux/capability.h>
@@ -159,70 +157,19 @@ uint64_t pb_image_syscall_insn(const struct pb_ctx *ctx)
 	return a;
 }
 
-/* Writes len bytes into the tracee at addr (NULL data: zeros). */
-static int poke(pid_t pid, uint64_t addr, const void *data, size_t len)
+int pb_finalize(struct pb_ctx *ctx, pid_t pid, const uint64_t *sigmask, struct pb_error *err)
 {
-	static const char zeros[sizeof(struct pb_wire_mm)];
-	struct iovec local = {(void *)(data ? data : zeros), len};
-	struct iovec remote = {(void *)(uintptr_t)addr, len};
-
-	return process_vm_writev(pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -errno;
-}
-
-/*
- * /proc/PID/exe: PR_SET_MM_MAP with exe_fd (needs CAP_SYS_ADMIN or
- * CAP_CHECKPOINT_RESTORE; PR_SET_MM_EXE_FILE would need CAP_SYS_RESOURCE
- * too), run in the tracee once no mapping of the stub memfd is left. The
- * struct goes just below rsp, in the stack VMA, and is wiped afterwards.
- */
-static int set_exe(struct pb_ctx *ctx, pid_t pid, int exe_fd, uint64_t insn, bool *ret_exe_set,
-		   struct pb_error *err)
-{
-	uint64_t scratch = (ctx->sp - 2 * sizeof(struct pb_wire_mm)) & ~15ull;
-	struct pb_wire_mm mm;
-	long ret;
-	int r;
-
-	memcpy(&mm, &ctx->mm, offsetof(struct pb_wire_mm, auxv));
-	mm.auxv = ctx->mm.auxv;
-	mm.auxv_size = (uint32_t)ctx->mm.auxv_size;
-	mm.exe_fd = (uint32_t)exe_fd;
-	r = poke(pid, scratch, &mm, sizeof(mm));
-	if (r < 0)
-		return pb_err_sys(err, "finalize", r, "process_vm_writev");
-	r = inject(pid, insn, SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)scratch,
-		   sizeof(mm), &ret, err);
-	if (r == 0)
-		r = poke(pid, scratch, NULL, sizeof(mm));
-	if (r < 0)
-		return r;
-	*ret_exe_set = ret == 0;
-	r = inject(pid, insn, SYS_close, exe_fd, 0, 0, 0, &ret, err);
-	return r;
-}
-
-int pb_finalize(struct pb_ctx *ctx, pid_t pid, int exe_fd, const uint64_t *sigmask, bool *ret_exe_set,
-		uint64_t *ret_insn, struct pb_error *err)
-{
-	uint64_t insn = pb_image_syscall_insn(ctx);
 	struct user_regs_struct regs = {0};
 	const struct pb_host *h = &ctx->host;
 	long ret;
 	int r;
 
-	*ret_exe_set = false;
 	r = inject(pid, h->syscall_insn, SYS_munmap, (long)h->stub_lo, (long)(h->stub_hi - h->stub_lo),
 		   0, 0, &ret, err);
 	if (r < 0)
 		return r;
 	if (ret < 0)
 		return pb_err_sys(err, "finalize", (int)ret, "unmapping the stub");
-	if (exe_fd >= 0 && insn) {
-		r = set_exe(ctx, pid, exe_fd, insn, ret_exe_set, err);
-		if (r < 0)
-			return r;
-	}
-	*ret_insn = insn;
 	r = settle(pid, sigmask, err);
 	if (r < 0)
 		return r;

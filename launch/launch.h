@@ -41,6 +41,7 @@ struct pb_builder {
 	int reserve_keep;		/* -1: the stage's option */
 	int trace;			/* 0 as the pipeline says, 1 text, 2 JSON */
 	bool no_ptrace;			/* ptrace refused or declined: trampoline fallback */
+	bool stub_is_interp;		/* exec'd as PT_INTERP of an empty program: it can set exe itself */
 	struct pb_fd_entry {
 		int fd;			/* our duplicate, CLOEXEC, owned */
 		int target;		/* NUMBERED: its number; named: -1 until build */
@@ -81,17 +82,16 @@ int pb_spawn_stub(struct pb_builder *b, struct pb_error *err);
 void pb_kill_and_reap(pid_t *pid, int *pidfd, int *sock);
 
 /*
- * Finalize (the stub has applied the plan and stopped itself): remove the stub with an
- * injected munmap, set /proc/PID/exe when exe_fd >= 0 and allowed, set the
- * registers the kernel sets at exec. The process stays stopped.
+ * Finalize (the stub has applied the plan and stopped itself): remove the
+ * stub with an injected munmap and set the registers the kernel sets at exec;
+ * the program's signal mask is set again. The process stays stopped.
  */
-int pb_finalize(struct pb_ctx *ctx, pid_t pid, int exe_fd, const uint64_t *sigmask, bool *ret_exe_set,
-		uint64_t *ret_insn, struct pb_error *err);
+int pb_finalize(struct pb_ctx *ctx, pid_t pid, const uint64_t *sigmask, struct pb_error *err);
 
 /* At start: drop the reservations kept until now, through insn. */
 int pb_release_kept(struct pb_built *p, struct pb_error *err);
 
-/* A "syscall" instruction in the text of the planned interpreter or program, or 0. */
+/* A "syscall" instruction in the text of the planned interpreter or program, or 0 (to release kept reservations). */
 uint64_t pb_image_syscall_insn(const struct pb_ctx *ctx);
 
 /* Our effective capabilities as a mask (bit n = capability n); 0 if unknown. */

@@ -60,7 +60,7 @@ struct pb_plan_hdr {
 	uint32_t nfds;
 	int32_t fd_high;	/* every fd we receive moves to fd_high or above first */
 	int32_t fd_target[PB_PLAN_MAX_FDS];	/* where each startup fd lands */
-	int32_t keep_exe_fd;	/* dup files[0] to this fd and keep it (for /proc/PID/exe), or -1 */
+	int32_t exe_in_mm;	/* the stub is PT_INTERP of an unmapped exe: pass files[0] as mm.exe_fd */
 	uint64_t steps_off, data_off;	/* in the plan memfd */
 	uint64_t sigmask;	/* restored last */
 	uint64_t tramp;		/* no ptrace: wait for "go", then jump here; 0: wait to be finalized */

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
+#include <elf.h>
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +25,15 @@ extern const unsigned char pb_stub_image[], pb_stub_image_end[];
 
 struct spawn_args {
 	int memfd, sock;
+	int exefd;		/* the empty program naming the stub as its interpreter, or -1 */
 	volatile long err;
+	volatile int stub_is_interp;	/* the exec of exefd worked */
 };
+
+/* Where the child puts the stub for the kernel to open it as PT_INTERP. */
+#define STUB_INTERP_FD 4
+#define STUB_INTERP_PATH "/proc/self/fd/4"
+
 
 /*
  * clone3 with a function to run on the child's stack (glibc has no wrapper).
@@ -69,35 +78,65 @@ __attribute__((no_sanitize("address", "undefined"), noinline)) static int stub_c
 	}
 	/* Nothing of ours but 0, 1, 2 and the socket survives the exec. */
 	pb_raw_syscall(SYS_close_range, PB_STUB_SOCK_FD + 1, ~0u, CLOSE_RANGE_CLOEXEC, 0, 0, 0);
+	if (a->exefd >= 0 && (a->memfd == STUB_INTERP_FD ||
+			      pb_raw_syscall(SYS_dup3, a->memfd, STUB_INTERP_FD, O_CLOEXEC, 0, 0, 0) >= 0)) {
+		a->stub_is_interp = 1;
+		r = pb_raw_syscall(SYS_execveat, a->exefd, (long)"", (long)argv, (long)envp, AT_EMPTY_PATH, 0);
+		a->stub_is_interp = 0; /* no /proc here, say: the stub itself, as the program */
+	}
 	r = pb_raw_syscall(SYS_execveat, a->memfd, (long)"", (long)argv, (long)envp, AT_EMPTY_PATH, 0);
 	a->err = r;
 	return 127;
 }
 
-/* The stub in a sealed memfd, as a read-only fd (a writable one would make execve fail ETXTBSY). */
-static int stub_memfd(struct pb_error *err)
+/* bytes in a sealed memfd, as a read-only fd (a writable one would make execve fail ETXTBSY). */
+static int sealed_memfd(const char *name, const void *bytes, size_t len, struct pb_error *err)
 {
-	size_t len = (size_t)(pb_stub_image_end - pb_stub_image);
 	char path[64];
 	int fd, ro, r;
 
-	fd = memfd_create("pb-stub", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return pb_err_sys(err, "launch", -errno, "memfd_create");
-	r = pb_write_full(fd, pb_stub_image, len);
+	r = pb_write_full(fd, bytes, len);
 	if (r == 0 && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
 		r = -errno;
 	if (r < 0) {
 		close(fd);
-		return pb_err_sys(err, "launch", r, "writing the stub");
+		return pb_err_sys(err, "launch", r, "writing %s", name);
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	ro = open(path, O_RDONLY | O_CLOEXEC);
 	r = -errno;
 	close(fd);
 	if (ro < 0)
-		return pb_err_sys(err, "launch", r, "reopening the stub memfd read-only");
+		return pb_err_sys(err, "launch", r, "reopening the %s memfd read-only", name);
 	return ro;
+}
+
+/*
+ * The empty program: an ELF with no PT_LOAD, only a PT_INTERP naming the
+ * stub. The kernel maps nothing of it and runs the stub as its interpreter,
+ * so the process's exe is a file with no mapping, which PR_SET_MM_MAP may
+ * replace at once: the stub sets /proc/PID/exe itself, no injected calls.
+ */
+static int empty_program_memfd(struct pb_error *err)
+{
+	struct empty_program {
+		Elf64_Ehdr eh;
+		Elf64_Phdr ph;
+		char interp[sizeof(STUB_INTERP_PATH)];
+	} img = {
+		.eh = {.e_ident = {ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT},
+		       .e_type = ET_EXEC, .e_machine = EM_X86_64, .e_version = EV_CURRENT,
+		       .e_phoff = sizeof(Elf64_Ehdr), .e_ehsize = sizeof(Elf64_Ehdr),
+		       .e_phentsize = sizeof(Elf64_Phdr), .e_phnum = 1},
+		.ph = {.p_type = PT_INTERP, .p_flags = PF_R, .p_offset = offsetof(struct empty_program, interp),
+		       .p_filesz = sizeof(STUB_INTERP_PATH), .p_memsz = sizeof(STUB_INTERP_PATH), .p_align = 1},
+		.interp = STUB_INTERP_PATH,
+	};
+
+	return sealed_memfd("pb-empty", &img, sizeof(img), err);
 }
 
 void pb_kill_and_reap(pid_t *pid, int *pidfd, int *sock)
@@ -119,16 +158,21 @@ void pb_kill_and_reap(pid_t *pid, int *pidfd, int *sock)
 
 int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
 {
-	struct spawn_args a = {.memfd = -1, .sock = -1, .err = 0};
+	struct spawn_args a = {.memfd = -1, .sock = -1, .exefd = -1, .err = 0};
 	struct clone_args ca = {0};
 	int sv[2], pidfd = -1, r;
 	sigset_t all, old;
 	void *stack;
 	long pid;
 
-	a.memfd = stub_memfd(err);
+	a.memfd = sealed_memfd("pb-stub", pb_stub_image, (size_t)(pb_stub_image_end - pb_stub_image), err);
 	if (a.memfd < 0)
 		return a.memfd;
+	/* only worth a second memfd when we may set exe at all */
+	if (pb_can_set_exe() && (a.exefd = empty_program_memfd(err)) < 0) {
+		r = a.exefd;
+		goto out_close_memfd;
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		r = pb_err_sys(err, "launch", -errno, "socketpair");
 		goto out_close_memfd;
@@ -163,6 +207,7 @@ int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
 	b->pid = (pid_t)pid;
 	b->pidfd = pidfd;
 	b->sock = sv[0];
+	b->stub_is_interp = a.stub_is_interp;
 	if (a.err) {
 		r = pb_err_sys(err, "launch", (int)a.err, "starting the stub (execveat)");
 		pb_kill_and_reap(&b->pid, &b->pidfd, &b->sock);
@@ -177,6 +222,8 @@ int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
 		b->no_ptrace = true; /* refused (seccomp, yama, ...): the trampoline fallback */
 	}
 	close(a.memfd);
+	if (a.exefd >= 0)
+		close(a.exefd);
 	return 0;
 
 out_close_sock:
@@ -185,5 +232,7 @@ out_close_sock:
 		close(sv[1]);
 out_close_memfd:
 	close(a.memfd);
+	if (a.exefd >= 0)
+		close(a.exefd);
 	return r;
 }

@@ -320,7 +320,16 @@ static int finish(const struct pb_plan_hdr *hdr, int *fds)
 {
 	long r;
 
-	r = sys6(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)&hdr->mm, sizeof(hdr->mm), 0, 0);
+	struct pb_wire_mm mm;
+
+	/* with exe: /proc/PID/exe becomes the program (the builder checks whether it did) */
+	memcpy(&mm, &hdr->mm, sizeof(mm));
+	mm.exe_fd = hdr->exe_in_mm && hdr->nfiles > 0 ? (uint32_t)fds[1] : (uint32_t)-1;
+	r = sys6(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)&mm, sizeof(mm), 0, 0);
+	if (r < 0 && mm.exe_fd != (uint32_t)-1) {
+		mm.exe_fd = (uint32_t)-1;
+		r = sys6(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)&mm, sizeof(mm), 0, 0);
+	}
 	if (r < 0) {
 		report(PB_PHASE_MM, -1, r);
 		return -1;
@@ -335,13 +344,6 @@ static int finish(const struct pb_plan_hdr *hdr, int *fds)
 		r = stub_setup_ns(hdr, fds[0], &where);
 		if (r < 0) {
 			report(PB_PHASE_NS, where, r);
-			return -1;
-		}
-	}
-	if (hdr->keep_exe_fd >= 0 && hdr->nfiles > 0) {
-		r = sys3(__NR_dup3, fds[1], hdr->keep_exe_fd, O_CLOEXEC);
-		if (r < 0) {
-			report(PB_PHASE_FDS, -1, r);
 			return -1;
 		}
 	}
