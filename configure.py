@@ -215,14 +215,14 @@ def main():
         all_objs += objs
 
     # The stub: freestanding, never sanitized, embedded into the launch library.
-    stub_cflags = ['-std=c11', '-I.', '-nostdlib', '-static-pie', '-fPIE', '-ffreestanding',
+    stub_cflags = ['-std=c11', '-I.', '-fPIE', '-ffreestanding',
                    '-fno-stack-protector', '-fno-builtin', '-mgeneral-regs-only',
                    '-fvisibility=hidden', '-O2', '-Wall', '-Wextra', '-Werror',
-                   '-fcf-protection=none', '-fno-asynchronous-unwind-tables',
-                   '-Wl,--build-id=none', '-Wl,-z,noexecstack']
+                   '-fcf-protection=none', '-fno-asynchronous-unwind-tables']
+    stub_ldflags = ['-nostdlib', '-static-pie', '-Wl,--build-id=none', '-Wl,-z,noexecstack']
     n.rule('stubcc', '$cc -MMD -MF $out.d %s -c $in -o $out' % ' '.join(stub_cflags),
            description='STUBCC $out', depfile='$out.d', deps='gcc')
-    n.rule('stubld', '$cc %s $in -o $out' % ' '.join(stub_cflags), description='STUBLD $out')
+    n.rule('stubld', '$cc %s $in -o $out' % ' '.join(stub_cflags + stub_ldflags), description='STUBLD $out')
     stub_objs = []
     for s in sorted(glob.glob('launch/stub/*.c')):
         stub_objs += n.build(os.path.join(BUILD, 'launch', 'stub-' + os.path.basename(s)[:-2] + '.o'),
