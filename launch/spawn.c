@@ -78,7 +78,8 @@ __attribute__((no_sanitize("address", "undefined"), noinline)) static int stub_c
 	}
 	/* Nothing of ours but 0, 1, 2 and the socket survives the exec. */
 	pb_raw_syscall(SYS_close_range, PB_STUB_SOCK_FD + 1, ~0u, CLOSE_RANGE_CLOEXEC, 0, 0, 0);
-	if (a->exefd >= 0 && (a->memfd == STUB_INTERP_FD ||
+	/* (exefd is never 4, as both were opened lowest-first; checked all the same) */
+	if (a->exefd >= 0 && a->exefd != STUB_INTERP_FD && (a->memfd == STUB_INTERP_FD ||
 			      pb_raw_syscall(SYS_dup3, a->memfd, STUB_INTERP_FD, O_CLOEXEC, 0, 0, 0) >= 0)) {
 		a->stub_is_interp = 1;
 		r = pb_raw_syscall(SYS_execveat, a->exefd, (long)"", (long)argv, (long)envp, AT_EMPTY_PATH, 0);
