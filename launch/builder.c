@@ -97,6 +97,7 @@ PB_API int pb_builder_new(const char *name, int job_fd, int exec_fd,
 			  struct pb_builder **ret, struct pb_error *err)
 {
 	struct pb_builder *b;
+	struct sigaction sa;
 	int r;
 
 	pb_err_clear(err);
@@ -127,6 +128,7 @@ PB_API int pb_builder_new(const char *name, int job_fd, int exec_fd,
 		goto out_free;
 	}
 	pthread_sigmask(SIG_SETMASK, NULL, &b->sigmask);
+	b->sigtrap_ignored = sigaction(SIGTRAP, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
 	r = pb_spawn_stub(b, err);
 	if (r < 0)
 		goto out_free;
@@ -737,8 +739,9 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 		goto out_kill;
 	}
 	memcpy(&p->sigmask, &b->sigmask, sizeof(p->sigmask));
-	/* exe: set by the stub, the interpreter of an empty program, when we may (launch/spawn.c) */
-	exe_in_mm = b->stub_is_interp && pb_can_set_exe();
+	p->step = !b->sigtrap_ignored;
+	/* exe: set by the stub, the interpreter of an empty program (spawned so only when we may) */
+	exe_in_mm = b->stub_is_interp;
 	if (b->no_ptrace) {
 		for (unsigned i = 0; i < ctx->nreservations; i++)
 			ctx->reservations[i].keep = false; /* nothing can release them at start */
@@ -758,7 +761,7 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 	if (r == 0)
 		r = b->no_ptrace ? read_result(b, ctx, err) : await_applied(b, ctx, err);
 	if (r == 0 && !b->no_ptrace)
-		r = pb_finalize(ctx, b->pid, &p->sigmask, err);
+		r = pb_finalize(ctx, b->pid, &p->sigmask, p->step, err);
 	if (r == 0 && exe_in_mm)
 		exe_set = exe_is_program(b->pid, b->exec_fd);
 	if (r < 0)

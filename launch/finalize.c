@@ -42,24 +42,16 @@ static int wait_stopped(pid_t pid, struct pb_error *err, const char *when)
 }
 
 /*
- * Single-stepping over "syscall" stops once, after it; but the kernel reports
- * that step with a forced SIGTRAP, which would turn an ignored SIGTRAP back to
- * SIG_DFL. So we step only when the program's SIGTRAP is not ignored, and
- * otherwise take the syscall-entry and -exit stops (twice the round trips).
+ * Runs one system call in the stopped tracee at the "syscall" instruction
+ * insn. Single-stepping over it stops once, after it; but the kernel reports
+ * that step with a forced SIGTRAP, which would turn an ignored SIGTRAP back
+ * to SIG_DFL. So without step (the program's SIGTRAP is ignored) we take the
+ * syscall-entry and -exit stops instead: twice the round trips.
  */
-static bool sigtrap_ignored(void)
-{
-	struct sigaction sa;
-
-	return sigaction(SIGTRAP, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
-}
-
-/* Runs one system call in the stopped tracee at the "syscall" instruction insn. */
-static int inject(pid_t pid, uint64_t insn, long nr, long a0, long a1, long a2, long a3,
+static int inject(pid_t pid, bool step, uint64_t insn, long nr, long a0, long a1, long a2, long a3,
 		  long *ret, struct pb_error *err)
 {
 	struct user_regs_struct regs = {0};
-	bool step = !sigtrap_ignored();
 	int r;
 
 	regs.rip = insn;
@@ -157,14 +149,14 @@ uint64_t pb_image_syscall_insn(const struct pb_ctx *ctx)
 	return a;
 }
 
-int pb_finalize(struct pb_ctx *ctx, pid_t pid, const uint64_t *sigmask, struct pb_error *err)
+int pb_finalize(struct pb_ctx *ctx, pid_t pid, const uint64_t *sigmask, bool step, struct pb_error *err)
 {
 	struct user_regs_struct regs = {0};
 	const struct pb_host *h = &ctx->host;
 	long ret;
 	int r;
 
-	r = inject(pid, h->syscall_insn, SYS_munmap, (long)h->stub_lo, (long)(h->stub_hi - h->stub_lo),
+	r = inject(pid, step, h->syscall_insn, SYS_munmap, (long)h->stub_lo, (long)(h->stub_hi - h->stub_lo),
 		   0, 0, &ret, err);
 	if (r < 0)
 		return r;
@@ -196,7 +188,7 @@ int pb_release_kept(struct pb_built *p, struct pb_error *err)
 	if (ptrace(PTRACE_GETREGS, p->info.pid, 0, &final) < 0)
 		return pb_err_sys(err, "start", -errno, "PTRACE_GETREGS");
 	for (unsigned i = 0; i < p->nkept && r == 0; i++) {
-		r = inject(p->info.pid, p->syscall_insn, SYS_munmap, (long)p->kept[i].lo,
+		r = inject(p->info.pid, p->step, p->syscall_insn, SYS_munmap, (long)p->kept[i].lo,
 			   (long)(p->kept[i].hi - p->kept[i].lo), 0, 0, &ret, err);
 		if (r == 0 && ret < 0)
 			r = pb_err_sys(err, "start", (int)ret, "releasing a kept reservation");

@@ -31,6 +31,7 @@ struct pb_builder {
 	char **argv, **envp;	/* owned, NULL-terminated */
 	size_t argc, envc;
 	sigset_t sigmask;	/* the caller's mask, restored in the program */
+	bool sigtrap_ignored;	/* the caller's SIGTRAP disposition, which the stub inherited */
 	bool seeded;
 	uint64_t seed;
 	bool spent;
@@ -67,6 +68,7 @@ struct pb_built {
 	unsigned nkept;
 	int sock;			/* no-ptrace fallback: "go" goes here at start, else -1 */
 	uint64_t sigmask;		/* the program's, set again after injected steps */
+	bool step;			/* injected calls may be single-stepped (SIGTRAP not ignored) */
 };
 
 /* The fallback's page: code, then the initial rsp and entry it jumps with. */
@@ -86,7 +88,7 @@ void pb_kill_and_reap(pid_t *pid, int *pidfd, int *sock);
  * stub with an injected munmap and set the registers the kernel sets at exec;
  * the program's signal mask is set again. The process stays stopped.
  */
-int pb_finalize(struct pb_ctx *ctx, pid_t pid, const uint64_t *sigmask, struct pb_error *err);
+int pb_finalize(struct pb_ctx *ctx, pid_t pid, const uint64_t *sigmask, bool step, struct pb_error *err);
 
 /* At start: drop the reservations kept until now, through insn. */
 int pb_release_kept(struct pb_built *p, struct pb_error *err);

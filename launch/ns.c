@@ -65,6 +65,29 @@ static int check_entry(const struct pb_ns_entry *e, size_t i, struct stat *st, s
 	return 0;
 }
 
+/* Appends one checked entry; on failure nothing is appended and err says why. */
+static int add_entry(struct pb_builder *b, const struct pb_ns_entry *e, size_t i, struct pb_error *err)
+{
+	struct pb_ns_item *it = &b->ns[b->nns];
+	struct stat st;
+	int r = check_entry(e, i, &st, err);
+
+	if (r < 0)
+		return r;
+	*it = (struct pb_ns_item){.dev = st.st_dev, .ino = st.st_ino, .path = strdup(e->path)};
+	r = it->path ? source_path(e->dirfd, &st, &it->src) : -ENOMEM;
+	if (r == 0) {
+		b->nns++;
+		return 0;
+	}
+	free(it->path);
+	if (r == -ESTALE)
+		return pb_err_set(err, "builder", PB_EINVAL, 0,
+				  "namespace entry %s: fd %d has no path in our mount namespace "
+				  "that leads back to it (deleted, or from another namespace)", e->path, e->dirfd);
+	return pb_err_sys(err, "builder", r, "namespace entry %s", e->path);
+}
+
 PB_API int pb_add_namespace_entries(struct pb_builder *b, const struct pb_ns_entry *entries, size_t n,
 				    struct pb_error *err)
 {
@@ -75,36 +98,17 @@ PB_API int pb_add_namespace_entries(struct pb_builder *b, const struct pb_ns_ent
 	pb_err_clear(err);
 	if (n > PB_MAX_NS_ENTRIES || b->nns + n > PB_MAX_NS_ENTRIES)
 		return pb_err_set(err, "builder", PB_EINVAL, 0, "more than %d namespace entries", PB_MAX_NS_ENTRIES);
-	for (size_t i = 0; i < n; i++) {
-		struct stat st;
-		r = check_entry(&entries[i], i, &st, err);
-		if (r < 0)
-			return r;
-	}
 	grown = reallocarray(b->ns, b->nns + n, sizeof(*grown));
 	if (!grown && b->nns + n)
 		return pb_err_set(err, "builder", PB_ENOMEM, 0, "out of memory");
 	b->ns = grown;
 	for (size_t i = 0; i < n; i++) {
-		struct pb_ns_item *it = &b->ns[b->nns];
-		struct stat st;
-		r = fstat(entries[i].dirfd, &st) < 0 ? -EBADF : 0;
-		*it = (struct pb_ns_item){.dev = st.st_dev, .ino = st.st_ino, .path = strdup(entries[i].path)};
-		if (r == 0 && !it->path)
-			r = -ENOMEM;
-		if (r == 0)
-			r = source_path(entries[i].dirfd, &st, &it->src);
+		r = add_entry(b, &entries[i], i, err);
 		if (r < 0) {
-			free(it->path);
 			while (b->nns > done) /* all or none */
 				pb_ns_item_free(&b->ns[--b->nns]);
-			return r == -ESTALE ? pb_err_set(err, "builder", PB_EINVAL, 0,
-							 "namespace entry %s: fd %d has no path in our mount namespace "
-							 "that leads back to it (deleted, or from another namespace)",
-							 entries[i].path, entries[i].dirfd)
-					    : pb_err_sys(err, "builder", r, "namespace entry %s", entries[i].path);
+			return r;
 		}
-		b->nns++;
 	}
 	return 0;
 }
@@ -280,11 +284,8 @@ static int plan_ops(struct pb_builder *b, struct pb_error *err)
 	if (b->ns_mode == PB_NS_OVERLAY && (r = host_top_level(b, err)) < 0)
 		return r;
 	nhost = b->nns_ops;
-	for (size_t i = 0; i < b->nns && r == 0; i++) {
+	for (size_t i = 0; i < b->nns && r == 0; i++)
 		r = entry_op(b, &b->ns[i], nhost, err);
-		if (r == -ENOMEM)
-			r = pb_err_set(err, "builder", PB_ENOMEM, 0, "out of memory");
-	}
 	/* the working directory survives execve; in overlay mode it still exists */
 	if (r == 0)
 		r = add_op(b, PB_NS_OP_CHDIR, 0, b->ns_mode == PB_NS_OVERLAY && getcwd(cwd, sizeof(cwd)) ? cwd : "/",
@@ -295,6 +296,37 @@ static int plan_ops(struct pb_builder *b, struct pb_error *err)
 bool pb_ns_uses_userns(const struct pb_builder *b)
 {
 	return b->nns && !(pb_effective_caps() & (1ull << CAP_SYS_ADMIN));
+}
+
+/* The ops as the stub reads them (launch/proto.h), in one write: there may be 65536 of them. */
+static int write_ops(const struct pb_builder *b, int planfd)
+{
+	size_t len = 0;
+	char *buf, *p;
+	int r;
+
+	for (size_t i = 0; i < b->nns_ops; i++)
+		len += sizeof(struct pb_wire_ns_op) + strlen(b->ns_ops[i].item.path) + 1 +
+		       (b->ns_ops[i].item.src ? strlen(b->ns_ops[i].item.src) + 1 : 0);
+	p = buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	for (size_t i = 0; i < b->nns_ops; i++) {
+		const struct pb_ns_op *op = &b->ns_ops[i];
+		struct pb_wire_ns_op w = {op->kind, op->flags, (uint32_t)strlen(op->item.path) + 1,
+					  op->item.src ? (uint32_t)strlen(op->item.src) + 1 : 0,
+					  op->item.dev, op->item.ino};
+		memcpy(p, &w, sizeof(w));
+		p += sizeof(w);
+		memcpy(p, op->item.path, w.path_len);
+		p += w.path_len;
+		if (w.src_len)
+			memcpy(p, op->item.src, w.src_len);
+		p += w.src_len;
+	}
+	r = pb_write_full(planfd, buf, len);
+	free(buf);
+	return r;
 }
 
 /* The ops after the plan in its memfd (at its current offset), and the header's namespace fields. */
@@ -320,17 +352,7 @@ int pb_ns_write(struct pb_builder *b, int planfd, struct pb_plan_hdr *hdr, struc
 		snprintf(hdr->ns_uid_map, sizeof(hdr->ns_uid_map), "%u %u 1", geteuid(), geteuid());
 		snprintf(hdr->ns_gid_map, sizeof(hdr->ns_gid_map), "%u %u 1", getegid(), getegid());
 	}
-	for (size_t i = 0; i < b->nns_ops && r == 0; i++) {
-		const struct pb_ns_op *op = &b->ns_ops[i];
-		struct pb_wire_ns_op w = {op->kind, op->flags, (uint32_t)strlen(op->item.path) + 1,
-					  op->item.src ? (uint32_t)strlen(op->item.src) + 1 : 0,
-					  op->item.dev, op->item.ino};
-		r = pb_write_full(planfd, &w, sizeof(w));
-		if (r == 0)
-			r = pb_write_full(planfd, op->item.path, w.path_len);
-		if (r == 0 && w.src_len)
-			r = pb_write_full(planfd, op->item.src, w.src_len);
-	}
+	r = write_ops(b, planfd);
 	return r < 0 ? pb_err_sys(err, "launch", r, "writing the namespace ops") : 0;
 }
 

@@ -34,7 +34,6 @@ struct spawn_args {
 #define STUB_INTERP_FD 4
 #define STUB_INTERP_PATH "/proc/self/fd/4"
 
-
 /*
  * clone3 with a function to run on the child's stack (glibc has no wrapper).
  * The child shares our memory until it execs (CLONE_VM|CLONE_VFORK).
