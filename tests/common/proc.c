@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,4 +56,16 @@ char *slurp(const char *path)
 	buf[len] = 0;
 	close(fd);
 	return buf;
+}
+
+int temp_file(char *tmpl, const void *bytes, size_t len, unsigned mode)
+{
+	int fd = mkstemp(tmpl), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, bytes, len) != (ssize_t)len || fchmod(fd, mode) < 0)
+		r = errno ? -errno : -EIO;
+	close(fd);
+	return r;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 #include <stdbool.h>
+#include <stddef.h>
 
 /* How many fds this process has open (from /proc/self/fd). */
 int count_open_fds(void);
@@ -8,3 +9,5 @@ int count_open_fds(void);
 bool no_children(void);
 /* The contents of a small file, malloc'd, or NULL. */
 char *slurp(const char *path);
+/* mkstemp(tmpl) holding len bytes with the given mode; tmpl becomes its path. 0 or -errno. */
+int temp_file(char *tmpl, const void *bytes, size_t len, unsigned mode);

@@ -415,12 +415,9 @@ Test(seed, set_invalid_vdso_directly_fails)
 Test(script, runs_like_binfmt_script)
 {
 	char path[] = "/tmp/pb-script-XXXXXX";
-	int fd = mkstemp(path);
 	const char *text = "#!/bin/sh\necho \"script $0 $*\"; exit 3\n";
 
-	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	fchmod(fd, 0755);
-	close(fd);
+	cr_assert_eq(temp_file(path, text, strlen(text), 0755), 0);
 	assert_same_run((char *[]){path, "a", "b c", NULL});
 	unlink(path);
 }

@@ -350,13 +350,11 @@ Test(errors, bad_executable_fd)
 Test(errors, not_elf_names_the_parse_stage)
 {
 	char path[] = "/tmp/pb-script-XXXXXX";
-	int fd = mkstemp(path), fds_before;
+	int fds_before;
 	struct pb_built *p = NULL;
 	struct pb_error err;
 
-	cr_assert_eq(write(fd, "echo hi\n", 8), 8);
-	fchmod(fd, 0755);
-	close(fd);
+	cr_assert_eq(temp_file(path, "echo hi\n", 8, 0755), 0);
 	fds_before = count_open_fds();
 	cr_assert_eq(build(path, (const char *const[]){path}, 1, &p, &err), -ENOEXEC);
 	cr_assert_eq(err.code, PB_EPARSE);

@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* Each shipped pipeline, and the pipeline commands, on real programs. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "pipeline/pipeline.h"
+#include "procbuilder.h"
 #include "tests/common/json.h"
+#include "tests/common/proc.h"
 #include "tests/common/run.h"
 
 #define PB "build/procbuilder"
@@ -101,11 +107,9 @@ Test(pipelines, trace_json_on_the_command_line)
 Test(commands, check_and_stages)
 {
 	char path[] = "/tmp/pb-bad-XXXXXX";
-	int fd = mkstemp(path);
 	struct run_result r;
 
-	cr_assert_eq(write(fd, "stages:\n  - parse\n  - lod\n", 26), 26);
-	close(fd);
+	cr_assert_eq(temp_file(path, "stages:\n  - parse\n  - lod\n", 26, 0644), 0);
 	r = pb((char *[]){PB, "check", "pipelines/default.yaml", "pipelines/debug.yaml", NULL});
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	cr_assert(strstr(r.out, "pipelines/debug.yaml: ok (pipeline debug, 8 stages)"), "%s", r.out);
@@ -134,15 +138,13 @@ Test(commands, check_and_stages)
 Test(commands, plugin_stage_through_the_cli)
 {
 	char yaml[] = "/tmp/pb-plugin-XXXXXX", so[4096], text[8192];
-	int fd = mkstemp(yaml);
 	struct run_result r;
 
 	cr_assert_not_null(realpath("build/examples/extra-reserve.so", so));
 	snprintf(text, sizeof(text),
 		 "plugins: [%s]\nstages:\n  - parse\n  - extra-reserve: {range: 100000000-200000000, keep: true}\n"
 		 "  - interp\n  - reserve\n  - load\n  - vdso\n  - stack\n  - args\n", so);
-	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
+	cr_assert_eq(temp_file(yaml, text, strlen(text), 0644), 0);
 	r = pb((char *[]){PB, "plan", "--pipeline", yaml, "/bin/true", NULL});
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	cr_assert(strstr(r.out, "extra-reserve reserve   0x000100000000-0x000200000000"), "%s", r.out);
@@ -153,14 +155,6 @@ Test(commands, plugin_stage_through_the_cli)
 	run_result_free(&r);
 	unlink(yaml);
 }
-
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
-
-#include "pipeline/pipeline.h"
-#include "procbuilder.h"
-#include "tests/common/proc.h"
 
 /* A stage that plans something the kernel refuses: mprotect of unmapped memory. */
 static int bad_step(struct pb_ctx *ctx, const struct pb_stage_opts *opts)
@@ -178,10 +172,9 @@ Test(apply, a_failed_step_names_the_stage_that_planned_it)
 	struct pb_builder *b;
 	struct pb_built *built = NULL;
 	struct pb_error err;
-	int fd = mkstemp(yaml), exe, fds;
+	int exe, fds;
 
-	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
+	cr_assert_eq(temp_file(yaml, text, strlen(text), 0644), 0);
 	cr_assert_eq(pb_registry_add(reg, &def), 0);
 	cr_assert_eq(pb_pipeline_load_with(yaml, reg, &p, &err), 0, "%s", err.msg);
 	fds = count_open_fds();

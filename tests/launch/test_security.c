@@ -147,16 +147,21 @@ Test(privilege, file_capabilities_beyond_ours_are_refused)
 
 /* ---- hostile ELF files through procbuilder run ---- */
 
+/* Writes g to fd (a mkstemp file), makes it executable and closes it. */
+static void write_executable(int fd, struct elfgen *g)
+{
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, elfgen_bytes(g), g->size), (ssize_t)g->size);
+	fchmod(fd, 0755);
+	close(fd);
+}
+
 static void assert_refused(struct elfgen *g, const char *want, int want_status)
 {
 	char path[] = "/tmp/pb-hostile-XXXXXX";
-	int fd = mkstemp(path);
-	const uint8_t *bytes = elfgen_bytes(g);
 	struct run_result r;
 
-	cr_assert_eq(write(fd, bytes, g->size), (ssize_t)g->size);
-	fchmod(fd, 0755);
-	close(fd);
+	write_executable(mkstemp(path), g);
 	cr_assert_eq(run_cmd((char *[]){PB, "run", path, NULL}, env, &r), 0);
 	cr_assert_eq(r.exit_code, want_status, "status %d, signal %d: %s", r.exit_code, r.signal, r.err);
 	cr_assert(strstr(r.err, want), "want '%s' in: %s", want, r.err);
@@ -215,9 +220,7 @@ Test(hostile, interpreter_is_itself_or_a_directory)
 
 	elfgen_static_pie(&g, 0);
 	elfgen_add_interp(&g, path);
-	cr_assert_eq(write(fd, elfgen_bytes(&g), g.size), (ssize_t)g.size);
-	fchmod(fd, 0755);
-	close(fd);
+	write_executable(fd, &g);
 	cr_assert_eq(run_cmd((char *[]){PB, "run", path, NULL}, env, &r), 0);
 	cr_assert_eq(r.exit_code, 125, "%s", r.err);
 	cr_assert(strstr(r.err, "interp: bad interpreter") || strstr(r.err, "interpreter of its own"), "%s", r.err);
@@ -236,10 +239,8 @@ Test(hostile, sparse_four_gigabyte_file_is_read_by_its_headers)
 	struct run_result r;
 
 	elfgen_static_exec(&g, 42);
-	cr_assert_eq(write(fd, elfgen_bytes(&g), g.size), (ssize_t)g.size);
-	cr_assert_eq(ftruncate(fd, 4ll << 30), 0);
-	fchmod(fd, 0755);
-	close(fd);
+	write_executable(fd, &g);
+	cr_assert_eq(truncate(path, 4ll << 30), 0);
 	cr_assert_eq(run_cmd((char *[]){PB, "run", path, NULL}, env, &r), 0);
 	cr_assert_eq(r.exit_code, 42, "%s", r.err);
 	run_result_free(&r);
@@ -431,7 +432,7 @@ Test(faults, stub_killed_while_applying)
 	struct pb_registry *reg = pb_registry_create();
 	char yaml[] = "/tmp/pb-slow-XXXXXX";
 	const char *text = "stages: [parse, load, stack, slow-apply, args]\n";
-	int fd = mkstemp(yaml), fds;
+	int fds;
 	struct pb_pipeline *pipe;
 	struct pb_builder *b;
 	struct pb_built *p = NULL;
@@ -439,8 +440,7 @@ Test(faults, stub_killed_while_applying)
 	pthread_t t;
 	pid_t stub;
 
-	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
+	cr_assert_eq(temp_file(yaml, text, strlen(text), 0644), 0);
 	pb_registry_add(reg, &def);
 	cr_assert_eq(pb_pipeline_load_with(yaml, reg, &pipe, &err), 0, "%s", err.msg);
 	/* control: without the kill the same pipeline builds */

@@ -11,15 +11,21 @@
 static struct pb_ctx ctx;
 static int fd = -1;
 
-static int load(struct elfgen *g)
+/* The load stage on g, on the fake host; unrandomized: as with randomize_va_space 0. */
+static int load_with(struct elfgen *g, bool randomized)
 {
 	fake_ctx(&ctx);
+	if (!randomized)
+		ctx.host.randomize_va_space = 0;
 	fd = elfgen_fd(g);
 	cr_assert_geq(fd, 0);
 	fake_parse(&ctx, fd);
 	ctx.stage = "load";
 	return pb_stage_load(&ctx, NULL);
 }
+
+static int load(struct elfgen *g) { return load_with(g, true); }
+static int load_unrandomized(struct elfgen *g) { return load_with(g, false); }
 
 static void done(void)
 {
@@ -146,11 +152,7 @@ Test(load, brk_without_randomization_is_page_aligned_end)
 	struct elfgen g;
 
 	elfgen_static_exec(&g, 0);
-	fake_ctx(&ctx);
-	ctx.host.randomize_va_space = 0;
-	fd = elfgen_fd(&g);
-	fake_parse(&ctx, fd);
-	cr_assert_eq(pb_stage_load(&ctx, NULL), 0);
+	cr_assert_eq(load_unrandomized(&g), 0, "%s", ctx.err.msg);
 	cr_assert_eq(ctx.start_brk, 0x403000);
 	cr_assert_eq(ctx.mm.brk, 0x403000);
 }
@@ -174,11 +176,7 @@ Test(load, static_pie_brk_moves_to_elf_et_dyn_base)
 	struct elfgen g;
 
 	elfgen_static_pie(&g, 0);
-	fake_ctx(&ctx);
-	ctx.host.randomize_va_space = 0;
-	fd = elfgen_fd(&g);
-	fake_parse(&ctx, fd);
-	cr_assert_eq(pb_stage_load(&ctx, NULL), 0);
+	cr_assert_eq(load_unrandomized(&g), 0, "%s", ctx.err.msg);
 	cr_assert_eq(ctx.start_brk, 0x555555555000);
 }
 

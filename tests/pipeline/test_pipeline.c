@@ -10,6 +10,7 @@
 #include "tests/common/elfgen.h"
 #include "tests/common/fakectx.h"
 #include "tests/common/json.h"
+#include "tests/common/proc.h"
 
 static struct pb_pipeline *load(const char *text, struct pb_registry *reg, struct pb_error *err)
 {
@@ -384,11 +385,9 @@ Test(registry, public_api_swaps_a_stage)
 	struct pb_pipeline *p;
 	struct pb_error err;
 	struct pb_ctx ctx;
-	int fd = mkstemp(path);
 	static char *const argv[] = {"p", NULL};
 
-	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
+	cr_assert_eq(temp_file(path, text, strlen(text), 0644), 0);
 	cr_assert_eq(pb_registry_add(reg, &swapped), 0);
 	cr_assert_eq(pb_pipeline_load_with(path, reg, &p, &err), 0, "%s", err.msg);
 	fake_ctx(&ctx);
