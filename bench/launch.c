@@ -158,9 +158,7 @@ static double plans_per_second(const char *path)
 	t0 = now_us();
 	do {
 		pb_ctx_init(ctx);
-		ctx->host = host;
-		for (unsigned i = 0; i < host.nmaps; i++)
-			pb_aspace_take(&ctx->as, host.maps[i].lo, host.maps[i].hi, host.maps[i].name);
+		pb_ctx_set_host(ctx, &host, "anonymous");
 		ctx->exec_fd = fd;
 		ctx->exec_name = ctx->execfn = ctx->comm = path;
 		ctx->argv = argv;

@@ -81,6 +81,14 @@ static void print_stack(const struct pb_ctx *ctx, bool json)
 		printf("  %-22s 0x%llx\n", at_name(aux[2 * i]), (unsigned long long)aux[2 * i + 1]);
 }
 
+/* No process: the plan is for a model of a fresh one, drawn from ctx's rng. */
+static void model_fresh_process(struct pb_ctx *ctx)
+{
+	pb_aspace_init(&ctx->as);
+	pb_host_model_fresh(&ctx->host, &ctx->rng);
+	pb_ctx_set_host(ctx, &ctx->host, "anonymous");
+}
+
 /* The build options, straight into the context (there is no builder here). */
 static int apply_build_opts(const struct pb_launch_opts *o, struct pb_ctx *ctx, int *fds)
 {
@@ -140,9 +148,7 @@ int pb_cli_plan(int argc, char **argv)
 	pb_ctx_init(ctx);
 	if (o.seeded)
 		pb_rng_seed(&ctx->rng, o.seed);
-	pb_host_model_fresh(&ctx->host, &ctx->rng);
-	for (unsigned i = 0; i < ctx->host.nmaps; i++)
-		pb_aspace_take(&ctx->as, ctx->host.maps[i].lo, ctx->host.maps[i].hi, ctx->host.maps[i].name);
+	model_fresh_process(ctx);
 	ctx->exec_fd = fd;
 	ctx->exec_name = ctx->execfn = o.path;
 	ctx->comm = o.path;
@@ -157,10 +163,7 @@ int pb_cli_plan(int argc, char **argv)
 		goto out_clear;
 	if (pipe->seeded && !o.seeded) { /* the model of a fresh process is drawn from the seed too */
 		pb_rng_seed(&ctx->rng, pipe->seed);
-		pb_host_model_fresh(&ctx->host, &ctx->rng);
-		pb_aspace_init(&ctx->as);
-		for (unsigned i = 0; i < ctx->host.nmaps; i++)
-			pb_aspace_take(&ctx->as, ctx->host.maps[i].lo, ctx->host.maps[i].hi, ctx->host.maps[i].name);
+		model_fresh_process(ctx);
 	}
 	r = pb_pipeline_run(pipe, ctx, (enum pb_trace)o.trace, stderr);
 	if (r < 0) {

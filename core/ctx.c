@@ -34,6 +34,16 @@ const char *pb_opt_str(const struct pb_stage_opts *opts, const char *key, const 
 	return o && o->type == PB_OPT_STR ? o->s : def;
 }
 
+void pb_ctx_set_host(struct pb_ctx *ctx, const struct pb_host *host, const char *unnamed_as)
+{
+	if (host != &ctx->host)
+		ctx->host = *host;
+	for (unsigned i = 0; i < ctx->host.nmaps; i++) {
+		const struct pb_vma *m = &ctx->host.maps[i];
+		pb_aspace_take(&ctx->as, m->lo, m->hi, m->name[0] ? m->name : unnamed_as);
+	}
+}
+
 void pb_ctx_init(struct pb_ctx *ctx)
 {
 	memset(ctx, 0, sizeof(*ctx));

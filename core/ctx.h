@@ -109,6 +109,12 @@ struct pb_ctx {
 void pb_ctx_init(struct pb_ctx *ctx);
 /* Frees what the context owns (not the borrowed fds). */
 void pb_ctx_clear(struct pb_ctx *ctx);
+/*
+ * The process the plan is for: host copied into ctx->host (it may be
+ * ctx->host itself), and each of its mappings taken in the address-space
+ * model (an unnamed one as unnamed_as).
+ */
+void pb_ctx_set_host(struct pb_ctx *ctx, const struct pb_host *host, const char *unnamed_as);
 
 /*
  * Appends a plan step emitted by the running stage; returns its index (to

@@ -38,9 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fd < 0 || !ctx || write(fd, data, size) != (ssize_t)size)
 		__builtin_trap();
 	pb_ctx_init(ctx);
-	ctx->host = host;
-	for (unsigned i = 0; i < host.nmaps; i++)
-		pb_aspace_take(&ctx->as, host.maps[i].lo, host.maps[i].hi, host.maps[i].name);
+	pb_ctx_set_host(ctx, &host, "anonymous");
 	pb_rng_seed(&ctx->rng, 7);
 	ctx->exec_fd = fd;
 	ctx->exec_name = ctx->execfn = ctx->comm = "fuzz";

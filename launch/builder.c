@@ -420,12 +420,10 @@ static int read_hello(struct pb_builder *b, struct pb_ctx *ctx, struct pb_error 
 	host->vdso_base = pb_host_auxv(host, AT_SYSINFO_EHDR, 0);
 	/* the stub was the kernel's first top-down mapping: it sits at mmap_base */
 	host->mmap_top = h->stub_hi;
-	for (unsigned i = 0; i < host->nmaps; i++) {
+	for (unsigned i = 0; i < host->nmaps; i++)
 		if (strcmp(host->maps[i].name, "[stack]") == 0)
 			host->stack_end = host->maps[i].hi;
-		pb_aspace_take(&ctx->as, host->maps[i].lo, host->maps[i].hi,
-			       host->maps[i].name[0] ? host->maps[i].name : "stub anonymous");
-	}
+	pb_ctx_set_host(ctx, host, "stub anonymous");
 	free(h);
 	return 0;
 }
