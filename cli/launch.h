@@ -42,7 +42,13 @@ struct pb_launch_opts {
 int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 		    void (*help)(FILE *), struct pb_launch_opts *o);
 void pb_launch_opts_free(struct pb_launch_opts *o);
-/* The options that configure a build (interp, vdso, reserve), applied to b; 0 or -errno. */
+/*
+ * The files --interp/--sysroot and --vdso name, opened: fds[0] the
+ * interpreter or sysroot, fds[1] a custom vDSO (-1 when not given). 0, or
+ * -errno after saying why (also when --interp and --sysroot are both given).
+ */
+int pb_launch_open_files(const struct pb_launch_opts *o, const char *cmd, int fds[2]);
+/* The options that configure a build, applied to b; 0, or -errno after saying why. */
 struct pb_builder;
 int pb_launch_apply(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd);
 /* Loads --pipeline (a name looks in $PB_PIPELINE_DIR, then pipelines/ beside the binary), or the default. */

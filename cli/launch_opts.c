@@ -300,6 +300,14 @@ static int open_for(const char *cmd, const char *what, const char *path, int fla
 	return fd;
 }
 
+/* r, after saying what it means when it is an error nobody has reported yet. */
+static int said(const char *cmd, int r)
+{
+	if (r < 0)
+		pb_cli_error(cmd, "%s", strerror(-r));
+	return r;
+}
+
 /* A listening socket for ADDR: unix:PATH, tcp:HOST:PORT, or PORT (on 127.0.0.1). */
 static int listen_on(const char *addr, const char *cmd)
 {
@@ -371,8 +379,8 @@ static int add_fd_specs(const struct pb_launch_opts *o, struct pb_builder *b, co
 		else if ((fds[n].fd = open(eq + 1, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) < 0)
 			fds[n].fd = open(eq + 1, O_RDONLY | O_CLOEXEC);
 		if (fds[n].fd < 0) {
-			pb_cli_error(cmd, "--fd %s: %s", spec, strerror(errno));
 			r = -errno;
+			pb_cli_error(cmd, "--fd %s: %s", spec, strerror(-r));
 			break;
 		}
 		n++;
@@ -412,7 +420,7 @@ static int add_ns_specs(const struct pb_launch_opts *o, struct pb_builder *b, co
 	int r = 0;
 
 	if (!e || !paths) {
-		r = -ENOMEM;
+		r = said(cmd, -ENOMEM);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -430,7 +438,7 @@ static int add_ns_specs(const struct pb_launch_opts *o, struct pb_builder *b, co
 	if (r == 0 && (r = pb_add_namespace_entries(b, e, n, &err)) < 0)
 		pb_cli_error(cmd, "%s", err.msg);
 	if (r == 0)
-		r = pb_set_namespace_mode(b, (enum pb_ns_mode)o->ns_mode);
+		r = said(cmd, pb_set_namespace_mode(b, (enum pb_ns_mode)o->ns_mode));
 out:
 	for (size_t i = 0; e && paths && i < n; i++) {
 		if (e[i].dirfd >= 0)
@@ -442,43 +450,56 @@ out:
 	return r;
 }
 
-int pb_launch_apply(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd)
+int pb_launch_open_files(const struct pb_launch_opts *o, const char *cmd, int fds[2])
 {
-	int fd, r = 0;
+	int r;
 
+	fds[0] = fds[1] = -1;
 	if (o->interp && o->sysroot) {
 		pb_cli_error(cmd, "--interp and --sysroot exclude each other");
 		return -EINVAL;
 	}
 	if (o->interp || o->sysroot) {
-		fd = o->interp ? open_for(cmd, "--interp", o->interp, O_RDONLY)
-			       : open_for(cmd, "--sysroot", o->sysroot, O_RDONLY | O_DIRECTORY);
-		if (fd < 0)
+		fds[0] = o->interp ? open_for(cmd, "--interp", o->interp, O_RDONLY)
+				   : open_for(cmd, "--sysroot", o->sysroot, O_RDONLY | O_DIRECTORY);
+		if (fds[0] < 0)
 			return -errno;
-		r = pb_set_interp_resolver(b, o->interp ? PB_INTERP_FD : PB_INTERP_SYSROOT, fd);
-		close(fd);
 	}
-	if (r == 0 && o->vdso) {
-		if (strcmp(o->vdso, "system") == 0 || strcmp(o->vdso, "none") == 0) {
-			r = pb_set_vdso(b, o->vdso[0] == 's' ? PB_VDSO_SYSTEM : PB_VDSO_NONE, -1);
-		} else {
-			fd = open_for(cmd, "--vdso", o->vdso, O_RDONLY);
-			if (fd < 0)
-				return -errno;
-			r = pb_set_vdso(b, PB_VDSO_CUSTOM, fd);
-			close(fd);
+	if (o->vdso && strcmp(o->vdso, "system") != 0 && strcmp(o->vdso, "none") != 0) {
+		fds[1] = open_for(cmd, "--vdso", o->vdso, O_RDONLY);
+		if (fds[1] < 0) {
+			r = -errno;
+			if (fds[0] >= 0)
+				close(fds[0]);
+			return r;
 		}
 	}
+	return 0;
+}
+
+int pb_launch_apply(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd)
+{
+	int fds[2], r = pb_launch_open_files(o, cmd, fds);
+
+	if (r < 0)
+		return r;
+	/* the builder keeps duplicates of what it is given */
+	if (fds[0] >= 0)
+		r = said(cmd, pb_set_interp_resolver(b, o->interp ? PB_INTERP_FD : PB_INTERP_SYSROOT, fds[0]));
+	if (r == 0 && o->vdso)
+		r = said(cmd, pb_set_vdso(b, fds[1] >= 0 ? PB_VDSO_CUSTOM : o->vdso[0] == 's' ? PB_VDSO_SYSTEM
+											: PB_VDSO_NONE, fds[1]));
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 	if (r == 0 && o->no_ptrace)
-		r = pb_set_no_ptrace(b, 1);
+		r = said(cmd, pb_set_no_ptrace(b, 1));
 	if (r == 0 && (o->nfd_specs || o->nlisten_specs))
 		r = add_fd_specs(o, b, cmd);
 	if (r == 0 && o->nns_specs)
 		r = add_ns_specs(o, b, cmd);
 	if (r == 0 && (o->reserve || o->keep_reservation))
-		r = pb_set_reservation(b, o->reserve, o->keep_reservation);
-	if (r < 0)
-		pb_cli_error(cmd, "%s", strerror(-r));
+		r = said(cmd, pb_set_reservation(b, o->reserve, o->keep_reservation));
 	return r;
 }
 

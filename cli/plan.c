@@ -90,26 +90,17 @@ static void model_fresh_process(struct pb_ctx *ctx)
 }
 
 /* The build options, straight into the context (there is no builder here). */
-static int apply_build_opts(const struct pb_launch_opts *o, struct pb_ctx *ctx, int *fds)
+static int apply_build_opts(const struct pb_launch_opts *o, struct pb_ctx *ctx, int fds[2])
 {
-	if (o->interp || o->sysroot) {
-		fds[0] = open(o->interp ? o->interp : o->sysroot, O_RDONLY | O_CLOEXEC | (o->interp ? 0 : O_DIRECTORY));
-		if (fds[0] < 0) {
-			pb_cli_error("plan", "%s: %s", o->interp ? o->interp : o->sysroot, strerror(errno));
-			return -1;
-		}
+	if (pb_launch_open_files(o, "plan", fds) < 0)
+		return -1;
+	if (fds[0] >= 0) {
 		ctx->interp_resolver = o->interp ? "fd" : "sysroot";
 		*(o->interp ? &ctx->interp_override_fd : &ctx->sysroot_fd) = fds[0];
 	}
 	if (o->vdso) {
-		ctx->vdso_policy = strcmp(o->vdso, "system") == 0 || strcmp(o->vdso, "none") == 0 ? o->vdso : "custom";
-		if (strcmp(ctx->vdso_policy, "custom") == 0) {
-			fds[1] = ctx->vdso_fd = open(o->vdso, O_RDONLY | O_CLOEXEC);
-			if (fds[1] < 0) {
-				pb_cli_error("plan", "%s: %s", o->vdso, strerror(errno));
-				return -1;
-			}
-		}
+		ctx->vdso_policy = fds[1] >= 0 ? "custom" : o->vdso;
+		ctx->vdso_fd = fds[1];
 	}
 	ctx->reserve_range = o->reserve;
 	if (o->keep_reservation)

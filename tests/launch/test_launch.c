@@ -591,6 +591,33 @@ Test(plan, json_and_errors)
 
 /* ---- without ptrace: the trampoline fallback ---- */
 
+/* A file option that cannot be opened: one line naming the option, for run and plan alike. */
+Test(run, bad_option_files_are_one_clear_line)
+{
+	static const char *const cmds[] = {"run", "plan"};
+	static const char *const cases[][3] = {
+		{"--interp", "/nonexistent", "--interp /nonexistent: No such file or directory"},
+		{"--vdso", "/nonexistent", "--vdso /nonexistent: No such file or directory"},
+		{"--sysroot", "/etc/passwd", "--sysroot /etc/passwd: Not a directory"},
+	};
+	struct run_result r;
+
+	for (size_t c = 0; c < 2; c++) {
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			cr_assert_eq(run_cmd((char *[]){PB, (char *)cmds[c], (char *)cases[i][0], (char *)cases[i][1],
+							H_STATIC, "exit", "0", NULL}, test_env, &r), 0);
+			cr_assert_neq(r.exit_code, 0);
+			cr_assert(strstr(r.err, cases[i][2]), "%s: %s", cmds[c], r.err);
+			cr_assert_eq(strchr(r.err, '\n'), r.err + r.err_len - 1, "%s: one line: %s", cmds[c], r.err);
+			run_result_free(&r);
+		}
+		cr_assert_eq(run_cmd((char *[]){PB, (char *)cmds[c], "--interp", "/bin/true", "--sysroot", "/",
+						H_STATIC, NULL}, test_env, &r), 0);
+		cr_assert(strstr(r.err, "--interp and --sysroot exclude each other"), "%s: %s", cmds[c], r.err);
+		run_result_free(&r);
+	}
+}
+
 Test(fallback, without_ptrace_the_program_still_starts_as_execve_leaves_it)
 {
 	char *pbargv[] = {PB, "run", "--no-ptrace", H_STATIC, "report", "arg1", "", "arg three", NULL};

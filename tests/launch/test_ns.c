@@ -326,6 +326,7 @@ Test(ns, cli_errors)
 	cr_assert_eq(run_cmd((char *[]){PB, "run", "--ns", "/x=/nonexistent-dir", H, "exit", "0", NULL}, NULL, &r), 0);
 	cr_assert_neq(r.exit_code, 0);
 	cr_assert(strstr(r.err, "/nonexistent-dir: No such file or directory"), "%s", r.err);
+	cr_assert_eq(strchr(r.err, '\n'), r.err + r.err_len - 1, "one line, nothing else: %s", r.err);
 	run_result_free(&r);
 	cr_assert_eq(run_cmd((char *[]){PB, "run", "--ns-mode", "chroot", H, "exit", "0", NULL}, NULL, &r), 0);
 	cr_assert_eq(r.exit_code, 2);
