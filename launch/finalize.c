@@ -10,10 +10,7 @@
  */
 #include <elf.h>
 #include <linux/capability.h>
-#include <linux/prctl.h>
 #include <stddef.h>
-#include <stdio.h>
-#include <sys/uio.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>

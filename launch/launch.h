@@ -103,8 +103,6 @@ uint64_t pb_effective_caps(void);
 bool pb_can_set_exe(void);
 
 /* Namespace entries (launch/ns.c). */
-void pb_ns_item_free(struct pb_ns_item *it);
-void pb_ns_ops_free(struct pb_builder *b);
 void pb_ns_free(struct pb_builder *b);
 /* Whether the entries need a user namespace (we lack CAP_SYS_ADMIN). */
 bool pb_ns_uses_userns(const struct pb_builder *b);

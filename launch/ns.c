@@ -17,6 +17,22 @@
 #include "core/util.h"
 #include "launch/launch.h"
 
+static void ns_item_free(struct pb_ns_item *it)
+{
+	free(it->path);
+	free(it->src);
+	it->path = it->src = NULL;
+}
+
+static void ns_ops_free(struct pb_builder *b)
+{
+	for (size_t i = 0; i < b->nns_ops; i++)
+		ns_item_free(&b->ns_ops[i].item);
+	free(b->ns_ops);
+	b->ns_ops = NULL;
+	b->nns_ops = 0;
+}
+
 /* Absolute, no empty, "." or ".." component, no trailing slash, not "/". */
 static bool path_is_clean(const char *p)
 {
@@ -106,7 +122,7 @@ PB_API int pb_add_namespace_entries(struct pb_builder *b, const struct pb_ns_ent
 		r = add_entry(b, &entries[i], i, err);
 		if (r < 0) {
 			while (b->nns > done) /* all or none */
-				pb_ns_item_free(&b->ns[--b->nns]);
+				ns_item_free(&b->ns[--b->nns]);
 			return r;
 		}
 	}
@@ -121,30 +137,14 @@ PB_API int pb_set_namespace_mode(struct pb_builder *b, enum pb_ns_mode mode)
 	return 0;
 }
 
-void pb_ns_item_free(struct pb_ns_item *it)
-{
-	free(it->path);
-	free(it->src);
-	it->path = it->src = NULL;
-}
-
 void pb_ns_free(struct pb_builder *b)
 {
 	for (size_t i = 0; i < b->nns; i++)
-		pb_ns_item_free(&b->ns[i]);
+		ns_item_free(&b->ns[i]);
 	free(b->ns);
 	b->ns = NULL;
 	b->nns = 0;
-	pb_ns_ops_free(b);
-}
-
-void pb_ns_ops_free(struct pb_builder *b)
-{
-	for (size_t i = 0; i < b->nns_ops; i++)
-		pb_ns_item_free(&b->ns_ops[i].item);
-	free(b->ns_ops);
-	b->ns_ops = NULL;
-	b->nns_ops = 0;
+	ns_ops_free(b);
 }
 
 static int by_path(const void *a, const void *b)
@@ -200,7 +200,7 @@ static int add_op(struct pb_builder *b, uint32_t kind, uint32_t flags, const cha
 	*op = (struct pb_ns_op){.kind = kind, .flags = flags,
 				.item = {.path = strdup(path), .src = src ? strdup(src) : NULL, .dev = dev, .ino = ino}};
 	if (!op->item.path || (src && !op->item.src)) {
-		pb_ns_item_free(&op->item);
+		ns_item_free(&op->item);
 		return -ENOMEM;
 	}
 	b->nns_ops++;
@@ -276,7 +276,7 @@ static int plan_ops(struct pb_builder *b, struct pb_error *err)
 	size_t nhost;
 	int r = 0;
 
-	pb_ns_ops_free(b);
+	ns_ops_free(b);
 	qsort(b->ns, b->nns, sizeof(*b->ns), by_path);
 	for (size_t i = 1; i < b->nns; i++)
 		if (strcmp(b->ns[i - 1].path, b->ns[i].path) == 0)
