@@ -285,7 +285,7 @@ const char pb_launch_build_help[] =
 	"      --no-ptrace           finish without ptrace (automatic when it is refused):\n"
 	"                            one trampoline page stays mapped\n"
 	"      --interp PATH         use PATH as the interpreter, whatever PT_INTERP says\n"
-	"      --sysroot DIR         resolve PT_INTERP under DIR (as if chrooted)\n"
+	"      --sysroot DIR         resolve PT_INTERP under DIR (as if chrooted); not with --interp\n"
 	"      --vdso system|none|FILE  keep the kernel's vDSO, drop it, or map FILE as the vDSO\n"
 	"      --reserve RANGE       keep RANGE free while placing: low-half (default for\n"
 	"                            dynamic programs), none, asan, tsan, msan, or START-END (hex)\n"
