@@ -20,6 +20,9 @@ struct pb_launch_opts {
 	int trace;		/* --trace: 0, 1 text, 2 json */
 	bool gdb;		/* --gdb: hand the process to gdb */
 	bool no_ptrace;		/* --no-ptrace */
+	bool spawn;		/* --spawn: a child, with us as its proxy (also --gdb, --stopped) */
+	bool stopped;		/* --stopped: the child starts stopped at its entry */
+	bool close_fds;		/* --close-fds: only 0, 1, 2 and the --fd/--listen fds pass */
 	const char *cgroup;	/* --cgroup DIR */
 	const char *fd_specs[64];	/* --fd N=PATH | N=&M */
 	int nfd_specs;
@@ -60,3 +63,13 @@ int pb_launch_cgroup_fd(const struct pb_launch_opts *o, const char *cmd);
 extern const char pb_launch_build_help[];
 /* argv for the program: --argv0 or PROG, then ARGS. NULL-terminated, owned array. */
 char **pb_launch_argv(const struct pb_launch_opts *o);
+
+/* run --spawn (cli/proxy.c). Before the build: our signals queue for the proxy, the child dies with us. */
+struct pb_built;
+int pb_cli_proxy_prepare(struct pb_builder *b);
+/* Passes every inherited fd not marked close-on-exec at its own number, as execve would. */
+void pb_cli_pass_inherited_fds(struct pb_builder *b);
+/* Proxies for the started program until it ends; its exit status, or dies of its signal. */
+int pb_cli_proxy(struct pb_built *p);
+/* Becomes gdb -p PID (returns 125 if it cannot). */
+int pb_cli_exec_gdb(const struct pb_launch_opts *o, int pid);

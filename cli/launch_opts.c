@@ -131,6 +131,9 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 		{"trace", optional_argument, NULL, 'T'},
 		{"gdb", no_argument, NULL, 'G'},
 		{"no-ptrace", no_argument, NULL, 'N'},
+		{"spawn", no_argument, NULL, 'W'},
+		{"stopped", no_argument, NULL, 'O'},
+		{"close-fds", no_argument, NULL, 'c'},
 		{"fd", required_argument, NULL, 'F'},
 		{"listen", required_argument, NULL, 'L'},
 		{"cgroup", required_argument, NULL, 'C'},
@@ -190,8 +193,11 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 				return PB_EXIT_USAGE;
 			}
 			break;
-		case 'G': o->gdb = true; break;
+		case 'G': o->gdb = o->spawn = true; break;
 		case 'N': o->no_ptrace = true; break;
+		case 'W': o->spawn = true; break;
+		case 'O': o->stopped = o->spawn = true; break;
+		case 'c': o->close_fds = true; break;
 		case 'C': o->cgroup = optarg; break;
 		case 'F':
 			if (o->nfd_specs == 64)
@@ -209,7 +215,7 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 				return PB_EXIT_USAGE;
 			}
 			o->gdb_ex[o->ngdb_ex++] = optarg;
-			o->gdb = true;
+			o->gdb = o->spawn = true;
 			break;
 		case 'n':
 			if (add_ns_spec(o, optarg) < 0) {
@@ -282,8 +288,8 @@ const char pb_launch_build_help[] =
 	"                            (repeatable; user namespace when not privileged)\n"
 	"      --ns-mode isolated|overlay  the root holds only the --ns entries (isolated,\n"
 	"                            the default) or the host's top level under them (overlay)\n"
-	"      --no-ptrace           finish without ptrace (automatic when it is refused):\n"
-	"                            one trampoline page stays mapped\n"
+	"      --no-ptrace           spawned: finish without ptrace (automatic when it is\n"
+	"                            refused): one trampoline page stays mapped\n"
 	"      --interp PATH         use PATH as the interpreter, whatever PT_INTERP says\n"
 	"      --sysroot DIR         resolve PT_INTERP under DIR (as if chrooted); not with --interp\n"
 	"      --vdso system|none|FILE  keep the kernel's vDSO, drop it, or map FILE as the vDSO\n"

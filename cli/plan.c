@@ -24,7 +24,8 @@ void pb_cli_plan_help(FILE *f)
 	      "      --seed N              deterministic addresses and AT_RANDOM\n"
 	      "      --json                one JSON object\n", f);
 	fputs(pb_launch_build_help, f);
-	fputs("  (--fd, --listen, --ns, --cgroup and --no-ptrace are run's: plan makes no process)\n", f);
+	fputs("  (--fd, --listen, --ns, --cgroup, --no-ptrace, --spawn, --stopped, --gdb and --close-fds\n"
+	      "   are run's: plan makes no process)\n", f);
 	fputs(
 	      "  -h, --help                show this help\n\n"
 	      "Exit status: 0; 2 if a stage fails (the error names it) or on a usage error;\n"
@@ -122,8 +123,9 @@ int pb_cli_plan(int argc, char **argv)
 		pb_launch_opts_free(&o);
 		return r == 1 ? 0 : r;
 	}
-	if (o.nfd_specs || o.nlisten_specs || o.cgroup || o.no_ptrace || o.gdb || o.nns_specs) {
-		pb_cli_error("plan", "--fd, --listen, --ns, --cgroup, --no-ptrace and --gdb need a process; "
+	if (o.nfd_specs || o.nlisten_specs || o.cgroup || o.no_ptrace || o.spawn || o.close_fds || o.nns_specs) {
+		pb_cli_error("plan", "--fd, --listen, --ns, --cgroup, --no-ptrace, --spawn, --stopped, --gdb and "
+			     "--close-fds need a process; "
 			     "plan makes none (use run)");
 		pb_launch_opts_free(&o);
 		return PB_EXIT_USAGE;

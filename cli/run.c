@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <linux/close_range.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
-#include <sys/wait.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "procbuilder.h"
@@ -16,102 +15,138 @@
 void pb_cli_run_help(FILE *f)
 {
 	fputs("Usage: procbuilder run [OPTIONS] [--] PROG [ARGS...]\n"
-	      "Build PROG from the outside with the default pipeline, start it, wait for it.\n"
-	      "PROG is looked up in PATH like execvp; it gets this environment, stdin,\n"
-	      "stdout and stderr, and nothing else.\n\n"
+	      "Build PROG with the default pipeline and become it, as env or setpriv do:\n"
+	      "the process keeps its pid, parent, session, signal mask, ignored signals,\n"
+	      "limits and every fd not marked close-on-exec, exactly as execve keeps them.\n"
+	      "PROG is looked up in PATH like execvp.\n\n"
 	      "  -e, --env NAME=VALUE      set a variable (repeatable)\n"
 	      "  -i, --ignore-environment  start with an empty environment\n"
 	      "      --argv0 NAME          argv[0] for the program (default: PROG as given)\n"
-	      "      --seed N              deterministic addresses and AT_RANDOM (for debugging)\n", f);
+	      "      --seed N              deterministic addresses and AT_RANDOM (for debugging)\n"
+	      "      --close-fds           pass only fds 0, 1, 2 and those --fd/--listen name\n"
+	      "      --spawn               build a child instead and wait for it, as its proxy:\n"
+	      "                            signals are forwarded, its stops and its death are ours\n"
+	      "      --stopped             spawned, stopped at its entry point (prints its pid)\n", f);
 	fputs(pb_launch_build_help, f);
-	fputs("      --gdb                 hand the built process, stopped at its entry, to gdb -p\n"
+	fputs("      --gdb                 spawned, handed stopped at its entry to gdb -p\n"
 	      "      --gdb-ex CMD          ... running gdb -batch -ex CMD (repeatable; implies --gdb)\n", f);
 	fputs("  -h, --help                show this help\n\n"
-	      "Signals sent to procbuilder (HUP INT QUIT USR1 USR2 ALRM TERM CONT WINCH TSTP)\n"
-	      "are forwarded to the program.\n"
-	      "Exit status: the program's; 128+N if signal N killed it; 125 if procbuilder\n"
-	      "failed (the error names the stage); 126 if PROG cannot be run; 127 if it\n"
-	      "is not found; 2 on a usage error.\n", f);
+	      "With --spawn, every catchable signal sent to procbuilder is forwarded to the\n"
+	      "program (as SI_QUEUE, with the sender's pid and value), except those the\n"
+	      "kernel or our own process group sent, which the program got too. When the\n"
+	      "program stops, procbuilder stops; when it is killed by a signal, procbuilder\n"
+	      "kills itself with that signal (no core of its own).\n"
+	      "Exit status: the program's; 125 if procbuilder failed (the error names the\n"
+	      "stage); 126 if PROG cannot be run; 127 if it is not found; 2 on a usage error.\n"
+	      "In place, a failure past the exec ends the process with 125 and one line.\n", f);
 }
 
-static const int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM,
-				SIGTERM, SIGCONT, SIGWINCH, SIGTSTP};
-
-/* Forwards signals to pid until it ends; returns its wait status or -errno. */
-static int supervise(struct pb_built *p, const sigset_t *fwd)
+/* The exit status for a failed build, after saying why. */
+static int build_failed(struct pb_error *err, int r)
 {
-	const struct pb_built_info *info = pb_built_info(p);
-	struct pollfd pf[2];
-	int sfd = signalfd(-1, fwd, SFD_CLOEXEC), status, r;
+	char msg[400];
 
-	if (sfd < 0)
-		return -errno;
-	pf[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
-	pf[1] = (struct pollfd){.fd = info->pidfd, .events = POLLIN};
-	for (;;) {
-		if (poll(pf, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			break;
-		}
-		if (pf[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) == sizeof(si))
-				kill(info->pid, (int)si.ssi_signo);
-		}
-		if (pf[1].revents) {
-			r = pb_wait(p, &status);
-			break;
-		}
+	if (!err->msg[0])
+		snprintf(err->msg, sizeof(err->msg), "%s", strerror(-r));
+	fprintf(stderr, "procbuilder: %s\n", pb_error_format(err, msg, sizeof(msg)));
+	return err->code == PB_EACCES || err->code == PB_EPARSE ? 126 : 125;
+}
+
+/* What run's options say about the build, for either kind of builder. */
+static int configure(struct pb_builder *b, const struct pb_launch_opts *o, char **pargv)
+{
+	int r = pb_set_execfn(b, o->path);
+
+	if (r == 0)
+		r = pb_add_arguments(b, (const char *const *)pargv, (size_t)o->nargs);
+	if (r == 0)
+		r = pb_add_environment(b, (const char *const *)o->env, o->envc);
+	if (r == 0 && o->seeded)
+		r = pb_set_seed(b, o->seed);
+	if (r == 0)
+		r = pb_set_trace(b, o->trace);
+	if (r < 0) {
+		pb_cli_error("run", "%s", strerror(-r));
+		return r;
 	}
-	close(sfd);
-	return r < 0 ? r : status;
+	return pb_launch_apply(o, b, "run");
 }
 
-/* Becomes gdb, attached to the stopped process (which stays our child, so gdb's). */
-static int exec_gdb(const struct pb_launch_opts *o, int pid)
+/* Becomes the program; returns only on failure. */
+static int run_in_place(const struct pb_launch_opts *o, char **pargv, int fd, const struct pb_pipeline *pipe)
 {
-	char pidstr[16], *argv[8 + 2 * 16];
-	int n = 0;
+	struct pb_builder *b = NULL;
+	struct pb_error err = {0};
+	const char *base = strrchr(o->path, '/');
+	int job = pb_launch_cgroup_fd(o, "run"), r, ret = 125;
 
-	snprintf(pidstr, sizeof(pidstr), "%d", pid);
-	argv[n++] = "gdb";
-	argv[n++] = "-q";
-	if (o->ngdb_ex)
-		argv[n++] = "-batch";
-	for (int i = 0; i < o->ngdb_ex; i++) {
-		argv[n++] = "-ex";
-		argv[n++] = (char *)o->gdb_ex[i];
+	if (job < -1)
+		return 125;
+	r = pb_builder_new_self(base ? base + 1 : o->path, job, fd, &b, &err);
+	if (job >= 0)
+		close(job);
+	if (r < 0)
+		return build_failed(&err, r);
+	if (configure(b, o, pargv) < 0)
+		goto out;
+	if (o->close_fds)
+		syscall(SYS_close_range, 3, ~0u, CLOSE_RANGE_CLOEXEC);
+	r = pb_exec(b, pipe, &err);
+	ret = build_failed(&err, r);
+out:
+	pb_builder_free(b);
+	return ret;
+}
+
+static int run_spawned(const struct pb_launch_opts *o, char **pargv, int fd, const struct pb_pipeline *pipe)
+{
+	struct pb_builder *b = NULL;
+	struct pb_built *p = NULL;
+	struct pb_error err = {0};
+	const char *base = strrchr(o->path, '/');
+	bool stopped = o->gdb || o->stopped || pb_pipeline_holds(pipe);
+	int job = pb_launch_cgroup_fd(o, "run"), r, ret = 125;
+
+	if (job < -1)
+		return 125;
+	r = pb_builder_new(base ? base + 1 : o->path, job, fd, &b, &err);
+	if (job >= 0)
+		close(job);
+	if (r < 0)
+		return build_failed(&err, r);
+	if (configure(b, o, pargv) < 0)
+		goto out;
+	if (!o->close_fds)
+		pb_cli_pass_inherited_fds(b);
+	r = pb_cli_proxy_prepare(b);
+	if (r == 0)
+		r = pb_build_with(b, pipe, &p, &err);
+	if (r == 0)
+		r = stopped ? pb_start_stopped(p, &err) : pb_start(p, &err);
+	if (r < 0) {
+		ret = build_failed(&err, r);
+		goto out;
 	}
-	argv[n++] = "-p";
-	argv[n++] = pidstr;
-	argv[n] = NULL;
-	execvp("gdb", argv);
-	pb_cli_error("run", "gdb: %s (process %d is left stopped)", strerror(errno), pid);
-	return 125;
-}
-
-static int exit_status(int status)
-{
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return 125;
+	if (o->gdb) {
+		ret = pb_cli_exec_gdb(o, pb_built_info(p)->pid);
+		goto out;
+	}
+	if (stopped)
+		fprintf(stderr, "procbuilder: process %d is stopped at its entry point; attach a debugger or send SIGCONT\n",
+			pb_built_info(p)->pid);
+	ret = pb_cli_proxy(p);
+out:
+	pb_built_free(p);
+	pb_builder_free(b);
+	return ret;
 }
 
 int pb_cli_run(int argc, char **argv)
 {
 	struct pb_launch_opts o;
-	struct pb_builder *b = NULL;
-	struct pb_built *p = NULL;
 	struct pb_pipeline *pipe = NULL;
-	struct pb_error err = {0};
-	char **pargv = NULL, msg[400];
-	sigset_t fwd, old;
-	int fd = -1, job, r, ret = 125;
-	const char *base;
+	char **pargv = NULL;
+	int fd = -1, r, ret = 125;
 
 	r = pb_launch_parse(argc, argv, "run", false, pb_cli_run_help, &o);
 	if (r != 0) {
@@ -125,63 +160,14 @@ int pb_cli_run(int argc, char **argv)
 		ret = 126;
 		goto out;
 	}
-	base = strrchr(o.path, '/');
-	job = pb_launch_cgroup_fd(&o, "run");
-	if (job < -1) {
-		ret = 125;
+	if (pb_launch_pipeline(&o, &pipe, "run") < 0)
 		goto out;
-	}
-	r = pb_builder_new(base ? base + 1 : o.path, job, fd, &b, &err);
-	if (job >= 0)
-		close(job);
-	if (r == 0)
-		r = pb_set_execfn(b, o.path);
-	if (r == 0)
-		r = pb_add_arguments(b, (const char *const *)pargv, (size_t)o.nargs);
-	if (r == 0)
-		r = pb_add_environment(b, (const char *const *)o.env, o.envc);
-	if (r == 0 && o.seeded)
-		r = pb_set_seed(b, o.seed);
-	if (r == 0 && (pb_launch_apply(&o, b, "run") < 0 || pb_launch_pipeline(&o, &pipe, "run") < 0)) {
-		ret = 125;
-		goto out;
-	}
-	if (r == 0)
-		r = pb_set_trace(b, o.trace);
-	/* The builder has the caller's signal mask for the program; ours now blocks what we forward. */
-	sigemptyset(&fwd);
-	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		sigaddset(&fwd, forwarded[i]);
-	sigprocmask(SIG_BLOCK, &fwd, &old);
-	if (r == 0)
-		r = pb_build_with(b, pipe, &p, &err);
-	if (r == 0 && (o.gdb || pb_pipeline_holds(pipe)))
-		r = pb_start_stopped(p, &err);
-	else if (r == 0)
-		r = pb_start(p, &err);
-	if (r < 0) {
-		if (!err.msg[0])
-			snprintf(err.msg, sizeof(err.msg), "%s", strerror(-r));
-		fprintf(stderr, "procbuilder: %s\n", pb_error_format(&err, msg, sizeof(msg)));
-		ret = err.code == PB_EACCES || err.code == PB_EPARSE ? 126 : 125;
-		goto out_mask;
-	}
-	if (o.gdb) {
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		ret = exec_gdb(&o, pb_built_info(p)->pid);
-		goto out;
-	}
-	if (pb_pipeline_holds(pipe))
-		fprintf(stderr, "procbuilder: process %d is stopped at its entry point; attach a debugger or send SIGCONT\n",
-			pb_built_info(p)->pid);
-	r = supervise(p, &fwd);
-	ret = r < 0 ? 125 : exit_status(r);
-out_mask:
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (o.spawn || pb_pipeline_holds(pipe))
+		ret = run_spawned(&o, pargv, fd, pipe);
+	else
+		ret = run_in_place(&o, pargv, fd, pipe);
 out:
 	pb_pipeline_free(pipe);
-	pb_built_free(p);
-	pb_builder_free(b);
 	if (fd >= 0)
 		close(fd);
 	free(pargv);

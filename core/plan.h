@@ -26,6 +26,8 @@ enum pb_step_kind {
 #define PB_STEP_OVER_RESERVE (1u << 0) /* lands inside a RESERVE of this plan */
 #define PB_STEP_GROWSDOWN (1u << 1)    /* the stack VMA */
 #define PB_STEP_KEEP (1u << 2)         /* RESERVE: keep until start */
+#define PB_STEP_FROM_SP0 (1u << 3)     /* ZERO of the stub's start message: the stub may start it at its own first sp */
+/* Bits 8 and up are the launcher's own (launch/proto.h). */
 
 struct pb_step {
 	enum pb_step_kind kind;

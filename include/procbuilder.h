@@ -116,6 +116,15 @@ struct pb_built;
 PB_API int pb_builder_new(const char *name, int job_fd, int exec_fd,
 			  struct pb_builder **ret, struct pb_error *err);
 
+/*
+ * A builder for the calling process itself (exec in place, as env, nice or
+ * setpriv do): the same checks and the same add/set calls, then pb_exec.
+ * Nothing is created until pb_exec. job_fd, if not -1, is a cgroup v2
+ * directory the calling process moves into right before the exec.
+ */
+PB_API int pb_builder_new_self(const char *name, int job_fd, int exec_fd,
+			       struct pb_builder **ret, struct pb_error *err);
+
 /* Append argv / environment strings (copied). 0 or -ENOMEM/-EINVAL. */
 PB_API int pb_add_arguments(struct pb_builder *b, const char *const *args, size_t n);
 PB_API int pb_add_environment(struct pb_builder *b, const char *const *vars, size_t n);
@@ -215,6 +224,13 @@ PB_API int pb_set_no_ptrace(struct pb_builder *b, int on);
 
 /* Deterministic addresses and AT_RANDOM bytes from seed (a debugging aid). */
 PB_API int pb_set_seed(struct pb_builder *b, uint64_t seed);
+/*
+ * The program's parent-death signal (PR_SET_PDEATHSIG; bubblewrap's
+ * --die-with-parent): sig when the thread that built it (in place: our
+ * parent) ends; at once if that is gone before the program starts. 0: none
+ * (the default: in place, execve keeps whatever the caller had). 0 or -EINVAL.
+ */
+PB_API int pb_set_pdeathsig(struct pb_builder *b, int sig);
 
 /*
  * Runs the default pipeline and applies its plan: on success the process is
@@ -254,6 +270,21 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *p, stru
 
 /* Trace the build to stderr: 0 off (or as the pipeline says), 1 text, 2 JSON lines. */
 PB_API int pb_set_trace(struct pb_builder *b, int how);
+
+/*
+ * Exec in place (a builder from pb_builder_new_self): plans with the same
+ * stages (p, or the default pipeline when NULL), then the calling process
+ * execs the stub, which applies the plan to its fresh address space and
+ * enters the program. The kernel's exec does every reset execve does; the
+ * pid, its parent, session, process group, ignored signals, the signal mask,
+ * pending signals, itimers, limits, scheduling and every fd not marked
+ * close-on-exec stay. Other threads end. Returns only on failure, with err
+ * filled and the caller intact (but for the cgroup move). A failure after
+ * the exec cannot come back: the process writes "procbuilder: STAGE: ..."
+ * on fd 2 and exits with status 125, as the kernel kills a process that
+ * fails past exec's point of no return. The builder is spent either way.
+ */
+PB_API int pb_exec(struct pb_builder *b, const struct pb_pipeline *p, struct pb_error *err);
 
 /* Kills and reaps a process that was never built; accepts NULL. */
 PB_API void pb_builder_free(struct pb_builder *b);

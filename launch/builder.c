@@ -20,10 +20,6 @@
 #include "pipeline/pipeline.h"
 
 
-_Static_assert(sizeof(struct pb_wire_mm) == 104, "struct prctl_mm_map is 104 bytes");
-_Static_assert((int)PB_WIRE_GROW == (int)PB_STEP_GROW && (int)PB_WIRE_WRITE == (int)PB_STEP_WRITE,
-	       "wire kinds follow enum pb_step_kind");
-_Static_assert(PB_WIRE_GROWSDOWN == PB_STEP_GROWSDOWN, "wire flags follow plan flags");
 
 /* Checks exec_fd the way execve checks the file it opens. */
 static int check_exec_fd(int fd, struct pb_error *err)
@@ -93,8 +89,8 @@ static int check_privilege(int fd, struct pb_error *err)
 	return 0;
 }
 
-PB_API int pb_builder_new(const char *name, int job_fd, int exec_fd,
-			  struct pb_builder **ret, struct pb_error *err)
+/* Everything a builder holds before its process exists. */
+static int builder_alloc(const char *name, int job_fd, int exec_fd, struct pb_builder **ret, struct pb_error *err)
 {
 	struct pb_builder *b;
 	struct sigaction sa;
@@ -125,18 +121,41 @@ PB_API int pb_builder_new(const char *name, int job_fd, int exec_fd,
 		b->job_fd = fcntl(job_fd, F_DUPFD_CLOEXEC, 3);
 	if (!b->name || !b->argv || !b->envp || b->exec_fd < 0 || (job_fd >= 0 && b->job_fd < 0)) {
 		r = pb_err_sys(err, "builder", errno ? -errno : -ENOMEM, "setting up the builder");
-		goto out_free;
+		pb_builder_free(b);
+		return r;
 	}
 	pthread_sigmask(SIG_SETMASK, NULL, &b->sigmask);
 	b->sigtrap_ignored = sigaction(SIGTRAP, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
-	r = pb_spawn_stub(b, err);
-	if (r < 0)
-		goto out_free;
 	*ret = b;
 	return 0;
+}
 
-out_free:
-	pb_builder_free(b);
+PB_API int pb_builder_new(const char *name, int job_fd, int exec_fd,
+			  struct pb_builder **ret, struct pb_error *err)
+{
+	struct pb_builder *b;
+	int r = builder_alloc(name, job_fd, exec_fd, &b, err);
+
+	if (r < 0)
+		return r;
+	r = pb_spawn_stub(b, err);
+	if (r < 0) {
+		pb_builder_free(b);
+		return r;
+	}
+	*ret = b;
+	return 0;
+}
+
+PB_API int pb_builder_new_self(const char *name, int job_fd, int exec_fd,
+			       struct pb_builder **ret, struct pb_error *err)
+{
+	int r = builder_alloc(name, job_fd, exec_fd, ret, err);
+
+	if (r == 0) {
+		(*ret)->in_place = true;
+		(*ret)->no_ptrace = true;
+	}
 	return r;
 }
 
@@ -326,7 +345,7 @@ PB_API int pb_set_no_ptrace(struct pb_builder *b, int on)
 	int status;
 
 	if (!on || b->no_ptrace)
-		return on || !b->no_ptrace ? 0 : -EINVAL; /* we cannot attach later */
+		return on || !b->no_ptrace || b->in_place ? 0 : -EINVAL; /* we cannot attach later */
 	if (b->pid < 0)
 		return -ESRCH;
 	/* let go of the stub: stop it (its recvmsg restarts), then detach */
@@ -338,6 +357,14 @@ PB_API int pb_set_no_ptrace(struct pb_builder *b, int on)
 	if (!WIFSTOPPED(status) || ptrace(PTRACE_DETACH, b->pid, 0, 0) < 0)
 		return -ECHILD;
 	b->no_ptrace = true;
+	return 0;
+}
+
+PB_API int pb_set_pdeathsig(struct pb_builder *b, int sig)
+{
+	if (sig < 0 || sig >= NSIG)
+		return -EINVAL;
+	b->pdeathsig = sig;
 	return 0;
 }
 
@@ -428,108 +455,20 @@ static int read_hello(struct pb_builder *b, struct pb_ctx *ctx, struct pb_error 
 	return 0;
 }
 
-/* The plan as the stub reads it: steps then data, in a memfd. */
-static int plan_memfd(const struct pb_plan *plan, struct pb_plan_hdr *hdr, struct pb_error *err)
-{
-	size_t steps_len = plan->nsteps * sizeof(struct pb_wire_step);
-	struct pb_wire_step *w = calloc(plan->nsteps + 1, sizeof(*w));
-	int fd = memfd_create("pb-plan", MFD_CLOEXEC), r = 0;
-
-	if (fd < 0 || !w) {
-		r = fd < 0 ? pb_err_sys(err, "launch", -errno, "memfd_create") :
-			     pb_err_set(err, "launch", PB_ENOMEM, 0, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < plan->nsteps; i++) {
-		const struct pb_step *s = &plan->steps[i];
-		w[i] = (struct pb_wire_step){s->kind, s->flags, s->prot, s->file, s->addr, s->len, s->off};
-	}
-	hdr->nsteps = (uint32_t)plan->nsteps;
-	hdr->steps_off = 0;
-	hdr->data_off = steps_len;
-	r = pb_write_full(fd, w, steps_len);
-	if (r == 0)
-		r = pb_write_full(fd, plan->data, plan->data_len);
-	if (r < 0)
-		r = pb_err_sys(err, "launch", r, "writing the plan");
-out:
-	free(w);
-	if (r < 0 && fd >= 0)
-		close(fd);
-	return r < 0 ? r : fd;
-}
-
-/* Without ptrace: the page the stub jumps to, planned like any mapping. 0 or -errno. */
-static int plan_trampoline(struct pb_ctx *ctx, uint64_t *ret_addr)
-{
-	unsigned char page[4096];
-	uint64_t addr, off;
-	int r;
-
-	addr = pb_aspace_find_topdown(&ctx->as, sizeof(page), sizeof(page), ctx->host.mmap_min_addr,
-				      ctx->host.mmap_top);
-	if (!addr)
-		return pb_fail(ctx, PB_ENOMEM, "no room for the trampoline page");
-	pb_trampoline_page(page, ctx->sp, ctx->entry);
-	ctx->stage = "finalize";
-	r = pb_ctx_step(ctx, PB_STEP_MAP_ANON, addr, sizeof(page), PROT_READ | PROT_WRITE,
-			"trampoline (no ptrace: left behind)");
-	if (r >= 0 && (r = pb_plan_data(&ctx->plan, page, sizeof(page), &off)) == 0)
-		r = pb_ctx_step(ctx, PB_STEP_WRITE, addr, sizeof(page), 0, "trampoline code");
-	if (r >= 0) {
-		ctx->plan.steps[r].off = off;
-		r = pb_ctx_step(ctx, PB_STEP_PROTECT, addr, sizeof(page), PROT_READ | PROT_EXEC, "trampoline r-x");
-	}
-	ctx->stage = NULL;
-	if (r < 0)
-		return r == -ENOMEM ? pb_fail(ctx, PB_ENOMEM, "out of memory") : r;
-	pb_aspace_take(&ctx->as, addr, addr + sizeof(page), "trampoline");
-	*ret_addr = addr;
-	return 0;
-}
-
-/* Above every startup fd's number: where the stub parks what it receives. */
-static int fd_high(const struct pb_builder *b)
-{
-	int high = 3;
-
-	for (size_t i = 0; i < b->nfds; i++)
-		if (b->fds[i].target >= high)
-			high = b->fds[i].target + 1;
-	return high;
-}
-
 static int send_plan(struct pb_builder *b, struct pb_ctx *ctx, bool exe_in_mm, uint64_t tramp, struct pb_error *err)
 {
-	struct pb_plan_hdr hdr = {.magic = PB_PROTO_MAGIC, .exe_in_mm = exe_in_mm, .tramp = tramp,
-				  .fd_high = fd_high(b)};
+	struct pb_plan_hdr hdr = {.exe_in_mm = exe_in_mm, .tramp = tramp, .fd_high = pb_wire_fd_high(b)};
 	int fds[1 + PB_PLAN_MAX_FILES + PB_PLAN_MAX_FDS];
 	char cbuf[CMSG_SPACE(sizeof(fds))];
 	size_t nfds;
 	struct iovec iov = {&hdr, sizeof(hdr)};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf};
 	struct cmsghdr *c;
-	const char *base;
 	int planfd, r;
 
-	if (ctx->plan.nfiles > PB_PLAN_MAX_FILES)
-		return pb_err_set(err, "launch", PB_EINVAL, 0, "too many files in the plan");
-	planfd = plan_memfd(&ctx->plan, &hdr, err);
+	planfd = pb_wire_plan(b, ctx, &hdr, false, err);
 	if (planfd < 0)
 		return planfd;
-	r = pb_ns_write(b, planfd, &hdr, err);
-	if (r < 0) {
-		close(planfd);
-		return r;
-	}
-	hdr.nfiles = (uint32_t)ctx->plan.nfiles;
-	memcpy(&hdr.mm, &ctx->mm, offsetof(struct pb_wire_mm, auxv)); /* start_code .. env_end */
-	hdr.mm.auxv = ctx->mm.auxv;
-	hdr.mm.auxv_size = (uint32_t)ctx->mm.auxv_size;
-	hdr.mm.exe_fd = (uint32_t)-1;
-	memcpy(&hdr.sigmask, &b->sigmask, sizeof(hdr.sigmask));
-	base = strrchr(ctx->comm, '/');
-	snprintf(hdr.comm, sizeof(hdr.comm), "%s", base ? base + 1 : ctx->comm);
 	fds[0] = planfd;
 	for (size_t i = 0; i < ctx->plan.nfiles; i++)
 		fds[1 + i] = ctx->plan.files[i].fd;
@@ -636,7 +575,7 @@ static int await_applied(struct pb_builder *b, struct pb_ctx *ctx, struct pb_err
  * Socket activation: LISTEN_FDS, LISTEN_PID (known: the process exists) and
  * LISTEN_FDNAMES for the named fds, replacing any the caller had.
  */
-static int listen_env(struct pb_builder *b)
+int pb_builder_listen_env(struct pb_builder *b, pid_t pid)
 {
 	size_t named = count_named(b), n = 0, len;
 	char *p;
@@ -657,7 +596,7 @@ static int listen_env(struct pb_builder *b)
 	b->envp_listen[n++] = p;
 	p += sprintf(p, "LISTEN_FDS=%zu", named) + 1;
 	b->envp_listen[n++] = p;
-	p += sprintf(p, "LISTEN_PID=%d", (int)b->pid) + 1;
+	p += sprintf(p, "LISTEN_PID=%d", (int)pid) + 1;
 	b->envp_listen[n++] = p;
 	p += sprintf(p, "LISTEN_FDNAMES=");
 	for (size_t i = 0, k = 0; i < b->nfds; i++)
@@ -667,7 +606,7 @@ static int listen_env(struct pb_builder *b)
 	return 0;
 }
 
-static void setup_ctx(struct pb_builder *b, struct pb_ctx *ctx)
+void pb_builder_setup_ctx(struct pb_builder *b, struct pb_ctx *ctx)
 {
 	ctx->exec_fd = b->exec_fd;
 	ctx->exec_name = b->execfn ? b->execfn : b->name;
@@ -720,17 +659,21 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 		goto out_free;
 	}
 	pb_ctx_init(ctx);
+	if (b->in_place) {
+		r = pb_err_set(err, "builder", PB_EINVAL, 0, "this builder builds the calling process: use pb_exec");
+		goto out_clear;
+	}
 	if (b->spent || b->pid < 0) {
 		r = pb_err_set(err, "builder", PB_EINVAL, 0, "this builder was already built");
 		goto out_clear;
 	}
 	b->spent = true;
 	r = read_hello(b, ctx, err);
-	if (r == 0 && listen_env(b) < 0)
+	if (r == 0 && pb_builder_listen_env(b, b->pid) < 0)
 		r = pb_err_set(err, "builder", PB_ENOMEM, 0, "out of memory");
 	if (r < 0)
 		goto out_kill;
-	setup_ctx(b, ctx);
+	pb_builder_setup_ctx(b, ctx);
 	r = pb_pipeline_run(pipe, ctx, (enum pb_trace)b->trace, NULL);
 	if (r < 0) {
 		*err = ctx->err;
@@ -745,7 +688,7 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 			ctx->reservations[i].keep = false; /* nothing can release them at start */
 		r = pb_ctx_release_reservations(ctx);
 		if (r == 0)
-			r = plan_trampoline(ctx, &tramp);
+			r = pb_plan_trampoline(ctx, &tramp);
 		if (r < 0) {
 			*err = ctx->err;
 			goto out_kill;

@@ -43,6 +43,8 @@ struct pb_builder {
 	int trace;			/* 0 as the pipeline says, 1 text, 2 JSON */
 	bool no_ptrace;			/* ptrace refused or declined: trampoline fallback */
 	bool stub_is_interp;		/* exec'd as PT_INTERP of an empty program: it can set exe itself */
+	bool in_place;			/* pb_builder_new_self: the calling process becomes the program */
+	int pdeathsig;			/* pb_set_pdeathsig, or 0 */
 	struct pb_fd_entry {
 		int fd;			/* our duplicate, CLOEXEC, owned */
 		int target;		/* NUMBERED: its number; named: -1 until build */
@@ -70,6 +72,28 @@ struct pb_built {
 	uint64_t sigmask;		/* the program's, set again after injected steps */
 	bool step;			/* injected calls may be single-stepped (SIGTRAP not ignored) */
 };
+
+/* The environment with LISTEN_* for the named fds (LISTEN_PID=pid), if any; 0 or -ENOMEM. */
+int pb_builder_listen_env(struct pb_builder *b, pid_t pid);
+/* What the builder was told, into a fresh context. */
+void pb_builder_setup_ctx(struct pb_builder *b, struct pb_ctx *ctx);
+
+/*
+ * The plan memfd (launch/wire.c): steps, data, notes in place, namespace ops;
+ * fills hdr but for its fds and tramp. Returns the fd (CLOEXEC) or -errno.
+ */
+int pb_wire_plan(struct pb_builder *b, struct pb_ctx *ctx, struct pb_plan_hdr *hdr, bool in_place,
+		 struct pb_error *err);
+/* Above every startup fd's number: where the stub's fds go first. */
+int pb_wire_fd_high(const struct pb_builder *b);
+/* Without ptrace: plans the trampoline page (launch/trampoline.c), its address in *ret_addr. */
+int pb_plan_trampoline(struct pb_ctx *ctx, uint64_t *ret_addr);
+
+/* The stub image as a sealed, read-only memfd; the empty program naming /proc/self/fd/interp_fd. */
+int pb_stub_memfd(struct pb_error *err);
+int pb_empty_program_memfd(int interp_fd, struct pb_error *err);
+/* The stub image's size in memory (page aligned), from its program headers. */
+uint64_t pb_stub_image_size(void);
 
 /* The fallback's page: code, then the initial rsp and entry it jumps with. */
 void pb_trampoline_page(unsigned char page[4096], uint64_t rsp, uint64_t entry);

@@ -26,6 +26,8 @@ enum pb_wire_kind {
 	PB_WIRE_ZERO, PB_WIRE_WRITE, PB_WIRE_PROTECT, PB_WIRE_UNMAP, PB_WIRE_GROW,
 };
 #define PB_WIRE_GROWSDOWN (1u << 1)
+#define PB_WIRE_FROM_SP0 (1u << 3)	/* ZERO: starts at the stub's own first sp, if higher */
+#define PB_WIRE_TRAMPOLINE (1u << 8)	/* WRITE: the trampoline page; its rsp and entry slots get the final ones */
 
 struct pb_hello {
 	uint32_t magic;
@@ -53,6 +55,28 @@ struct pb_wire_mm {		/* struct prctl_mm_map, 104 bytes */
 	uint32_t exe_fd;
 };
 
+/*
+ * Exec in place (launch/exec.c): the caller execs the stub itself with the
+ * plan memfd's number as argv[1]; the header is at offset 0 of that memfd,
+ * and every fd below is already in the process (not close-on-exec). The plan
+ * was made against a template layout: the stub shifts what lies in the
+ * template's mmap window by where the kernel really put it (its own image,
+ * the vDSO below it) and what lies in the stack window by where its stack
+ * really ends; everything else is absolute.
+ */
+struct pb_inplace {
+	int32_t fds[1 + PB_PLAN_MAX_FILES + PB_PLAN_MAX_FDS];	/* plan memfd, files, startup fds */
+	uint64_t stub_lo, vdso;		/* the template's stub image and vDSO */
+	uint64_t stack_end;		/* the template's [stack] end */
+	uint64_t mmap_lo, mmap_hi;	/* the template's mmap window [lo, hi] */
+	uint64_t stack_lo, stack_hi;	/* the template's stack window [lo, hi] */
+	uint64_t rip, rsp;		/* the entry state, in template terms */
+	uint64_t gadget;		/* vDSO offset of "syscall; leave; xor...; ret", or 0: trampoline */
+	uint64_t notes_off;		/* nsteps notes of PB_NOTE_LEN bytes, for error messages */
+	uint64_t ns_notes_off;		/* ns_nops more, one a namespace op */
+};
+#define PB_NOTE_LEN 128
+
 struct pb_plan_hdr {
 	uint32_t magic;
 	uint32_t nsteps;
@@ -69,6 +93,9 @@ struct pb_plan_hdr {
 	uint32_t ns_flags, ns_nops;	/* PB_NS_*; ops at ns_off in the plan memfd */
 	uint64_t ns_off;
 	char ns_uid_map[32], ns_gid_map[32];	/* PB_NS_USER: "inside outside 1" */
+	int32_t pdeathsig;	/* PR_SET_PDEATHSIG, or 0 */
+	int32_t ppid;		/* the parent it is for: if it is gone already, that signal at once */
+	struct pb_inplace in;	/* exec in place only */
 };
 
 /*
@@ -104,7 +131,7 @@ enum pb_ns_where {
 
 /* Phases a RESULT can name. */
 enum pb_result_phase { PB_PHASE_OK, PB_PHASE_RECV, PB_PHASE_STEP, PB_PHASE_MM, PB_PHASE_NAME, PB_PHASE_FDS,
-		       PB_PHASE_NS };
+		       PB_PHASE_NS, PB_PHASE_LAYOUT };
 
 struct pb_result {
 	uint32_t magic;

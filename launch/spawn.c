@@ -32,7 +32,6 @@ struct spawn_args {
 
 /* Where the child puts the stub for the kernel to open it as PT_INTERP. */
 #define STUB_INTERP_FD 4
-#define STUB_INTERP_PATH "/proc/self/fd/4"
 
 /*
  * clone3 with a function to run on the child's stack (glibc has no wrapper).
@@ -114,28 +113,48 @@ static int sealed_memfd(const char *name, const void *bytes, size_t len, struct 
 	return ro;
 }
 
+int pb_stub_memfd(struct pb_error *err)
+{
+	return sealed_memfd("pb-stub", pb_stub_image, (size_t)(pb_stub_image_end - pb_stub_image), err);
+}
+
+uint64_t pb_stub_image_size(void)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)pb_stub_image;
+	uint64_t end = 0;
+
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		const Elf64_Phdr *ph = (const Elf64_Phdr *)(pb_stub_image + eh->e_phoff) + i;
+		if (ph->p_type == PT_LOAD && ph->p_vaddr + ph->p_memsz > end)
+			end = ph->p_vaddr + ph->p_memsz;
+	}
+	return (end + 4095) & ~4095ull;
+}
+
 /*
  * The empty program: an ELF with no PT_LOAD, only a PT_INTERP naming the
- * stub. The kernel maps nothing of it and runs the stub as its interpreter,
- * so the process's exe is a file with no mapping, which PR_SET_MM_MAP may
- * replace at once: the stub sets /proc/PID/exe itself, no injected calls.
+ * stub at /proc/self/fd/interp_fd. The kernel maps nothing of it and runs the
+ * stub as its interpreter, so the process's exe is a file with no mapping,
+ * which PR_SET_MM_MAP may replace at once: the stub sets /proc/PID/exe
+ * itself, no injected calls.
  */
-static int empty_program_memfd(struct pb_error *err)
+int pb_empty_program_memfd(int interp_fd, struct pb_error *err)
 {
 	struct empty_program {
 		Elf64_Ehdr eh;
 		Elf64_Phdr ph;
-		char interp[sizeof(STUB_INTERP_PATH)];
+		char interp[32];
 	} img = {
 		.eh = {.e_ident = {ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT},
 		       .e_type = ET_EXEC, .e_machine = EM_X86_64, .e_version = EV_CURRENT,
 		       .e_phoff = sizeof(Elf64_Ehdr), .e_ehsize = sizeof(Elf64_Ehdr),
 		       .e_phentsize = sizeof(Elf64_Phdr), .e_phnum = 1},
 		.ph = {.p_type = PT_INTERP, .p_flags = PF_R, .p_offset = offsetof(struct empty_program, interp),
-		       .p_filesz = sizeof(STUB_INTERP_PATH), .p_memsz = sizeof(STUB_INTERP_PATH), .p_align = 1},
-		.interp = STUB_INTERP_PATH,
+		       .p_align = 1},
 	};
+	int n = snprintf(img.interp, sizeof(img.interp), "/proc/self/fd/%d", interp_fd);
 
+	img.ph.p_filesz = img.ph.p_memsz = (uint64_t)n + 1;
 	return sealed_memfd("pb-empty", &img, sizeof(img), err);
 }
 
@@ -165,11 +184,11 @@ int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
 	void *stack;
 	long pid;
 
-	a.memfd = sealed_memfd("pb-stub", pb_stub_image, (size_t)(pb_stub_image_end - pb_stub_image), err);
+	a.memfd = pb_stub_memfd(err);
 	if (a.memfd < 0)
 		return a.memfd;
 	/* only worth a second memfd when we may set exe at all */
-	if (pb_can_set_exe() && (a.exefd = empty_program_memfd(err)) < 0) {
+	if (pb_can_set_exe() && (a.exefd = pb_empty_program_memfd(STUB_INTERP_FD, err)) < 0) {
 		r = a.exefd;
 		goto out_close_memfd;
 	}

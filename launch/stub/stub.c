@@ -3,7 +3,9 @@
  * The stub: the first program of every process procbuilder builds. It is
  * freestanding (no libc), runs on a stack in its own .bss, reports what the
  * kernel gave it, applies the plan it receives, and stops itself to be
- * finalized by its tracer.
+ * finalized by its tracer. Exec'd in place (argv[1] is the plan memfd), it is
+ * the caller's own process: it shifts the plan to where the kernel put it,
+ * applies it the same way, and enters the program itself.
  * It never touches the SIMD registers (-mgeneral-regs-only), so the program
  * starts with the FPU state exec left.
  */
@@ -12,6 +14,7 @@
 #include <linux/prctl.h>
 #include <linux/uio.h>
 
+#include "launch/gadget.h"
 #include "launch/stub/stub.h"
 
 #define AT_NULL 0
@@ -39,6 +42,8 @@ struct k_cmsghdr {
 extern const char __ehdr_start[] __attribute__((visibility("hidden")));
 extern const char _end[] __attribute__((visibility("hidden")));
 extern const char stub_syscall_insn[] __attribute__((visibility("hidden")));
+__attribute__((noreturn)) void stub_enter_vdso(uint64_t lo, uint64_t len, uint64_t frame, uint64_t gadget)
+	__attribute__((visibility("hidden")));
 
 __asm__(".text\n"
 	".globl _start\n"
@@ -47,6 +52,24 @@ __asm__(".text\n"
 	"	lea stub_stack+65536(%rip), %rsp\n"
 	"	call stub_main\n"
 	"	hlt\n"
+	/* in place: rdi, rsi the stub's image, rdx the frame below the entry rsp, rcx the vDSO's
+	   "syscall; leave; xor...; ret": munmap returns into the vDSO, which pops the entry */
+	".globl stub_enter_vdso\n"
+	".hidden stub_enter_vdso\n"
+	"stub_enter_vdso:\n"
+	"	mov %rdx, %rbp\n"
+	"	xor %ebx, %ebx\n"
+	"	xor %edx, %edx\n"
+	"	xor %r8d, %r8d\n"
+	"	xor %r9d, %r9d\n"
+	"	xor %r10d, %r10d\n"
+	"	xor %r11d, %r11d\n"
+	"	xor %r12d, %r12d\n"
+	"	xor %r13d, %r13d\n"
+	"	xor %r14d, %r14d\n"
+	"	xor %r15d, %r15d\n"
+	"	mov $11, %eax\n" /* munmap */
+	"	jmp *%rcx\n"
 	".globl stub_syscall_insn\n"
 	".hidden stub_syscall_insn\n"
 	"stub_syscall_insn:\n"
@@ -80,7 +103,27 @@ static __attribute__((noreturn)) void die(void)
 
 static struct pb_hello hello;
 static struct pb_wire_step steps[64];
-static int sock = PB_STUB_SOCK_FD; /* moves above the startup fds' numbers */
+static int sock = PB_STUB_SOCK_FD; /* moves above the startup fds' numbers; -1 in place */
+static int planfd_inplace = -1;	/* in place: errors are told on fd 2, from the plan's notes */
+static uint64_t notes_off, ns_notes_off;
+
+/*
+ * In place: the plan's template windows and how far the kernel's real
+ * layout is from them (all zero when spawned: nothing moves).
+ */
+static struct {
+	uint64_t mlo, mhi, dm, slo, shi, ds;
+	uint64_t sp0;		/* our own first sp */
+} rel;
+
+static uint64_t reloc(uint64_t a)
+{
+	if (a >= rel.slo && a <= rel.shi)
+		return a + rel.ds;
+	if (a >= rel.mlo && a <= rel.mhi)
+		return a + rel.dm;
+	return a;
+}
 
 static long send_msg(const void *buf, size_t len)
 {
@@ -91,20 +134,115 @@ static long send_msg(const void *buf, size_t len)
 	return r;
 }
 
+static char *put(char *p, char *end, const char *s)
+{
+	while (*s && p < end)
+		*p++ = *s++;
+	return p;
+}
+
+static const char *errno_text(long e)
+{
+	switch (e) {
+	case 1: return "Operation not permitted";
+	case 2: return "No such file or directory";
+	case 5: return "Input/output error";
+	case 9: return "Bad file descriptor";
+	case 12: return "Cannot allocate memory";
+	case 13: return "Permission denied";
+	case 14: return "Bad address";
+	case 17: return "File exists";
+	case 22: return "Invalid argument";
+	case 24: return "Too many open files";
+	case 28: return "No space left on device";
+	case 95: return "Operation not supported";
+	}
+	return "error";
+}
+
+/* (a switch, not a table: nothing relocates the stub's pointers) */
+static const char *phase_text(int phase)
+{
+	switch (phase) {
+	case PB_PHASE_RECV: return "apply: reading the plan";
+	case PB_PHASE_MM: return "apply: PR_SET_MM_MAP";
+	case PB_PHASE_NAME: return "apply: PR_SET_NAME";
+	case PB_PHASE_FDS: return "apply: setting up fds";
+	case PB_PHASE_LAYOUT: return "apply: the kernel's layout is not the template's";
+	}
+	return "apply";
+}
+
+/*
+ * In place there is nobody to report to: like the kernel past exec's point
+ * of no return, the process ends, with one line naming what failed.
+ */
+static const char *ns_where_text(int where)
+{
+	switch (where) {
+	case PB_NS_AT_UNSHARE: return "namespace: unshare";
+	case PB_NS_AT_IDMAP: return "namespace: writing uid_map/gid_map";
+	case PB_NS_AT_PRIVATE: return "namespace: making the mounts private";
+	case PB_NS_AT_TMPFS: return "namespace: mounting the root tmpfs";
+	case PB_NS_AT_PIVOT: return "namespace: pivot_root into the new root";
+	case PB_NS_AT_CAPS: return "namespace: dropping capabilities";
+	}
+	return "namespace: reading the namespace ops";
+}
+
+/* The note the library wrote for this step or namespace op, into note; 0 if there is none. */
+static int read_note(int phase, int step, char *note)
+{
+	uint64_t off;
+
+	if (step < 0 || (phase != PB_PHASE_STEP && phase != PB_PHASE_NS))
+		return 0;
+	off = phase == PB_PHASE_STEP ? notes_off : ns_notes_off;
+	if (!off || sys6(__NR_pread64, planfd_inplace, (long)note, PB_NOTE_LEN,
+			 (long)(off + (uint64_t)step * PB_NOTE_LEN), 0, 0) != PB_NOTE_LEN)
+		return 0;
+	note[PB_NOTE_LEN - 1] = 0;
+	return 1;
+}
+
+/*
+ * In place there is nobody to report to: like the kernel past exec's point
+ * of no return, the process ends, with one line naming what failed.
+ */
+static __attribute__((noreturn)) void fail_in_place(int phase, int step, long err)
+{
+	char line[PB_NOTE_LEN + 96], note[PB_NOTE_LEN], *p = line, *end = line + sizeof(line) - 1;
+
+	p = put(p, end, "procbuilder: ");
+	if (read_note(phase, step, note))
+		p = put(p, end, note);
+	else
+		p = put(p, end, phase == PB_PHASE_NS ? ns_where_text(step) : phase_text(phase));
+	p = put(p, end, ": ");
+	p = put(p, end, err == -116 ? "the directory there is not the one the entry's fd names (moved or replaced)"
+				     : errno_text(-err));
+	*p++ = '\n';
+	sys3(__NR_write, 2, line, p - line);
+	for (;;)
+		sys3(__NR_exit_group, 125, 0, 0);
+}
+
 static void report(int phase, int step, long err)
 {
 	struct pb_result res = {PB_PROTO_MAGIC, phase, step, (int32_t)err};
+
+	if (planfd_inplace >= 0 && phase != PB_PHASE_OK)
+		fail_in_place(phase, step, err);
 	send_msg(&res, sizeof(res));
 }
 
+static const uint64_t *auxv_of(const uint64_t *sp0);
+
 static void say_hello(uint64_t *sp0)
 {
-	uint64_t *p = sp0 + 1 + sp0[0] + 1; /* past argc, argv, NULL */
+	const uint64_t *p = auxv_of(sp0);
 	long fd, n;
 
-	while (*p)
-		p++;
-	p++; /* past envp's NULL: auxv */
 	hello.magic = PB_PROTO_MAGIC;
 	hello.pid = (int32_t)sys3(__NR_getpid, 0, 0, 0);
 	hello.sp0 = (uint64_t)sp0;
@@ -293,6 +431,25 @@ static long apply_step(const struct pb_wire_step *s, const int *fds, unsigned nf
 	return -22;
 }
 
+/*
+ * A step where it lands in this process: shifted with its window in place
+ * (reservations are absolute ranges); the stub's start message is cleared
+ * from our own first sp. False: nothing is left to do.
+ */
+static int place_step(struct pb_wire_step *s)
+{
+	if (s->kind != PB_WIRE_RESERVE && s->kind != PB_WIRE_RELEASE)
+		s->addr = reloc(s->addr);
+	if ((s->flags & PB_WIRE_FROM_SP0) && rel.sp0 > s->addr) {
+		uint64_t skip = rel.sp0 - s->addr;
+		if (skip >= s->len)
+			return 0;
+		s->addr += skip;
+		s->len -= skip;
+	}
+	return 1;
+}
+
 static int apply_plan(const struct pb_plan_hdr *hdr, const int *fds)
 {
 	for (uint32_t i = 0; i < hdr->nsteps; i++) {
@@ -307,7 +464,12 @@ static int apply_plan(const struct pb_plan_hdr *hdr, const int *fds)
 				return -1;
 			}
 		}
-		r = apply_step(&steps[slot], fds, hdr->nfiles, hdr->data_off);
+		r = place_step(&steps[slot]) ? apply_step(&steps[slot], fds, hdr->nfiles, hdr->data_off) : 0;
+		if (r == 0 && (steps[slot].flags & PB_WIRE_TRAMPOLINE) && hdr->in.rip) {
+			uint64_t *slots = (uint64_t *)(steps[slot].addr + 0x100); /* launch/trampoline.c */
+			slots[0] = reloc(hdr->in.rsp);
+			slots[1] = reloc(hdr->in.rip);
+		}
 		if (r < 0) {
 			report(PB_PHASE_STEP, (int)i, r);
 			return -1;
@@ -333,6 +495,11 @@ static int finish(const struct pb_plan_hdr *hdr, int *fds)
 	if (r < 0) {
 		report(PB_PHASE_MM, -1, r);
 		return -1;
+	}
+	if (hdr->pdeathsig) {
+		sys3(__NR_prctl, PR_SET_PDEATHSIG, hdr->pdeathsig, 0);
+		if (sys3(__NR_getppid, 0, 0, 0) != hdr->ppid) /* it died before we asked */
+			sys3(__NR_kill, sys3(__NR_getpid, 0, 0, 0), hdr->pdeathsig, 0);
 	}
 	r = sys3(__NR_prctl, PR_SET_NAME, hdr->comm, 0);
 	if (r < 0) {
@@ -360,6 +527,120 @@ static int finish(const struct pb_plan_hdr *hdr, int *fds)
 	return 0;
 }
 
+static uint64_t auxv_get(const uint64_t *auxv, uint64_t id)
+{
+	for (; auxv[0] != AT_NULL; auxv += 2)
+		if (auxv[0] == id)
+			return auxv[1];
+	return 0;
+}
+
+static const uint64_t *auxv_of(const uint64_t *sp0)
+{
+	const uint64_t *p = sp0 + 1 + sp0[0] + 1; /* past argc, argv, NULL */
+
+	while (*p)
+		p++;
+	return p + 1;
+}
+
+/*
+ * In place, the program's initial stack was written in template terms:
+ * its pointers move with their windows, and what the kernel decided for
+ * this exec (credentials, AT_SECURE, the CPU's) is taken from ours.
+ */
+static void fix_stack(uint64_t *sp, const uint64_t *own)
+{
+	uint64_t argc = sp[0], *p = sp + 1;
+
+	for (uint64_t i = 0; i < argc; i++, p++)
+		*p = reloc(*p);
+	for (p++; *p; p++)
+		*p = reloc(*p);
+	for (p++; p[0] != AT_NULL; p += 2) {
+		switch (p[0]) {
+		case 3: case 7: case 9: case 15: case 24: case 25: case 31: case 33:
+			/* AT_PHDR AT_BASE AT_ENTRY AT_PLATFORM AT_BASE_PLATFORM AT_RANDOM AT_EXECFN AT_SYSINFO_EHDR */
+			p[1] = reloc(p[1]);
+			break;
+		case 6: case 11: case 12: case 13: case 14: case 16: case 17: case 23: case 26: case 51:
+			/* AT_PAGESZ AT_UID AT_EUID AT_GID AT_EGID AT_HWCAP AT_CLKTCK AT_SECURE AT_HWCAP2 AT_MINSIGSTKSZ */
+			p[1] = auxv_get(own, p[0]);
+			break;
+		}
+	}
+}
+
+/* In place: from the plan memfd at planfd, with nobody to talk to. */
+static __attribute__((noreturn)) void run_in_place(uint64_t *sp0, int planfd)
+{
+	static struct pb_plan_hdr hdr;
+	static int fds[1 + PB_PLAN_MAX_FILES + PB_PLAN_MAX_FDS];
+	static uint64_t own[2 * 64 + 2]; /* our auxv: the plan writes the program's stack over it */
+	const uint64_t *kernel_auxv = auxv_of(sp0);
+	uint64_t lo = (uint64_t)__ehdr_start & ~(PAGE - 1), hi = ((uint64_t)_end + PAGE - 1) & ~(PAGE - 1);
+	uint64_t vdso, stack_end, rip, rsp;
+	uint64_t *mm = &hdr.mm.start_code;
+
+	for (unsigned i = 0; i < 2 * 64 && kernel_auxv[i] != AT_NULL; i += 2) {
+		own[i] = kernel_auxv[i];
+		own[i + 1] = kernel_auxv[i + 1];
+	}
+	vdso = auxv_get(own, 33);
+	stack_end = (auxv_get(own, 31) | (PAGE - 1)) + 1; /* AT_EXECFN is in its top page */
+
+	planfd_inplace = planfd;
+	sock = -1;
+	if (sys6(__NR_pread64, planfd, (long)&hdr, sizeof(hdr), 0, 0, 0) != sizeof(hdr) ||
+	    hdr.magic != PB_PROTO_MAGIC || hdr.nfiles > PB_PLAN_MAX_FILES || hdr.nfds > PB_PLAN_MAX_FDS)
+		fail_in_place(PB_PHASE_RECV, -1, -22);
+	notes_off = hdr.in.notes_off;
+	ns_notes_off = hdr.in.ns_notes_off;
+	rel.mlo = hdr.in.mmap_lo;
+	rel.mhi = hdr.in.mmap_hi;
+	rel.dm = lo - hdr.in.stub_lo;
+	rel.slo = hdr.in.stack_lo;
+	rel.shi = hdr.in.stack_hi;
+	rel.ds = stack_end - hdr.in.stack_end;
+	rel.sp0 = (uint64_t)sp0 & ~15ull;
+	if (hdr.in.vdso && vdso != hdr.in.vdso + rel.dm)
+		fail_in_place(PB_PHASE_LAYOUT, -1, -22);
+	for (unsigned i = 0; i < 12; i++) /* start_code .. auxv */
+		mm[i] = reloc(mm[i]);
+	rip = reloc(hdr.in.rip);
+	rsp = reloc(hdr.in.rsp);
+	memcpy(fds, hdr.in.fds, sizeof(fds));
+	if (apply_plan(&hdr, fds) < 0)
+		die();
+	fix_stack((uint64_t *)rsp, own);
+	if (finish(&hdr, fds) < 0)
+		die();
+	if (hdr.in.gadget && vdso && pb_is_vdso_gadget((const unsigned char *)(vdso + hdr.in.gadget), 64)) {
+		uint64_t *frame = (uint64_t *)(rsp - 16); /* leave: rbp <- 0; ret: rip <- entry, rsp <- rsp */
+		frame[0] = 0;
+		frame[1] = rip;
+		stub_enter_vdso(lo, hi - lo, (uint64_t)frame, vdso + hdr.in.gadget);
+	}
+	if (!hdr.tramp)
+		fail_in_place(PB_PHASE_LAYOUT, -1, -22);
+	__asm__ volatile("jmp *%2" : : "D"(lo), "S"(hi - lo), "r"(reloc(hdr.tramp)));
+	__builtin_unreachable();
+}
+
+static int parse_fd(const char *s)
+{
+	int v = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > 1 << 20)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v;
+}
+
 __attribute__((used, noreturn)) void stub_main(uint64_t *sp0);
 
 void stub_main(uint64_t *sp0)
@@ -368,6 +649,8 @@ void stub_main(uint64_t *sp0)
 	static int fds[1 + PB_PLAN_MAX_FILES + PB_PLAN_MAX_FDS];
 	int r;
 
+	if (sp0[0] == 2 && parse_fd((const char *)sp0[2]) >= 0)
+		run_in_place(sp0, parse_fd((const char *)sp0[2]));
 	say_hello(sp0);
 	r = recv_plan(&hdr, fds);
 	if (r == 0)

@@ -235,6 +235,7 @@ int pb_stage_args(struct pb_ctx *ctx, const struct pb_stage_opts *opts)
 				l->rsp - (ctx->host.sp0 & ~15ull), PROT_READ | PROT_WRITE, "stub's start message below rsp");
 		if (r < 0)
 			goto out_free;
+		ctx->plan.steps[r].flags |= PB_STEP_FROM_SP0;
 	}
 	ctx->sp = ctx->plan.rsp = l->rsp;
 	ctx->plan.rip = ctx->entry;

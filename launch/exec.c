@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DOC: exec in place. The calling process plans the program with the same
+ * stages as for a child, then execs the stub (a sealed memfd) with the plan
+ * in fds that survive the exec. The kernel's exec does what execve does to
+ * the process (every reset, every attribute kept, other threads ended, a
+ * fresh mm with mmap_base from the current RLIMIT_STACK and personality);
+ * the stub, now this process, applies the plan and enters the program.
+ *
+ * The plan is made before the exec, so against a template of the layout the
+ * kernel will give the stub: its image at the top of the mmap area with the
+ * vDSO right below, and its [stack]. The kernel randomizes both; the stub
+ * shifts what was planned in each window by the difference it finds (so the
+ * program gets the kernel's own randomness for both), and takes what the
+ * kernel decided for this exec (credentials, AT_SECURE) into the auxv.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "launch/gadget.h"
+#include "launch/launch.h"
+#include "pipeline/pipeline.h"
+
+/* The template: far from anything placed at an absolute address (programs, brk, a seeded stack). */
+#define TMPL_MMAP_TOP 0x7e0000000000ull
+#define TMPL_STACK_END 0x7ff000000000ull
+#define TMPL_STACK_VMA 0x22000ull	/* the kernel's [stack] for the stub's few strings */
+#define TMPL_SP0_BELOW (16ull << 10)	/* the stub's first sp is never further down than this */
+#define MMAP_WINDOW (1ull << 40)
+#define STACK_WINDOW (1ull << 30)
+
+/* Our [vdso] and the [vvar...] right below it: the same kernel gives the stub the same. */
+static unsigned vdso_run(const struct pb_host *self, unsigned *ret_first)
+{
+	unsigned k = 0, j;
+
+	while (k < self->nmaps && strcmp(self->maps[k].name, "[vdso]") != 0)
+		k++;
+	if (k == self->nmaps)
+		return 0;
+	for (j = k; j > 0 && strncmp(self->maps[j - 1].name, "[vvar", 5) == 0 && self->maps[j - 1].hi == self->maps[j].lo;)
+		j--;
+	*ret_first = j;
+	return k - j + 1;
+}
+
+static void template_host(struct pb_host *h, struct pb_inplace *in)
+{
+	struct pb_host *self = malloc(sizeof(*self));
+	uint64_t stub_lo = TMPL_MMAP_TOP - pb_stub_image_size(), shift;
+	unsigned first = 0, n;
+
+	memset(h, 0, sizeof(*h));
+	if (!self || pb_host_from_self(self) < 0) { /* no /proc: no vDSO is assumed */
+		pb_host_read_sysfacts(h);
+	} else {
+		h->stack_rlim = self->stack_rlim;
+		h->as_rlim = self->as_rlim;
+		h->randomize_va_space = self->randomize_va_space;
+		h->personality = self->personality;
+		h->mmap_min_addr = self->mmap_min_addr;
+		n = vdso_run(self, &first);
+		shift = n ? stub_lo - self->maps[first + n - 1].hi : 0;
+		for (unsigned i = 0; i < n; i++) {
+			h->maps[h->nmaps] = self->maps[first + i];
+			h->maps[h->nmaps].lo += shift;
+			h->maps[h->nmaps++].hi += shift;
+		}
+		if (n && self->vdso_base)
+			in->vdso = h->vdso_base = self->vdso_base + shift;
+		for (unsigned i = 0; i < self->nauxv; i++) {
+			if (self->auxv[i][0] == AT_SYSINFO_EHDR && !h->vdso_base)
+				continue;
+			h->auxv[h->nauxv][0] = self->auxv[i][0];
+			h->auxv[h->nauxv++][1] = self->auxv[i][0] == AT_SYSINFO_EHDR ? h->vdso_base : self->auxv[i][1];
+		}
+	}
+	free(self);
+	h->maps[h->nmaps++] = (struct pb_vma){stub_lo, TMPL_MMAP_TOP, "/memfd:pb-stub (deleted)"};
+	h->maps[h->nmaps++] = (struct pb_vma){TMPL_STACK_END - TMPL_STACK_VMA, TMPL_STACK_END, "[stack]"};
+	h->stub_lo = stub_lo;
+	h->stub_hi = h->mmap_top = TMPL_MMAP_TOP;
+	h->stack_end = TMPL_STACK_END;
+	h->sp0 = TMPL_STACK_END - TMPL_SP0_BELOW;
+	in->stub_lo = stub_lo;
+	in->stack_end = TMPL_STACK_END;
+	in->mmap_lo = TMPL_MMAP_TOP - MMAP_WINDOW;
+	in->mmap_hi = TMPL_MMAP_TOP;
+	in->stack_lo = TMPL_STACK_END - STACK_WINDOW;
+	in->stack_hi = TMPL_STACK_END;
+}
+
+static bool in_window(const struct pb_inplace *in, uint64_t lo, uint64_t hi)
+{
+	return (lo <= in->mmap_hi && hi > in->mmap_lo) || (lo <= in->stack_hi && hi > in->stack_lo);
+}
+
+/* A program placed at an absolute address inside a window would be shifted: refuse it. */
+static int check_absolute(struct pb_ctx *ctx, const struct pb_inplace *in, struct pb_error *err)
+{
+	uint64_t lo = ctx->exec_bias + ctx->exec.lo, hi = ctx->exec_bias + ctx->exec.hi;
+	bool top_down = ctx->exec.type == ET_DYN && !ctx->has_interp;
+
+	if (top_down || (!in_window(in, lo, hi) && !in_window(in, ctx->start_brk, ctx->start_brk + 1)))
+		return 0;
+	return pb_err_set(err, "exec", PB_ELOAD, 0,
+			  "the program lies at 0x%llx-0x%llx, where an in-place build keeps its template; run it spawned",
+			  (unsigned long long)lo, (unsigned long long)hi);
+}
+
+/* The gadget's offset in our vDSO (the stub's is the same image), or 0. */
+static uint64_t find_gadget(const struct pb_host *h)
+{
+	const unsigned char *vdso;
+	size_t len = 0;
+
+	for (unsigned i = 0; i < h->nmaps; i++)
+		if (strcmp(h->maps[i].name, "[vdso]") == 0)
+			len = h->maps[i].hi - h->maps[i].lo;
+	vdso = (const unsigned char *)getauxval(AT_SYSINFO_EHDR); /* ours: the template's is elsewhere */
+	for (size_t off = 1; vdso && off + 3 < len; off++)
+		if (pb_is_vdso_gadget(vdso + off, len - off))
+			return off;
+	return 0;
+}
+
+/* The plan's fds, duplicated above fd_high without close-on-exec; -errno. */
+static int pass_fds(struct pb_builder *b, struct pb_ctx *ctx, int planfd, struct pb_plan_hdr *hdr)
+{
+	int *out = hdr->in.fds, n = 0;
+
+	for (int i = 0; i < 1 + (int)ctx->plan.nfiles + (int)b->nfds; i++)
+		out[i] = -1;
+	out[n] = fcntl(planfd, F_DUPFD, hdr->fd_high);
+	for (size_t i = 0; out[n] >= 0 && i < ctx->plan.nfiles; i++)
+		out[++n] = fcntl(ctx->plan.files[i].fd, F_DUPFD, hdr->fd_high);
+	for (size_t i = 0; out[n] >= 0 && i < b->nfds; i++) {
+		hdr->fd_target[i] = b->fds[i].target;
+		out[++n] = fcntl(b->fds[i].fd, F_DUPFD, hdr->fd_high);
+	}
+	hdr->nfds = (uint32_t)b->nfds;
+	return out[n] < 0 ? -errno : 0;
+}
+
+static void close_passed(struct pb_plan_hdr *hdr)
+{
+	for (size_t i = 0; i < sizeof(hdr->in.fds) / sizeof(hdr->in.fds[0]); i++)
+		if (hdr->in.fds[i] >= 0)
+			close(hdr->in.fds[i]);
+}
+
+/* Like cgexec: this process moves into the cgroup directory job_fd. */
+static int join_cgroup(int job_fd, struct pb_error *err)
+{
+	int fd = openat(job_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0 || write(fd, "0\n", 2) != 2)
+		r = pb_err_sys(err, "launch", -errno, "joining the cgroup");
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* Execs the stub (as PT_INTERP of an empty program when it may set exe); returns only on failure. */
+static int exec_stub(struct pb_plan_hdr *hdr, int planfd, struct pb_error *err)
+{
+	char fdstr[16], *argv[] = {"pb-stub", fdstr, NULL}, *envp[] = {NULL};
+	int stub = pb_stub_memfd(err), empty = -1, e;
+
+	if (stub < 0)
+		return stub;
+	snprintf(fdstr, sizeof(fdstr), "%d", hdr->in.fds[0]);
+	if (hdr->exe_in_mm && (empty = pb_empty_program_memfd(stub, err)) >= 0) {
+		syscall(SYS_execveat, empty, "", argv, envp, AT_EMPTY_PATH);
+		close(empty);
+	}
+	hdr->exe_in_mm = 0; /* no /proc, say: the stub itself, and exe stays the stub's */
+	if (pwrite(planfd, hdr, sizeof(*hdr), 0) == sizeof(*hdr))
+		syscall(SYS_execveat, stub, "", argv, envp, AT_EMPTY_PATH);
+	e = errno;
+	close(stub);
+	return pb_err_sys(err, "launch", -e, "exec of the stub");
+}
+
+/* Plans in template terms, then writes the plan (header at 0); returns the plan memfd or -errno. */
+static int plan_in_place(struct pb_builder *b, const struct pb_pipeline *pipe, struct pb_ctx *ctx,
+			 struct pb_plan_hdr *hdr, struct pb_error *err)
+{
+	uint64_t tramp = 0;
+	int r;
+
+	template_host(&ctx->host, &hdr->in);
+	pb_ctx_set_host(ctx, &ctx->host, "stub anonymous");
+	if (pb_builder_listen_env(b, getpid()) < 0)
+		return pb_err_set(err, "builder", PB_ENOMEM, 0, "out of memory");
+	pb_builder_setup_ctx(b, ctx);
+	r = pb_pipeline_run(pipe, ctx, (enum pb_trace)b->trace, NULL);
+	if (r == 0) {
+		for (unsigned i = 0; i < ctx->nreservations; i++)
+			ctx->reservations[i].keep = false; /* nothing could release them at start */
+		r = pb_ctx_release_reservations(ctx);
+	}
+	if (r == 0 && ctx->vdso_base && ctx->vdso_base == ctx->host.vdso_base)
+		hdr->in.gadget = find_gadget(&ctx->host);
+	if (r == 0 && !hdr->in.gadget)
+		r = pb_plan_trampoline(ctx, &tramp);
+	if (r < 0) {
+		*err = ctx->err;
+		return r;
+	}
+	if (check_absolute(ctx, &hdr->in, err) < 0)
+		return pb_error_errno(err);
+	hdr->tramp = tramp;
+	hdr->in.rip = ctx->entry;
+	hdr->in.rsp = ctx->sp;
+	hdr->exe_in_mm = pb_can_set_exe();
+	hdr->fd_high = pb_wire_fd_high(b);
+	return pb_wire_plan(b, ctx, hdr, true, err);
+}
+
+PB_API int pb_exec(struct pb_builder *b, const struct pb_pipeline *given, struct pb_error *err)
+{
+	struct pb_pipeline *own = NULL;
+	const struct pb_pipeline *pipe = given;
+	struct pb_ctx *ctx = malloc(sizeof(*ctx));
+	struct pb_plan_hdr *hdr = calloc(1, sizeof(*hdr));
+	int planfd = -1, r;
+
+	pb_err_clear(err);
+	if (!pipe && pb_pipeline_default(&own) == 0)
+		pipe = own;
+	if (!pipe || !ctx || !hdr) {
+		r = pb_err_set(err, "builder", PB_ENOMEM, 0, "out of memory");
+		goto out_free;
+	}
+	pb_ctx_init(ctx);
+	memset(hdr->in.fds, 0xff, sizeof(hdr->in.fds));
+	if (!b->in_place || b->spent) {
+		r = pb_err_set(err, "builder", PB_EINVAL, 0, b->spent ? "this builder was already built" :
+			       "pb_exec needs a builder from pb_builder_new_self");
+		goto out_clear;
+	}
+	b->spent = true;
+	r = planfd = plan_in_place(b, pipe, ctx, hdr, err);
+	if (r >= 0 && (r = pass_fds(b, ctx, planfd, hdr)) < 0)
+		r = pb_err_sys(err, "launch", r, "passing the plan's fds");
+	if (r >= 0 && pwrite(planfd, hdr, sizeof(*hdr), 0) != sizeof(*hdr))
+		r = pb_err_sys(err, "launch", -errno, "writing the plan header");
+	if (r >= 0 && b->job_fd >= 0)
+		r = join_cgroup(b->job_fd, err);
+	if (r >= 0)
+		r = exec_stub(hdr, planfd, err);
+	close_passed(hdr);
+	if (planfd >= 0)
+		close(planfd);
+out_clear:
+	pb_ctx_clear(ctx);
+out_free:
+	free(ctx);
+	free(hdr);
+	pb_pipeline_free(own);
+	return r;
+}

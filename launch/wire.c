@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DOC: the plan as the stub reads it. One memfd holds the steps, their
+ * data, (in place) a note per step for error messages, and the namespace
+ * ops; the header says where each is and carries the mm fields, the name
+ * and the signal mask. Spawned, the header travels as the message with the
+ * fds; in place it sits at offset 0 of the memfd.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "launch/launch.h"
+
+_Static_assert(sizeof(struct pb_wire_mm) == 104, "struct prctl_mm_map is 104 bytes");
+_Static_assert((int)PB_WIRE_GROW == (int)PB_STEP_GROW && (int)PB_WIRE_WRITE == (int)PB_STEP_WRITE,
+	       "wire kinds follow enum pb_step_kind");
+_Static_assert(PB_WIRE_GROWSDOWN == PB_STEP_GROWSDOWN && PB_WIRE_FROM_SP0 == PB_STEP_FROM_SP0,
+	       "wire flags follow plan flags");
+
+static int write_steps(int fd, const struct pb_plan *plan)
+{
+	struct pb_wire_step *w = calloc(plan->nsteps + 1, sizeof(*w));
+	int r;
+
+	if (!w)
+		return -ENOMEM;
+	for (size_t i = 0; i < plan->nsteps; i++) {
+		const struct pb_step *s = &plan->steps[i];
+		w[i] = (struct pb_wire_step){s->kind, s->flags, s->prot, s->file, s->addr, s->len, s->off};
+	}
+	r = pb_write_full(fd, w, plan->nsteps * sizeof(*w));
+	free(w);
+	return r;
+}
+
+/* "stage: applying step N (kind prot, note)", one PB_NOTE_LEN record a step. */
+static int write_notes(int fd, const struct pb_plan *plan)
+{
+	char (*notes)[PB_NOTE_LEN] = calloc(plan->nsteps + 1, PB_NOTE_LEN), prot[4];
+	int r;
+
+	if (!notes)
+		return -ENOMEM;
+	for (size_t i = 0; i < plan->nsteps; i++) {
+		const struct pb_step *s = &plan->steps[i];
+		snprintf(notes[i], PB_NOTE_LEN, "%s: applying step %zu (%s %s, %s)", s->stage ? s->stage : "apply", i,
+			 pb_step_kind_name(s->kind), pb_prot_str(s->prot, prot), s->note);
+	}
+	r = pb_write_full(fd, notes, plan->nsteps * PB_NOTE_LEN);
+	free(notes);
+	return r;
+}
+
+/* "namespace: mounting PATH from SRC", one PB_NOTE_LEN record an op, at the end of the memfd. */
+static int write_ns_notes(struct pb_builder *b, int fd, struct pb_plan_hdr *hdr, struct pb_error *err)
+{
+	char (*notes)[PB_NOTE_LEN] = calloc(b->nns_ops, PB_NOTE_LEN);
+	off_t at = lseek(fd, 0, SEEK_END);
+	int r;
+
+	if (!notes || at < 0) {
+		free(notes);
+		return pb_err_sys(err, "launch", -ENOMEM, "writing the namespace notes");
+	}
+	for (size_t i = 0; i < b->nns_ops; i++) {
+		const struct pb_ns_op *op = &b->ns_ops[i];
+		snprintf(notes[i], PB_NOTE_LEN, "namespace: %s %s%s%s", op->kind == PB_NS_OP_SYMLINK ? "linking" : "mounting",
+			 op->item.path, op->item.src ? (op->kind == PB_NS_OP_SYMLINK ? " -> " : " from ") : "",
+			 op->item.src ? op->item.src : "");
+	}
+	hdr->in.ns_notes_off = (uint64_t)at;
+	r = pb_write_full(fd, notes, b->nns_ops * PB_NOTE_LEN);
+	free(notes);
+	return r < 0 ? pb_err_sys(err, "launch", r, "writing the namespace notes") : 0;
+}
+
+int pb_wire_plan(struct pb_builder *b, struct pb_ctx *ctx, struct pb_plan_hdr *hdr, bool in_place,
+		 struct pb_error *err)
+{
+	const struct pb_plan *plan = &ctx->plan;
+	uint64_t at = in_place ? sizeof(*hdr) : 0;
+	int fd = memfd_create("pb-plan", MFD_CLOEXEC), r;
+	const char *base;
+
+	if (fd < 0)
+		return pb_err_sys(err, "launch", -errno, "memfd_create");
+	if (plan->nfiles > PB_PLAN_MAX_FILES) {
+		close(fd);
+		return pb_err_set(err, "launch", PB_EINVAL, 0, "too many files in the plan");
+	}
+	hdr->magic = PB_PROTO_MAGIC;
+	hdr->nsteps = (uint32_t)plan->nsteps;
+	hdr->steps_off = at;
+	hdr->data_off = at + plan->nsteps * sizeof(struct pb_wire_step);
+	r = lseek(fd, (off_t)at, SEEK_SET) < 0 ? -errno : write_steps(fd, plan);
+	if (r == 0)
+		r = pb_write_full(fd, plan->data, plan->data_len);
+	if (r == 0 && in_place) {
+		hdr->in.notes_off = hdr->data_off + plan->data_len;
+		r = write_notes(fd, plan);
+	}
+	if (r < 0) {
+		close(fd);
+		return pb_err_sys(err, "launch", r, "writing the plan");
+	}
+	r = pb_ns_write(b, fd, hdr, err);
+	if (r == 0 && in_place && b->nns_ops)
+		r = write_ns_notes(b, fd, hdr, err);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	hdr->nfiles = (uint32_t)plan->nfiles;
+	memcpy(&hdr->mm, &ctx->mm, offsetof(struct pb_wire_mm, auxv)); /* start_code .. env_end */
+	hdr->mm.auxv = ctx->mm.auxv;
+	hdr->mm.auxv_size = (uint32_t)ctx->mm.auxv_size;
+	hdr->mm.exe_fd = (uint32_t)-1;
+	memcpy(&hdr->sigmask, &b->sigmask, sizeof(hdr->sigmask));
+	hdr->pdeathsig = b->pdeathsig;
+	hdr->ppid = b->in_place ? getppid() : getpid();
+	base = strrchr(ctx->comm, '/');
+	snprintf(hdr->comm, sizeof(hdr->comm), "%s", base ? base + 1 : ctx->comm);
+	return fd;
+}
+
+/* Above every startup fd's number: where the stub parks what it receives. */
+int pb_wire_fd_high(const struct pb_builder *b)
+{
+	int high = 3;
+
+	for (size_t i = 0; i < b->nfds; i++)
+		if (b->fds[i].target >= high)
+			high = b->fds[i].target + 1;
+	return high;
+}
+
+/* Without ptrace: the page the stub jumps to, planned like any mapping. 0 or -errno. */
+int pb_plan_trampoline(struct pb_ctx *ctx, uint64_t *ret_addr)
+{
+	unsigned char page[4096];
+	uint64_t addr, off;
+	int r, w = -1;
+
+	addr = pb_aspace_find_topdown(&ctx->as, sizeof(page), sizeof(page), ctx->host.mmap_min_addr,
+				      ctx->host.mmap_top);
+	if (!addr)
+		return pb_fail(ctx, PB_ENOMEM, "no room for the trampoline page");
+	pb_trampoline_page(page, ctx->sp, ctx->entry);
+	ctx->stage = "finalize";
+	r = pb_ctx_step(ctx, PB_STEP_MAP_ANON, addr, sizeof(page), PROT_READ | PROT_WRITE,
+			"trampoline (no ptrace: left behind)");
+	if (r >= 0 && (r = pb_plan_data(&ctx->plan, page, sizeof(page), &off)) == 0)
+		r = w = pb_ctx_step(ctx, PB_STEP_WRITE, addr, sizeof(page), 0, "trampoline code");
+	if (r >= 0) {
+		ctx->plan.steps[w].off = off;
+		ctx->plan.steps[w].flags |= PB_WIRE_TRAMPOLINE;
+		r = pb_ctx_step(ctx, PB_STEP_PROTECT, addr, sizeof(page), PROT_READ | PROT_EXEC, "trampoline r-x");
+	}
+	ctx->stage = NULL;
+	if (r < 0)
+		return r == -ENOMEM ? pb_fail(ctx, PB_ENOMEM, "out of memory") : r;
+	pb_aspace_take(&ctx->as, addr, addr + sizeof(page), "trampoline");
+	*ret_addr = addr;
+	return 0;
+}
