@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <elf.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,12 +83,37 @@ void pb_host_read_sysfacts(struct pb_host *host)
 	getrlimit(RLIMIT_AS, &host->as_rlim);
 	host->randomize_va_space = (int)read_long("/proc/sys/kernel/randomize_va_space", 2);
 	host->mmap_min_addr = (uint64_t)read_long("/proc/sys/vm/mmap_min_addr", 4096);
+	host->legacy_va_layout = read_long("/proc/sys/vm/legacy_va_layout", 0) != 0;
 	host->personality = p < 0 ? 0 : (unsigned long)p;
 }
 
 bool pb_host_randomizes(const struct pb_host *host)
 {
 	return !(host->personality & ADDR_NO_RANDOMIZE) && host->randomize_va_space != 0;
+}
+
+/*
+ * Without /proc (or with it unreadable: a process made non-dumpable by a
+ * change of uid), the auxv from getauxval, in the order this kernel
+ * (fs/binfmt_elf.c create_elf_tables) writes it.
+ */
+static void auxv_from_getauxval(struct pb_host *host)
+{
+	static const unsigned long keys[] = {
+		AT_SYSINFO_EHDR, 51 /* AT_MINSIGSTKSZ */, AT_HWCAP, AT_PAGESZ, AT_CLKTCK, AT_PHDR, AT_PHENT,
+		AT_PHNUM, AT_BASE, AT_FLAGS, AT_ENTRY, AT_UID, AT_EUID, AT_GID, AT_EGID, AT_SECURE, AT_RANDOM,
+		AT_HWCAP2, AT_EXECFN, AT_PLATFORM, 27 /* AT_RSEQ_FEATURE_SIZE */, 28 /* AT_RSEQ_ALIGN */,
+	};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		unsigned long v;
+		errno = 0;
+		v = getauxval(keys[i]);
+		if (v == 0 && errno == ENOENT)
+			continue;
+		host->auxv[host->nauxv][0] = keys[i];
+		host->auxv[host->nauxv++][1] = v;
+	}
 }
 
 int pb_host_from_self(struct pb_host *host)
@@ -99,6 +125,8 @@ int pb_host_from_self(struct pb_host *host)
 	memset(host, 0, sizeof(*host));
 	pb_host_read_sysfacts(host);
 	fd = open("/proc/self/auxv", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		auxv_from_getauxval(host);
 	if (fd >= 0) {
 		uint64_t pairs[PB_HOST_MAX_AUXV][2];
 		n = pb_read_full(fd, pairs, sizeof(pairs));
@@ -126,13 +154,14 @@ int pb_host_from_self(struct pb_host *host)
 	return n < 0 ? (int)n : 0;
 }
 
-/* arch/x86/mm/mmap.c: mmap_base = PAGE_ALIGN(TASK_SIZE - gap - rnd) */
-static uint64_t model_mmap_base(const struct pb_host *host, struct pb_rng *rng)
+uint64_t pb_host_mmap_base(const struct pb_host *host, uint64_t rnd)
 {
-	uint64_t gap = host->stack_rlim.rlim_cur, rnd = 0;
+	uint64_t gap = host->stack_rlim.rlim_cur;
 	const uint64_t stack_rnd_max = 0x3fffffull << 12, guard = 256 * PB_PAGE_SIZE;
 	const uint64_t gap_min = 128ull << 20, gap_max = PB_TASK_SIZE / 6 * 5;
 
+	if (pb_host_legacy_layout(host))
+		return PB_PAGE_ALIGN(PB_TASK_SIZE / 3) + rnd;
 	if (gap > gap_max)
 		gap = gap_max;
 	gap += stack_rnd_max + guard;
@@ -140,9 +169,22 @@ static uint64_t model_mmap_base(const struct pb_host *host, struct pb_rng *rng)
 		gap = gap_min;
 	if (gap > gap_max)
 		gap = gap_max;
+	return PB_PAGE_ALIGN(PB_TASK_SIZE - gap - rnd);
+}
+
+bool pb_host_legacy_layout(const struct pb_host *host)
+{
+	return (host->personality & ADDR_COMPAT_LAYOUT) || host->legacy_va_layout;
+}
+
+/* arch/x86/mm/mmap.c: the random part of mmap_base */
+static uint64_t model_mmap_base(const struct pb_host *host, struct pb_rng *rng)
+{
+	uint64_t rnd = 0;
+
 	if (pb_host_randomizes(host))
 		rnd = (pb_rng_u64(rng) & ((1ull << 28) - 1)) << 12;
-	return PB_PAGE_ALIGN(PB_TASK_SIZE - gap - rnd);
+	return pb_host_mmap_base(host, rnd);
 }
 
 int pb_host_model_fresh(struct pb_host *host, struct pb_rng *rng)
@@ -157,6 +199,7 @@ int pb_host_model_fresh(struct pb_host *host, struct pb_rng *rng)
 	host->randomize_va_space = self.randomize_va_space;
 	host->personality = self.personality;
 	host->mmap_min_addr = self.mmap_min_addr;
+	host->legacy_va_layout = self.legacy_va_layout;
 	host->nauxv = self.nauxv;
 	memcpy(host->auxv, self.auxv, sizeof(self.auxv));
 	base = model_mmap_base(host, rng);

@@ -34,6 +34,7 @@ struct pb_host {
 	int randomize_va_space;	/* /proc/sys/kernel/randomize_va_space */
 	unsigned long personality;
 	uint64_t mmap_min_addr;
+	bool legacy_va_layout;	/* /proc/sys/vm/legacy_va_layout */
 };
 
 /* The value of auxv entry id, or def. */
@@ -59,6 +60,15 @@ int pb_host_model_fresh(struct pb_host *host, struct pb_rng *rng);
 
 /* Reads the system-wide facts (rlimit, randomize_va_space, personality, mmap_min_addr). */
 void pb_host_read_sysfacts(struct pb_host *host);
+
+/*
+ * arch/x86/mm/mmap.c: where an exec's mmap area starts, for a random offset
+ * rnd: below the stack gap (from RLIMIT_STACK, clamped) top-down, or at
+ * TASK_UNMAPPED_BASE in the legacy (bottom-up) layout.
+ */
+uint64_t pb_host_mmap_base(const struct pb_host *host, uint64_t rnd);
+/* The legacy layout: ADDR_COMPAT_LAYOUT (setarch -L) or vm.legacy_va_layout. */
+bool pb_host_legacy_layout(const struct pb_host *host);
 
 /* True when the kernel would randomize this exec (PF_RANDOMIZE). */
 bool pb_host_randomizes(const struct pb_host *host);

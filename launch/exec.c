@@ -14,6 +14,7 @@
  * program gets the kernel's own randomness for both), and takes what the
  * kernel decided for this exec (credentials, AT_SECURE) into the auxv.
  */
+#include <elf.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,13 +36,38 @@
 #define MMAP_WINDOW (1ull << 40)
 #define STACK_WINDOW (1ull << 30)
 
-/* Our [vdso] and the [vvar...] right below it: the same kernel gives the stub the same. */
-static unsigned vdso_run(const struct pb_host *self, unsigned *ret_first)
+/* The vDSO's size from its own program headers (when /proc/self/maps cannot say). */
+static uint64_t vdso_size(uint64_t base)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)base;
+	uint64_t end = 0;
+
+	for (unsigned i = 0; base && i < eh->e_phnum; i++) {
+		const Elf64_Phdr *ph = (const Elf64_Phdr *)(base + eh->e_phoff) + i;
+		if (ph->p_type == PT_LOAD && ph->p_vaddr + ph->p_memsz > end)
+			end = ph->p_vaddr + ph->p_memsz;
+	}
+	return PB_PAGE_ALIGN(end);
+}
+
+/*
+ * Our [vdso] and the [vvar...] right below it: the same kernel gives the stub
+ * the same. Unreadable maps: the vDSO's own size, and 6 pages of vvar (this
+ * kernel's [vvar] and [vvar_vclock]) assumed below it.
+ */
+static unsigned vdso_run(struct pb_host *self, unsigned *ret_first)
 {
 	unsigned k = 0, j;
 
 	while (k < self->nmaps && strcmp(self->maps[k].name, "[vdso]") != 0)
 		k++;
+	if (k == self->nmaps && self->vdso_base && self->nmaps + 2 <= PB_HOST_MAX_MAPS) {
+		uint64_t lo = self->vdso_base;
+		self->maps[k] = (struct pb_vma){lo - 6 * PB_PAGE_SIZE, lo, "[vvar]"};
+		self->maps[k + 1] = (struct pb_vma){lo, lo + vdso_size(lo), "[vdso]"};
+		self->nmaps += 2;
+		k++;
+	}
 	if (k == self->nmaps)
 		return 0;
 	for (j = k; j > 0 && strncmp(self->maps[j - 1].name, "[vvar", 5) == 0 && self->maps[j - 1].hi == self->maps[j].lo;)
@@ -57,16 +83,22 @@ static void template_host(struct pb_host *h, struct pb_inplace *in)
 	unsigned first = 0, n;
 
 	memset(h, 0, sizeof(*h));
-	if (!self || pb_host_from_self(self) < 0) { /* no /proc: no vDSO is assumed */
+	if (!self) {
 		pb_host_read_sysfacts(h);
 	} else {
+		pb_host_from_self(self); /* (without /proc: the auxv from getauxval, no maps) */
 		h->stack_rlim = self->stack_rlim;
 		h->as_rlim = self->as_rlim;
 		h->randomize_va_space = self->randomize_va_space;
 		h->personality = self->personality;
 		h->mmap_min_addr = self->mmap_min_addr;
+		h->legacy_va_layout = self->legacy_va_layout;
 		n = vdso_run(self, &first);
-		shift = n ? stub_lo - self->maps[first + n - 1].hi : 0;
+		/* the vDSO is mapped after the stub: right below it top-down, right above it bottom-up */
+		if (pb_host_legacy_layout(h))
+			shift = n ? TMPL_MMAP_TOP - self->maps[first].lo : 0;
+		else
+			shift = n ? stub_lo - self->maps[first + n - 1].hi : 0;
 		for (unsigned i = 0; i < n; i++) {
 			h->maps[h->nmaps] = self->maps[first + i];
 			h->maps[h->nmaps].lo += shift;
@@ -91,7 +123,7 @@ static void template_host(struct pb_host *h, struct pb_inplace *in)
 	in->stub_lo = stub_lo;
 	in->stack_end = TMPL_STACK_END;
 	in->mmap_lo = TMPL_MMAP_TOP - MMAP_WINDOW;
-	in->mmap_hi = TMPL_MMAP_TOP;
+	in->mmap_hi = TMPL_MMAP_TOP + STACK_WINDOW; /* (bottom-up, the vDSO lies above) */
 	in->stack_lo = TMPL_STACK_END - STACK_WINDOW;
 	in->stack_hi = TMPL_STACK_END;
 }
@@ -112,6 +144,28 @@ static int check_absolute(struct pb_ctx *ctx, const struct pb_inplace *in, struc
 	return pb_err_set(err, "exec", PB_ELOAD, 0,
 			  "the program lies at 0x%llx-0x%llx, where an in-place build keeps its template; run it spawned",
 			  (unsigned long long)lo, (unsigned long long)hi);
+}
+
+/*
+ * Reservations are absolute: one over where the kernel will put the mmap
+ * area (RLIMIT_STACK unlimited puts it near 0x1555..., inside low-half)
+ * would fail past the exec. Refused here, while the caller can still hear it.
+ */
+static int check_reservations(struct pb_ctx *ctx, struct pb_error *err)
+{
+	uint64_t top = pb_host_mmap_base(&ctx->host, pb_host_legacy_layout(&ctx->host) ? MMAP_WINDOW : 0);
+	uint64_t lo = top - MMAP_WINDOW - STACK_WINDOW;
+
+	for (size_t i = 0; i < ctx->plan.nsteps; i++) {
+		const struct pb_step *s = &ctx->plan.steps[i];
+		if (s->kind == PB_STEP_RESERVE && s->addr < top && s->addr + s->len > lo)
+			return pb_err_set(err, "reserve", PB_ELOAD, 0,
+					  "the reserved range 0x%llx-0x%llx covers where the kernel puts the mmap area "
+					  "(near 0x%llx with this RLIMIT_STACK and layout)",
+					  (unsigned long long)s->addr, (unsigned long long)(s->addr + s->len),
+					  (unsigned long long)top);
+	}
+	return 0;
 }
 
 /* The gadget's offset in our vDSO (the stub's is the same image), or 0. */
@@ -214,7 +268,7 @@ static int plan_in_place(struct pb_builder *b, const struct pb_pipeline *pipe, s
 		*err = ctx->err;
 		return r;
 	}
-	if (check_absolute(ctx, &hdr->in, err) < 0)
+	if (check_absolute(ctx, &hdr->in, err) < 0 || check_reservations(ctx, err) < 0)
 		return pb_error_errno(err);
 	hdr->tramp = tramp;
 	hdr->in.rip = ctx->entry;

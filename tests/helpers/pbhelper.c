@@ -12,6 +12,11 @@
  *   pbhelper kill SIG           kill itself with SIG
  *   pbhelper listen             socket activation: accept one connection on
  *                               fd 3 (LISTEN_PID must be ours), echo a line
+ *   pbhelper state              the process attributes execve keeps or resets:
+ *                               ids on the first line, the rest comparable
+ *   pbhelper count              counts SIGINT and SIGRTMIN+1; reads lines from
+ *                               stdin: k = kill(0, SIGRTMIN+1), p = print the
+ *                               counts, q = print them and exit
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -23,7 +28,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <stddef.h>
 #include <sys/auxv.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -380,6 +390,106 @@ static int look(int argc, char **argv)
 	return 0;
 }
 
+/* One line of /proc/self/status, "Name:\tvalue" -> "value", or "?". */
+static const char *status_field(const char *name, char *out, size_t len)
+{
+	size_t n = read_file("/proc/self/status", g_buf, sizeof(g_buf) - 1), nl = strlen(name);
+	char *p;
+
+	g_buf[n] = 0;
+	snprintf(out, len, "?");
+	for (p = g_buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (strncmp(p, name, nl) == 0 && p[nl] == ':') {
+			char *v = p + nl + 1, *e;
+			while (*v == '\t' || *v == ' ')
+				v++;
+			e = strchr(v, '\n');
+			snprintf(out, len, "%.*s", (int)(e ? e - v : (ptrdiff_t)strlen(v)), v);
+			break;
+		}
+	}
+	return out;
+}
+
+/* "state": what execve(2) keeps (pid, session, timers, pending signals, ...) and what it resets. */
+static int state(void)
+{
+	struct itimerval it;
+	struct sched_param sp;
+	sigset_t pending, mask;
+	int sig = 0, reaper = 0, st, nfds = 0;
+	int policy = (int)syscall(SYS_sched_getscheduler, 0); /* (musl's wrapper says ENOSYS) */
+	pid_t child = waitpid(-1, &st, WNOHANG);
+	stack_t ss;
+	char v[128];
+
+	printf("pid=%d ppid=%d pgid=%d sid=%d\n", getpid(), getppid(), getpgrp(), getsid(0));
+	prctl(PR_GET_PDEATHSIG, &sig);
+	prctl(PR_GET_CHILD_SUBREAPER, &reaper);
+	getitimer(ITIMER_REAL, &it);
+	printf("pdeathsig=%d subreaper=%d itimer_real=%d\n", sig, reaper, it.it_value.tv_sec > 0);
+	sigpending(&pending);
+	sigprocmask(SIG_SETMASK, NULL, &mask);
+	printf("pending_usr1=%d blocked_usr1=%d\n", sigismember(&pending, SIGUSR1), sigismember(&mask, SIGUSR1));
+	syscall(SYS_sched_getparam, 0, &sp);
+	printf("sched=%d reset_on_fork=%d prio=%d nice=%d\n", policy & ~SCHED_RESET_ON_FORK,
+	       !!(policy & SCHED_RESET_ON_FORK), sp.sched_priority, getpriority(PRIO_PROCESS, 0));
+	printf("child_waitable=%d\n", child > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 7);
+	printf("threads=%s ", status_field("Threads", v, sizeof(v)));
+	printf("vmlck=%s ", status_field("VmLck", v, sizeof(v)));
+	printf("sigcgt=%s ", status_field("SigCgt", v, sizeof(v)));
+	printf("sigign=%s\n", status_field("SigIgn", v, sizeof(v)));
+	printf("timers=%zu\n", read_file("/proc/self/timers", g_buf, sizeof(g_buf)));
+	sigaltstack(NULL, &ss);
+	printf("altstack_disabled=%d dumpable=%d keepcaps=%d\n", !!(ss.ss_flags & SS_DISABLE),
+	       prctl(PR_GET_DUMPABLE), prctl(PR_GET_KEEPCAPS));
+	printf("fds=");
+	for (int fd = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			printf("%s%d", nfds++ ? "," : "", fd);
+	printf("\n");
+	return 0;
+}
+
+static volatile sig_atomic_t n_int, n_rt;
+
+static void counted(int sig)
+{
+	if (sig == SIGINT)
+		n_int++;
+	else
+		n_rt++;
+}
+
+/* "count": one SIGINT or SIGRTMIN+1 sent once must be seen once. */
+static int count(void)
+{
+	struct sigaction sa = {.sa_handler = counted};
+	char line[64];
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGRTMIN + 1, &sa, NULL);
+	printf("ready\n");
+	fflush(stdout);
+	for (;;) {
+		if (!fgets(line, sizeof(line), stdin)) {
+			if (ferror(stdin) && errno == EINTR) {
+				clearerr(stdin);
+				continue;
+			}
+			return 3;
+		}
+		if (line[0] == 'k')
+			kill(0, SIGRTMIN + 1);
+		if (line[0] == 'p' || line[0] == 'q') {
+			printf("int=%d rt=%d\n", (int)n_int, (int)n_rt);
+			fflush(stdout);
+		}
+		if (line[0] == 'q')
+			return 0;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	char buf[4096];
@@ -417,10 +527,14 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 2 && strcmp(argv[1], "look") == 0)
 		return look(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "state") == 0)
+		return state();
+	if (argc >= 2 && strcmp(argv[1], "count") == 0)
+		return count();
 	if (argc >= 3 && strcmp(argv[1], "kill") == 0) {
 		kill(getpid(), atoi(argv[2]));
 		return 0;
 	}
-	fprintf(stderr, "usage: pbhelper report|exit N|echo|sleep|listen|look PATH...|kill SIG\n");
+	fprintf(stderr, "usage: pbhelper report|exit N|echo|sleep|listen|look PATH...|kill SIG|state|count\n");
 	return 2;
 }
