@@ -14,6 +14,7 @@
  *                               fd 3 (LISTEN_PID must be ours), echo a line
  *   pbhelper state              the process attributes execve keeps or resets:
  *                               ids on the first line, the rest comparable
+ *   pbhelper siginfo SIG        waits for SIG and prints its si_code, si_pid, value
  *   pbhelper count              counts SIGINT and SIGRTMIN+1; reads lines from
  *                               stdin: k = kill(0, SIGRTMIN+1), p = print the
  *                               counts, q = print them and exit
@@ -531,10 +532,23 @@ int main(int argc, char **argv)
 		return state();
 	if (argc >= 2 && strcmp(argv[1], "count") == 0)
 		return count();
+	if (argc >= 3 && strcmp(argv[1], "siginfo") == 0) {
+		sigset_t one;
+		siginfo_t si;
+		sigemptyset(&one);
+		sigaddset(&one, atoi(argv[2]));
+		sigprocmask(SIG_BLOCK, &one, NULL);
+		printf("ready\n");
+		fflush(stdout);
+		if (sigwaitinfo(&one, &si) < 0)
+			return 3;
+		printf("code=%d pid=%d value=%d\n", si.si_code, (int)si.si_pid, si.si_value.sival_int);
+		return 0;
+	}
 	if (argc >= 3 && strcmp(argv[1], "kill") == 0) {
 		kill(getpid(), atoi(argv[2]));
 		return 0;
 	}
-	fprintf(stderr, "usage: pbhelper report|exit N|echo|sleep|listen|look PATH...|kill SIG|state|count\n");
+	fprintf(stderr, "usage: pbhelper report|exit N|echo|sleep|listen|look PATH...|kill SIG|state|count|siginfo SIG\n");
 	return 2;
 }

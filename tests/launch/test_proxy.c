@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * procbuilder run --spawn as a proxy: what its parent sends reaches the
+ * program as sent, and the program is never left behind.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PB "build/procbuilder"
+#define H_STATIC "build/tests/helpers/pbhelper-static"
+
+static char *env[] = {"LANG=C", "PATH=/usr/bin:/bin", NULL};
+
+/* procbuilder run --spawn H ARGS... in a process group of its own (as a shell's job), stdout to a pipe. */
+static pid_t spawn_proxy(char **args, int *ret_out)
+{
+	char *argv[16] = {PB, "run", "--spawn", H_STATIC};
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	int p[2], n = 4;
+	pid_t pid;
+
+	for (; *args; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+	cr_assert_eq(posix_spawn(&pid, PB, &fa, &at, argv, env), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(p[1]);
+	*ret_out = p[0];
+	return pid;
+}
+
+static void read_until(int fd, char *buf, size_t cap, const char *want)
+{
+	size_t len = strlen(buf);
+
+	while (!strstr(buf, want)) {
+		struct pollfd pf = {fd, POLLIN, 0};
+		ssize_t n;
+		cr_assert_eq(poll(&pf, 1, 5000), 1, "waiting for '%s', got '%s'", want, buf);
+		n = read(fd, buf + len, cap - 1 - len);
+		cr_assert_gt(n, 0, "EOF waiting for '%s', got '%s'", want, buf);
+		len += (size_t)n;
+		buf[len] = 0;
+	}
+}
+
+/* Forwarded as SI_QUEUE with the sender's pid and value (SI_USER to another process is refused). */
+Test(proxy, forwards_the_senders_pid_and_value, .timeout = 20)
+{
+	char buf[512] = "", want[128], sig[16];
+	union sigval v = {.sival_int = 42};
+	int out, status;
+	pid_t pid;
+
+	snprintf(sig, sizeof(sig), "%d", SIGRTMIN + 2);
+	pid = spawn_proxy((char *[]){"siginfo", sig, NULL}, &out);
+	read_until(out, buf, sizeof(buf), "ready\n");
+	cr_assert_eq(sigqueue(pid, SIGRTMIN + 2, v), 0);
+	snprintf(want, sizeof(want), "code=%d pid=%d value=42\n", SI_QUEUE, getpid());
+	read_until(out, buf, sizeof(buf), want);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%x", status);
+	close(out);
+}
+
+/*
+ * Signals whose default action kills: each reaches the program, which dies
+ * of it, and so does the proxy (it used to die alone and orphan the program).
+ */
+Test(proxy, every_catchable_signal_reaches_the_program, .timeout = 60)
+{
+	int sigs[] = {SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGXCPU,
+		      SIGVTALRM, SIGPROF, SIGPWR, SIGRTMIN, SIGRTMIN + 5, SIGRTMAX};
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		char buf[64] = "";
+		int out, status;
+		pid_t pid = spawn_proxy((char *[]){"count", NULL}, &out);
+		read_until(out, buf, sizeof(buf), "ready\n");
+		if (sigs[i] == SIGINT) { /* count catches it: the proxy lives on, as the program does */
+			kill(pid, SIGTERM);
+			cr_assert_eq(waitpid(pid, &status, 0), pid);
+			cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "%x", status);
+			close(out);
+			continue;
+		}
+		cr_assert_eq(kill(pid, sigs[i]), 0);
+		cr_assert_eq(waitpid(pid, &status, 0), pid);
+		cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == sigs[i], "signal %d: status %x", sigs[i], status);
+		close(out);
+	}
+}
+
+/* The proxy killed with SIGKILL (Popen.kill()): the program goes too, by its parent-death signal. */
+Test(proxy, never_leaves_the_program_behind, .timeout = 20)
+{
+	char buf[64] = "", path[64], *line = NULL;
+	size_t cap = 0;
+	int out, status;
+	pid_t pid = spawn_proxy((char *[]){"count", NULL}, &out), prog = 0;
+	FILE *f;
+
+	read_until(out, buf, sizeof(buf), "ready\n");
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, pid);
+	f = fopen(path, "r");
+	cr_assert(f && getline(&line, &cap, f) > 0 && (prog = atoi(line)) > 0, "the program's pid");
+	fclose(f);
+	free(line);
+	kill(pid, SIGKILL);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	snprintf(path, sizeof(path), "/proc/%d/stat", prog);
+	for (int i = 0; i < 200; i++) {
+		char *st = NULL;
+		f = fopen(path, "r");
+		if (!f)
+			break; /* gone and reaped */
+		line = NULL;
+		cap = 0;
+		if (getline(&line, &cap, f) > 0)
+			st = strrchr(line, ')');
+		fclose(f);
+		if (st && (st[2] == 'Z' || st[2] == 'X')) {
+			free(line);
+			break; /* dead, waiting for init */
+		}
+		free(line);
+		cr_assert_lt(i, 199, "the program (pid %d) outlived its proxy", prog);
+		usleep(10 * 1000);
+	}
+	close(out);
+}
