@@ -101,24 +101,35 @@ int pb_ctx_step(struct pb_ctx *ctx, enum pb_step_kind kind, uint64_t addr, uint6
 	return r;
 }
 
-int pb_ctx_release_reservations(struct pb_ctx *ctx)
+/* RELEASE steps for the reservations whose keep is want_kept; kept ones stop being kept. */
+static int release(struct pb_ctx *ctx, bool want_kept, const char *why)
 {
 	const char *stage = ctx->stage;
 	int r = 0;
 
 	ctx->stage = "reserve";
 	for (unsigned i = 0; i < ctx->nreservations && r >= 0; i++) {
-		const struct pb_reservation *res = &ctx->reservations[i];
-		if (res->keep)
+		struct pb_reservation *res = &ctx->reservations[i];
+		if (res->keep != want_kept)
 			continue;
+		res->keep = false;
 		pb_aspace_release(&ctx->as, res->lo, res->hi);
 		if (res->model_only)
 			continue;
-		r = pb_ctx_step(ctx, PB_STEP_RELEASE, res->lo, res->hi - res->lo, 0,
-				"release reservation before build returns");
+		r = pb_ctx_step(ctx, PB_STEP_RELEASE, res->lo, res->hi - res->lo, 0, why);
 	}
 	ctx->stage = stage;
 	return r < 0 ? r : 0;
+}
+
+int pb_ctx_release_reservations(struct pb_ctx *ctx)
+{
+	return release(ctx, false, "release reservation before build returns");
+}
+
+int pb_ctx_release_kept(struct pb_ctx *ctx)
+{
+	return release(ctx, true, "release kept reservation (nothing could at start)");
 }
 
 ssize_t pb_ctx_exec_head(struct pb_ctx *ctx, const uint8_t **ret_head)

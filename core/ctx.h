@@ -128,6 +128,8 @@ int pb_ctx_step(struct pb_ctx *ctx, enum pb_step_kind kind, uint64_t addr, uint6
  * frees it in ctx->as (run after the last stage). 0 or a negative errno.
  */
 int pb_ctx_release_reservations(struct pb_ctx *ctx);
+/* The same for the reservations kept until start, when nothing can release them then. */
+int pb_ctx_release_kept(struct pb_ctx *ctx);
 
 /*
  * The first PB_ELF_HEAD bytes of ctx->exec_fd, read on first use and shared

@@ -684,9 +684,7 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 	/* exe: set by the stub, the interpreter of an empty program (spawned so only when we may) */
 	exe_in_mm = b->stub_is_interp;
 	if (b->no_ptrace) {
-		for (unsigned i = 0; i < ctx->nreservations; i++)
-			ctx->reservations[i].keep = false; /* nothing can release them at start */
-		r = pb_ctx_release_reservations(ctx);
+		r = pb_ctx_release_kept(ctx); /* nothing can release them at start */
 		if (r == 0)
 			r = pb_plan_trampoline(ctx, &tramp);
 		if (r < 0) {

@@ -255,11 +255,8 @@ static int plan_in_place(struct pb_builder *b, const struct pb_pipeline *pipe, s
 		return pb_err_set(err, "builder", PB_ENOMEM, 0, "out of memory");
 	pb_builder_setup_ctx(b, ctx);
 	r = pb_pipeline_run(pipe, ctx, (enum pb_trace)b->trace, NULL);
-	if (r == 0) {
-		for (unsigned i = 0; i < ctx->nreservations; i++)
-			ctx->reservations[i].keep = false; /* nothing could release them at start */
-		r = pb_ctx_release_reservations(ctx);
-	}
+	if (r == 0)
+		r = pb_ctx_release_kept(ctx); /* nothing could release them at start */
 	if (r == 0 && ctx->vdso_base && ctx->vdso_base == ctx->host.vdso_base)
 		hdr->in.gadget = find_gadget(&ctx->host);
 	if (r == 0 && !hdr->in.gadget)

@@ -433,13 +433,13 @@ static long apply_step(const struct pb_wire_step *s, const int *fds, unsigned nf
 
 /*
  * A step where it lands in this process: shifted with its window in place
- * (reservations are absolute ranges); the stub's start message is cleared
+ * (a reservation of the user's starts outside both windows, the placeholder
+ * of an image inside one, like the image); the stub's start message is cleared
  * from our own first sp. False: nothing is left to do.
  */
 static int place_step(struct pb_wire_step *s)
 {
-	if (s->kind != PB_WIRE_RESERVE && s->kind != PB_WIRE_RELEASE)
-		s->addr = reloc(s->addr);
+	s->addr = reloc(s->addr);
 	if ((s->flags & PB_WIRE_FROM_SP0) && rel.sp0 > s->addr) {
 		uint64_t skip = rel.sp0 - s->addr;
 		if (skip >= s->len)

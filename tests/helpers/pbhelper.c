@@ -15,6 +15,7 @@
  *   pbhelper state              the process attributes execve keeps or resets:
  *                               ids on the first line, the rest comparable
  *   pbhelper siginfo SIG        waits for SIG and prints its si_code, si_pid, value
+ *   pbhelper maps               its mappings as "perms name", sorted (no addresses)
  *   pbhelper count              counts SIGINT and SIGRTMIN+1; reads lines from
  *                               stdin: k = kill(0, SIGRTMIN+1), p = print the
  *                               counts, q = print them and exit
@@ -452,6 +453,33 @@ static int state(void)
 	return 0;
 }
 
+static int by_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "maps": what is mapped, without where: anything left behind shows as an extra line. */
+static int maps(void)
+{
+	size_t len = read_file("/proc/self/maps", g_buf, sizeof(g_buf) - 1), n = 0;
+	char *lines[512], *save = NULL;
+
+	g_buf[len] = 0;
+	for (char *l = strtok_r(g_buf, "\n", &save); l && n < 512; l = strtok_r(NULL, "\n", &save)) {
+		char perms[8] = "", name[512] = "";
+		if (sscanf(l, "%*s %7s %*s %*s %*s %511[^\n]", perms, name) < 1)
+			continue;
+		if (asprintf(&lines[n], "%s %s", perms, name) > 0)
+			n++;
+	}
+	qsort(lines, n, sizeof(lines[0]), by_str);
+	for (size_t i = 0; i < n; i++) {
+		printf("%s\n", lines[i]);
+		free(lines[i]);
+	}
+	return 0;
+}
+
 static volatile sig_atomic_t n_int, n_rt;
 
 static void counted(int sig)
@@ -532,6 +560,8 @@ int main(int argc, char **argv)
 		return state();
 	if (argc >= 2 && strcmp(argv[1], "count") == 0)
 		return count();
+	if (argc >= 2 && strcmp(argv[1], "maps") == 0)
+		return maps();
 	if (argc >= 3 && strcmp(argv[1], "siginfo") == 0) {
 		sigset_t one;
 		siginfo_t si;
@@ -549,6 +579,6 @@ int main(int argc, char **argv)
 		kill(getpid(), atoi(argv[2]));
 		return 0;
 	}
-	fprintf(stderr, "usage: pbhelper report|exit N|echo|sleep|listen|look PATH...|kill SIG|state|count|siginfo SIG\n");
+	fprintf(stderr, "usage: pbhelper report|exit N|echo|sleep|listen|look PATH...|kill SIG|state|count|siginfo SIG|maps\n");
 	return 2;
 }

@@ -527,3 +527,27 @@ Test(in_place, a_failure_before_the_exec_comes_back)
 	close(e[1].dirfd);
 	close(fd);
 }
+
+/*
+ * Nothing of the stub, its plan or an image's placeholder is left mapped: the
+ * program's mappings (perms and names, sorted) are execve's, in place and
+ * spawned, for every kind of program.
+ */
+Test(in_place, nothing_is_left_mapped, .timeout = 30)
+{
+	const char *progs[] = {H_STATIC, H_PIE, H_MUSL, H_DYN};
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		struct run_result d, b;
+		cr_assert_eq(run_cmd((char *[]){(char *)progs[i], "maps", NULL}, env, &d), 0);
+		for (enum how how = CLI; how <= SPAWNED; how++) {
+			char *argv[] = {PB, "run", how == SPAWNED ? "--spawn" : "--", (char *)progs[i], "maps", NULL};
+			cr_assert_eq(run_cmd(argv, env, &b), 0);
+			cr_assert_eq(b.exit_code, 0, "%s: %s", progs[i], b.err);
+			cr_assert_str_eq(b.out, d.out, "%s, %s:\n--- execve\n%s\n--- procbuilder\n%s", progs[i],
+					 how_name[how], d.out, b.out);
+			run_result_free(&b);
+		}
+		run_result_free(&d);
+	}
+}

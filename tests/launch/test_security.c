@@ -4,6 +4,7 @@
  * crash, a leaked fd, a zombie or a half-built process.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -412,16 +413,36 @@ Test(faults, eintr_everywhere)
 /* A stage that makes applying take a while: many mprotects of the stack's top page. */
 static int slow_apply(struct pb_ctx *ctx, const struct pb_stage_opts *opts)
 {
-	for (int i = 0; i < 20000; i++)
+	for (int i = 0; i < 200000; i++)
 		if (pb_ctx_step(ctx, PB_STEP_PROTECT, ctx->stack_top - 4096, 4096, PROT_READ | PROT_WRITE, "slow") < 0)
 			return -ENOMEM;
 	return 0;
 }
 
+static int fds_of(pid_t pid)
+{
+	char path[64];
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Kills the stub once it holds the plan (its fds grow), not after a guess at the time it takes. */
 static void *kill_soon(void *arg)
 {
-	usleep(3000);
-	kill(*(pid_t *)arg, SIGKILL);
+	pid_t pid = *(pid_t *)arg;
+	int before = fds_of(pid);
+
+	for (int i = 0; i < 100000 && fds_of(pid) <= before; i++)
+		usleep(20);
+	kill(pid, SIGKILL);
 	return NULL;
 }
 
