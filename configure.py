@@ -310,9 +310,17 @@ def main():
 
     bench_objs = obj('bench/launch.c')
     bench = n.build(os.path.join(BUILD, 'bench', 'launch'), 'link', bench_objs + static)
-    n.build('bench', 'phony', bench + helpers)
+    # The CLI benchmark and the programs it measures the CLI against.
+    bench_progs = []
+    for src in sources('bench/progs'):
+        name = os.path.splitext(os.path.basename(src))[0]
+        bench_progs += n.build(os.path.join(BUILD, 'bench', name), 'link', obj(src))
+    bench_cli = n.build(os.path.join(BUILD, 'bench', 'cli'), 'link', obj('bench/cli.c'))
+    n.build('bench', 'phony', bench + bench_cli + bench_progs + helpers + cli_bin)
     n.build('bench-run', 'run', bench, implicit=helpers,
             variables={'cmd': bench[0], 'desc': 'BENCH'})
+    n.build('bench-cli', 'run', bench_cli, implicit=bench_progs + helpers + cli_bin,
+            variables={'cmd': bench_cli[0], 'desc': 'BENCH'})
     # Fuzzing (clang libFuzzer + ASan/UBSan): each target compiles the library's
     # sources itself; the corpora are made from real binaries and the test images.
     lib_srcs = sources('core') + [src for st in stage_names for src in sources('stages/' + st)] + \
