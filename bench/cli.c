@@ -10,6 +10,7 @@
  * whole tree (wait4's rusage includes the children it waited for).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,9 +31,10 @@ extern char **environ;
 struct command {
 	const char *label;
 	char *argv[MAXARGS];
-	double *us;
+	double *us;		/* filled by measure */
 	long faults, switches;
 };
+#define CMD(label, ...) {label, {__VA_ARGS__}, NULL, 0, 0}
 
 static double now_us(void)
 {
@@ -46,11 +48,16 @@ static double now_us(void)
 static double run_once(struct command *c)
 {
 	struct rusage ru;
+	posix_spawn_file_actions_t fa;
 	double t0 = now_us();
-	int status;
+	int status, r;
 	pid_t pid;
 
-	if (posix_spawn(&pid, c->argv[0], NULL, NULL, c->argv, environ) != 0) {
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	r = posix_spawn(&pid, c->argv[0], &fa, NULL, c->argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0) {
 		fprintf(stderr, "bench: cannot start %s\n", c->argv[0]);
 		exit(1);
 	}
@@ -118,17 +125,17 @@ int main(int argc, char **argv)
 	for (size_t p = 0; p < sizeof(progs) / sizeof(progs[0]); p++) {
 		char *const *a = progs[p].argv;
 		struct command group[] = {
-			{"procbuilder run", {PB, "run", a[0], a[1], a[2]}},
-			{"procbuilder run --spawn", {PB, "run", "--spawn", a[0], a[1], a[2]}},
-			{"posix_spawn+wait launcher", {SPAWNWAIT, a[0], a[1], a[2]}},
-			{"exec-only launcher", {EXECONLY, a[0], a[1], a[2]}},
+			CMD("procbuilder run", PB, "run", a[0], a[1], a[2]),
+			CMD("procbuilder run --spawn", PB, "run", "--spawn", a[0], a[1], a[2]),
+			CMD("posix_spawn+wait launcher", SPAWNWAIT, a[0], a[1], a[2]),
+			CMD("exec-only launcher", EXECONLY, a[0], a[1], a[2]),
 		};
 		measure(progs[p].name, group, 4, 2, n);
 	}
 	{
 		struct command group[] = {
-			{"procbuilder --version", {PB, "--version"}},
-			{"a no-op C program", {NOOP}},
+			CMD("procbuilder --version", PB, "--version"),
+			CMD("a no-op C program", NOOP),
 		};
 		measure("startup", group, 2, 1, n);
 	}
