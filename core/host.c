@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/ioctl.h>
 #include <sys/personality.h>
+#include <unistd.h>
 
 #include "core/host.h"
 #include "core/rng.h"
@@ -67,7 +69,7 @@ static long read_long(const char *path, long def)
 
 	if (fd < 0)
 		return def;
-	n = pb_read_full(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, sizeof(buf) - 1); /* (one read: a sysctl is a line) */
 	close(fd);
 	if (n <= 0)
 		return def;
@@ -116,42 +118,126 @@ static void auxv_from_getauxval(struct pb_host *host)
 	}
 }
 
+/* Our auxv in the kernel's order: one read of /proc/self/auxv, or getauxval. */
+static void read_auxv(struct pb_host *host)
+{
+	uint64_t pairs[PB_HOST_MAX_AUXV][2];
+	int fd = open("/proc/self/auxv", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0) {
+		auxv_from_getauxval(host);
+		return;
+	}
+	n = read(fd, pairs, sizeof(pairs)); /* (one read: the kernel gives it whole) */
+	close(fd);
+	for (ssize_t i = 0; n > 0 && i < n / 16 && pairs[i][0] != AT_NULL; i++) {
+		host->auxv[host->nauxv][0] = pairs[i][0];
+		host->auxv[host->nauxv][1] = pairs[i][1];
+		host->nauxv++;
+	}
+}
+
 int pb_host_from_self(struct pb_host *host)
 {
-	char *buf;
-	ssize_t n;
-	int fd;
-
 	memset(host, 0, sizeof(*host));
 	pb_host_read_sysfacts(host);
-	fd = open("/proc/self/auxv", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		auxv_from_getauxval(host);
-	if (fd >= 0) {
-		uint64_t pairs[PB_HOST_MAX_AUXV][2];
-		n = pb_read_full(fd, pairs, sizeof(pairs));
-		close(fd);
-		for (ssize_t i = 0; n > 0 && i < n / 16 && pairs[i][0] != AT_NULL; i++) {
-			host->auxv[host->nauxv][0] = pairs[i][0];
-			host->auxv[host->nauxv][1] = pairs[i][1];
-			host->nauxv++;
+	read_auxv(host);
+	host->vdso_base = pb_host_auxv(host, AT_SYSINFO_EHDR, 0);
+	return 0;
+}
+
+/* linux/fs.h (6.11): one VMA of /proc/PID/maps by address, without the text of all the others. */
+struct pb_procmap_query {
+	uint64_t size, query_flags, query_addr;
+	uint64_t vma_start, vma_end, vma_flags, vma_page_size, vma_offset, inode;
+	uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
+	uint64_t vma_name_addr, build_id_addr;
+};
+#define PB_PROCMAP_QUERY 0xc0686611 /* _IOWR('f', 17, struct procmap_query) */
+
+/* The VMA holding addr, by PROCMAP_QUERY; 0, or -errno (-ENOTTY: a kernel before 6.11). */
+static int query_vma(int fd, uint64_t addr, struct pb_vma *v)
+{
+	struct pb_procmap_query q = {.size = sizeof(q), .query_addr = addr,
+				     .vma_name_size = sizeof(v->name), .vma_name_addr = (uintptr_t)v->name};
+
+	v->name[0] = 0;
+	if (ioctl(fd, PB_PROCMAP_QUERY, &q) < 0)
+		return -errno;
+	v->lo = q.vma_start;
+	v->hi = q.vma_end;
+	return 0;
+}
+
+/* The same from the text of /proc/self/maps (kernels before 6.11): [vdso] first, then down. */
+static unsigned vdso_run_from_text(int fd, uint64_t vdso, struct pb_vma *run, unsigned max)
+{
+	struct pb_host *all = malloc(sizeof(*all));
+	char *text = malloc(1 << 20);
+	ssize_t len = all && text ? pb_read_full(fd, text, (1 << 20) - 1) : -1;
+	unsigned n = 0, k = 0;
+
+	if (len > 0) {
+		pb_host_parse_maps(all, text, (size_t)len);
+		while (k < all->nmaps && all->maps[k].lo != vdso)
+			k++;
+		while (k < all->nmaps && n < max) {
+			run[n++] = all->maps[k];
+			if (k == 0 || strncmp(all->maps[k - 1].name, "[vvar", 5) || all->maps[k - 1].hi != all->maps[k].lo)
+				break;
+			k--;
 		}
 	}
-	host->vdso_base = pb_host_auxv(host, AT_SYSINFO_EHDR, 0);
-	buf = malloc(1 << 20);
-	if (!buf)
-		return -ENOMEM;
+	free(all);
+	free(text);
+	return n;
+}
+
+/* The vDSO's extent from its own program headers. */
+static uint64_t vdso_size(uint64_t base)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)base;
+	uint64_t end = 0;
+
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		const Elf64_Phdr *ph = (const Elf64_Phdr *)(base + eh->e_phoff) + i;
+		if (ph->p_type == PT_LOAD && ph->p_vaddr + ph->p_memsz > end)
+			end = ph->p_vaddr + ph->p_memsz;
+	}
+	return PB_PAGE_ALIGN(end);
+}
+
+unsigned pb_host_vdso_run(const struct pb_host *host, struct pb_vma run[4])
+{
+	struct pb_vma v;
+	unsigned n = 0;
+	int fd, r;
+
+	if (!host->vdso_base)
+		return 0;
 	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	n = fd < 0 ? -errno : pb_read_full(fd, buf, (1 << 20) - 1);
+	r = fd < 0 ? -errno : query_vma(fd, host->vdso_base, &v);
+	/* [vdso], then each [vvar...] right below the one before */
+	while (r == 0 && n < 4 && (n == 0 || (strncmp(v.name, "[vvar", 5) == 0 && v.hi == run[n - 1].lo))) {
+		run[n++] = v;
+		r = query_vma(fd, v.lo - 1, &v);
+	}
+	if (r == -ENOTTY)
+		n = vdso_run_from_text(fd, host->vdso_base, run, 4);
 	if (fd >= 0)
 		close(fd);
-	if (n > 0)
-		pb_host_parse_maps(host, buf, (size_t)n);
-	free(buf);
-	for (unsigned i = 0; i < host->nmaps; i++)
-		if (strcmp(host->maps[i].name, "[stack]") == 0 && i > 0)
-			host->mmap_top = host->maps[i - 1].hi;
-	return n < 0 ? (int)n : 0;
+	if (n == 0) { /* no /proc: this kernel's 6 pages of [vvar] and [vvar_vclock] assumed */
+		run[0] = (struct pb_vma){host->vdso_base, host->vdso_base + vdso_size(host->vdso_base), "[vdso]"};
+		run[1] = (struct pb_vma){host->vdso_base - 6 * PB_PAGE_SIZE, host->vdso_base, "[vvar]"};
+		n = 2;
+	}
+	for (unsigned i = 0; i < n / 2; i++) { /* lowest first */
+		v = run[i];
+		run[i] = run[n - 1 - i];
+		run[n - 1 - i] = v;
+	}
+	return n;
 }
 
 uint64_t pb_host_mmap_base(const struct pb_host *host, uint64_t rnd)
@@ -189,30 +275,26 @@ static uint64_t model_mmap_base(const struct pb_host *host, struct pb_rng *rng)
 
 int pb_host_model_fresh(struct pb_host *host, struct pb_rng *rng)
 {
-	struct pb_host self;
+	struct pb_vma run[4];
 	uint64_t base;
-	int r = pb_host_from_self(&self);
+	unsigned n;
 
-	memset(host, 0, sizeof(*host));
-	host->stack_rlim = self.stack_rlim;
-	host->as_rlim = self.as_rlim;
-	host->randomize_va_space = self.randomize_va_space;
-	host->personality = self.personality;
-	host->mmap_min_addr = self.mmap_min_addr;
-	host->legacy_va_layout = self.legacy_va_layout;
-	host->nauxv = self.nauxv;
-	memcpy(host->auxv, self.auxv, sizeof(self.auxv));
+	pb_host_from_self(host);
 	base = model_mmap_base(host, rng);
-	/* the vDSO is the first mapping of a static program's exec: 6 pages of vvar, 2 of vdso */
-	host->maps[0] = (struct pb_vma){base - 8 * PB_PAGE_SIZE, base - 2 * PB_PAGE_SIZE, "[vvar]"};
-	host->maps[1] = (struct pb_vma){base - 2 * PB_PAGE_SIZE, base, "[vdso]"};
-	host->nmaps = 2;
-	host->mmap_top = base - 8 * PB_PAGE_SIZE;
-	host->vdso_base = self.vdso_base ? base - 2 * PB_PAGE_SIZE : 0;
+	/* the vDSO is the first mapping of a static program's exec: our [vvar...] and [vdso], moved */
+	n = pb_host_vdso_run(host, run);
+	for (unsigned i = 0; i < n; i++) {
+		host->maps[i] = run[i];
+		host->maps[i].lo += base - run[n - 1].hi;
+		host->maps[i].hi += base - run[n - 1].hi;
+	}
+	host->nmaps = n;
+	host->mmap_top = n ? host->maps[0].lo : base;
+	host->vdso_base = n ? host->maps[n - 1].lo : 0;
 	for (unsigned i = 0; i < host->nauxv; i++)
 		if (host->auxv[i][0] == AT_SYSINFO_EHDR)
 			host->auxv[i][1] = host->vdso_base;
-	return r;
+	return 0;
 }
 
 int pb_cgroup2_mount(char *buf, size_t len)

@@ -44,10 +44,19 @@ uint64_t pb_host_auxv(const struct pb_host *host, uint64_t id, uint64_t def);
 int pb_host_parse_maps(struct pb_host *host, const char *text, size_t len);
 
 /*
- * Fills host from the calling process (plan-only mode): auxv, maps, rlimits,
- * randomization, personality. Returns 0 or -errno.
+ * Fills host from the calling process: its auxv (from /proc/self/auxv, else
+ * getauxval), vDSO, rlimits, randomization, personality; no mappings.
+ * Returns 0.
  */
 int pb_host_from_self(struct pb_host *host);
+
+/*
+ * Our [vvar...] and [vdso] mappings, lowest first, into run (at most 4): the
+ * same kernel gives every exec the same. Asked with PROCMAP_QUERY, else read
+ * from /proc/self/maps, else (no /proc) the vDSO's own size and 6 pages of
+ * vvar below it. Returns how many, 0 without a vDSO.
+ */
+unsigned pb_host_vdso_run(const struct pb_host *host, struct pb_vma run[4]);
 
 /*
  * Models the address space of a fresh process (plan-only mode): the auxv of

@@ -36,84 +36,26 @@
 #define MMAP_WINDOW (1ull << 40)
 #define STACK_WINDOW (1ull << 30)
 
-/* The vDSO's size from its own program headers (when /proc/self/maps cannot say). */
-static uint64_t vdso_size(uint64_t base)
-{
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)base;
-	uint64_t end = 0;
-
-	for (unsigned i = 0; base && i < eh->e_phnum; i++) {
-		const Elf64_Phdr *ph = (const Elf64_Phdr *)(base + eh->e_phoff) + i;
-		if (ph->p_type == PT_LOAD && ph->p_vaddr + ph->p_memsz > end)
-			end = ph->p_vaddr + ph->p_memsz;
-	}
-	return PB_PAGE_ALIGN(end);
-}
-
-/*
- * Our [vdso] and the [vvar...] right below it: the same kernel gives the stub
- * the same. Unreadable maps: the vDSO's own size, and 6 pages of vvar (this
- * kernel's [vvar] and [vvar_vclock]) assumed below it.
- */
-static unsigned vdso_run(struct pb_host *self, unsigned *ret_first)
-{
-	unsigned k = 0, j;
-
-	while (k < self->nmaps && strcmp(self->maps[k].name, "[vdso]") != 0)
-		k++;
-	if (k == self->nmaps && self->vdso_base && self->nmaps + 2 <= PB_HOST_MAX_MAPS) {
-		uint64_t lo = self->vdso_base;
-		self->maps[k] = (struct pb_vma){lo - 6 * PB_PAGE_SIZE, lo, "[vvar]"};
-		self->maps[k + 1] = (struct pb_vma){lo, lo + vdso_size(lo), "[vdso]"};
-		self->nmaps += 2;
-		k++;
-	}
-	if (k == self->nmaps)
-		return 0;
-	for (j = k; j > 0 && strncmp(self->maps[j - 1].name, "[vvar", 5) == 0 && self->maps[j - 1].hi == self->maps[j].lo;)
-		j--;
-	*ret_first = j;
-	return k - j + 1;
-}
-
 static void template_host(struct pb_host *h, struct pb_inplace *in)
 {
-	struct pb_host *self = malloc(sizeof(*self));
-	uint64_t stub_lo = TMPL_MMAP_TOP - pb_stub_image_size(), shift;
-	unsigned first = 0, n;
+	uint64_t stub_lo = TMPL_MMAP_TOP - pb_stub_image_size(), shift = 0;
+	struct pb_vma run[4];
+	unsigned n;
 
-	memset(h, 0, sizeof(*h));
-	if (!self) {
-		pb_host_read_sysfacts(h);
-	} else {
-		pb_host_from_self(self); /* (without /proc: the auxv from getauxval, no maps) */
-		h->stack_rlim = self->stack_rlim;
-		h->as_rlim = self->as_rlim;
-		h->randomize_va_space = self->randomize_va_space;
-		h->personality = self->personality;
-		h->mmap_min_addr = self->mmap_min_addr;
-		h->legacy_va_layout = self->legacy_va_layout;
-		n = vdso_run(self, &first);
-		/* the vDSO is mapped after the stub: right below it top-down, right above it bottom-up */
-		if (pb_host_legacy_layout(h))
-			shift = n ? TMPL_MMAP_TOP - self->maps[first].lo : 0;
-		else
-			shift = n ? stub_lo - self->maps[first + n - 1].hi : 0;
-		for (unsigned i = 0; i < n; i++) {
-			h->maps[h->nmaps] = self->maps[first + i];
-			h->maps[h->nmaps].lo += shift;
-			h->maps[h->nmaps++].hi += shift;
-		}
-		if (n && self->vdso_base)
-			in->vdso = h->vdso_base = self->vdso_base + shift;
-		for (unsigned i = 0; i < self->nauxv; i++) {
-			if (self->auxv[i][0] == AT_SYSINFO_EHDR && !h->vdso_base)
-				continue;
-			h->auxv[h->nauxv][0] = self->auxv[i][0];
-			h->auxv[h->nauxv++][1] = self->auxv[i][0] == AT_SYSINFO_EHDR ? h->vdso_base : self->auxv[i][1];
-		}
+	pb_host_from_self(h);
+	n = pb_host_vdso_run(h, run);
+	/* the vDSO is mapped after the stub: right below it top-down, right above it bottom-up */
+	if (n)
+		shift = pb_host_legacy_layout(h) ? TMPL_MMAP_TOP - run[0].lo : stub_lo - run[n - 1].hi;
+	for (unsigned i = 0; i < n; i++, h->nmaps++) {
+		h->maps[h->nmaps] = run[i];
+		h->maps[h->nmaps].lo += shift;
+		h->maps[h->nmaps].hi += shift;
 	}
-	free(self);
+	in->vdso = h->vdso_base = n ? h->vdso_base + shift : 0;
+	for (unsigned i = 0; i < h->nauxv; i++)
+		if (h->auxv[i][0] == AT_SYSINFO_EHDR)
+			h->auxv[i][1] = h->vdso_base;
 	h->maps[h->nmaps++] = (struct pb_vma){stub_lo, TMPL_MMAP_TOP, "/memfd:pb-stub (deleted)"};
 	h->maps[h->nmaps++] = (struct pb_vma){TMPL_STACK_END - TMPL_STACK_VMA, TMPL_STACK_END, "[stack]"};
 	h->stub_lo = stub_lo;
