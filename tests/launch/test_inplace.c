@@ -551,3 +551,27 @@ Test(in_place, nothing_is_left_mapped, .timeout = 30)
 		run_result_free(&d);
 	}
 }
+
+/*
+ * A caller whose real uid is not its effective uid (setpriv --ruid): execve
+ * gives the program AT_SECURE=1, so ld.so ignores LD_PRELOAD. In place the
+ * stub's own exec is that exec, and the program gets the kernel's AT_SECURE.
+ */
+Test(in_place, at_secure_is_the_kernels, .timeout = 30)
+{
+	char *pre[] = {"LANG=C", "PATH=/usr/bin:/bin", "LD_PRELOAD=/nonexistent/pb-preload.so", NULL};
+	struct run_result d, b;
+
+	if (geteuid() != 0)
+		cr_skip("needs root for a real uid apart from the effective one");
+	cr_assert_eq(run_cmd((char *[]){"setpriv", "--ruid=65534", H_DYN, "report", NULL}, pre, &d), 0);
+	cr_assert_eq(run_cmd((char *[]){"setpriv", "--ruid=65534", PB, "run", H_DYN, "report", NULL}, pre, &b), 0);
+	cr_assert(strstr(d.out, "\"at_secure\": 1,"), "%s", d.out);
+	cr_assert(strstr(b.out, "\"at_secure\": 1,"), "%s", b.out);
+	cr_assert_str_eq(b.err, d.err, "ld.so's word on the preload: execve '%s', in place '%s'", d.err, b.err);
+	run_result_free(&d);
+	run_result_free(&b);
+	cr_assert_eq(run_cmd((char *[]){H_DYN, "report", NULL}, pre, &d), 0);
+	cr_assert(strstr(d.err, "cannot be preloaded"), "the control: not secure, the preload is tried: %s", d.err);
+	run_result_free(&d);
+}
