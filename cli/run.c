@@ -72,28 +72,40 @@ static int configure(struct pb_builder *b, const struct pb_launch_opts *o, char 
 	return pb_launch_apply(o, b, "run");
 }
 
+/* A builder for PROG with run's options (in place: for this process); 0, or the exit status after saying why. */
+static int make_builder(const struct pb_launch_opts *o, char **pargv, int fd, bool in_place, struct pb_builder **b)
+{
+	struct pb_error err = {0};
+	const char *base = strrchr(o->path, '/');
+	int job = pb_launch_cgroup_fd(o, "run"), r;
+
+	if (job < -1)
+		return 125;
+	r = (in_place ? pb_builder_new_self : pb_builder_new)(base ? base + 1 : o->path, job, fd, b, &err);
+	if (job >= 0)
+		close(job);
+	if (r < 0)
+		return build_failed(&err, r);
+	if (configure(*b, o, pargv) < 0) {
+		pb_builder_free(*b);
+		*b = NULL;
+		return 125;
+	}
+	return 0;
+}
+
 /* Becomes the program; returns only on failure. */
 static int run_in_place(const struct pb_launch_opts *o, char **pargv, int fd, const struct pb_pipeline *pipe)
 {
 	struct pb_builder *b = NULL;
 	struct pb_error err = {0};
-	const char *base = strrchr(o->path, '/');
-	int job = pb_launch_cgroup_fd(o, "run"), r, ret = 125;
+	int ret = make_builder(o, pargv, fd, true, &b);
 
-	if (job < -1)
-		return 125;
-	r = pb_builder_new_self(base ? base + 1 : o->path, job, fd, &b, &err);
-	if (job >= 0)
-		close(job);
-	if (r < 0)
-		return build_failed(&err, r);
-	if (configure(b, o, pargv) < 0)
-		goto out;
+	if (ret)
+		return ret;
 	if (o->close_fds)
 		syscall(SYS_close_range, 3, ~0u, CLOSE_RANGE_CLOEXEC);
-	r = pb_exec(b, pipe, &err);
-	ret = build_failed(&err, r);
-out:
+	ret = build_failed(&err, pb_exec(b, pipe, &err));
 	pb_builder_free(b);
 	return ret;
 }
@@ -103,19 +115,12 @@ static int run_spawned(const struct pb_launch_opts *o, char **pargv, int fd, con
 	struct pb_builder *b = NULL;
 	struct pb_built *p = NULL;
 	struct pb_error err = {0};
-	const char *base = strrchr(o->path, '/');
 	bool stopped = o->gdb || o->stopped || pb_pipeline_holds(pipe);
-	int job = pb_launch_cgroup_fd(o, "run"), r, ret = 125;
+	int r, ret = make_builder(o, pargv, fd, false, &b);
 
-	if (job < -1)
-		return 125;
-	r = pb_builder_new(base ? base + 1 : o->path, job, fd, &b, &err);
-	if (job >= 0)
-		close(job);
-	if (r < 0)
-		return build_failed(&err, r);
-	if (configure(b, o, pargv) < 0)
-		goto out;
+	if (ret)
+		return ret;
+	ret = 125;
 	if (!o->close_fds)
 		pb_cli_pass_inherited_fds(b);
 	r = pb_cli_proxy_prepare(b);

@@ -116,7 +116,7 @@ static int release(struct pb_ctx *ctx, bool want_kept, const char *why)
 		pb_aspace_release(&ctx->as, res->lo, res->hi);
 		if (res->model_only)
 			continue;
-		r = pb_ctx_step(ctx, PB_STEP_RELEASE, res->lo, res->hi - res->lo, 0, why);
+		r = pb_ctx_step(ctx, PB_STEP_RELEASE, res->lo, res->hi - res->lo, 0, "%s", why);
 	}
 	ctx->stage = stage;
 	return r < 0 ? r : 0;

@@ -418,3 +418,15 @@ out_clear:
 	pb_elf_clear(&elf);
 	return r;
 }
+
+uint64_t pb_elf_image_extent(const void *image)
+{
+	const Elf64_Ehdr *eh = image;
+	const Elf64_Phdr *ph = (const Elf64_Phdr *)((const char *)image + eh->e_phoff);
+	uint64_t end = 0;
+
+	for (unsigned i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD && ph[i].p_vaddr + ph[i].p_memsz > end)
+			end = ph[i].p_vaddr + ph[i].p_memsz;
+	return PB_PAGE_ALIGN(end);
+}

@@ -74,3 +74,9 @@ const char *pb_elf_phdr_type_name(uint32_t type);
 const char *pb_elf_flags_str(uint32_t flags, char buf[4]);
 /* The machine this library runs programs for. */
 uint16_t pb_elf_host_machine(void);
+
+/*
+ * The page-aligned end of the PT_LOADs of an ELF image that is trusted and in
+ * memory (the embedded stub, the kernel's vDSO): its extent from p_vaddr 0.
+ */
+uint64_t pb_elf_image_extent(const void *image);

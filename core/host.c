@@ -10,6 +10,7 @@
 #include <sys/personality.h>
 #include <unistd.h>
 
+#include "core/elf.h"
 #include "core/host.h"
 #include "core/rng.h"
 #include "core/util.h"
@@ -194,20 +195,6 @@ static unsigned vdso_run_from_text(int fd, uint64_t vdso, struct pb_vma *run, un
 	return n;
 }
 
-/* The vDSO's extent from its own program headers. */
-static uint64_t vdso_size(uint64_t base)
-{
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)base;
-	uint64_t end = 0;
-
-	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		const Elf64_Phdr *ph = (const Elf64_Phdr *)(base + eh->e_phoff) + i;
-		if (ph->p_type == PT_LOAD && ph->p_vaddr + ph->p_memsz > end)
-			end = ph->p_vaddr + ph->p_memsz;
-	}
-	return PB_PAGE_ALIGN(end);
-}
-
 unsigned pb_host_vdso_run(const struct pb_host *host, struct pb_vma run[4])
 {
 	struct pb_vma v;
@@ -228,7 +215,7 @@ unsigned pb_host_vdso_run(const struct pb_host *host, struct pb_vma run[4])
 	if (fd >= 0)
 		close(fd);
 	if (n == 0) { /* no /proc: this kernel's 6 pages of [vvar] and [vvar_vclock] assumed */
-		run[0] = (struct pb_vma){host->vdso_base, host->vdso_base + vdso_size(host->vdso_base), "[vdso]"};
+		run[0] = (struct pb_vma){host->vdso_base, host->vdso_base + pb_elf_image_extent((const void *)host->vdso_base), "[vdso]"};
 		run[1] = (struct pb_vma){host->vdso_base - 6 * PB_PAGE_SIZE, host->vdso_base, "[vvar]"};
 		n = 2;
 	}

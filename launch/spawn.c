@@ -120,15 +120,7 @@ int pb_stub_memfd(struct pb_error *err)
 
 uint64_t pb_stub_image_size(void)
 {
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)pb_stub_image;
-	uint64_t end = 0;
-
-	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		const Elf64_Phdr *ph = (const Elf64_Phdr *)(pb_stub_image + eh->e_phoff) + i;
-		if (ph->p_type == PT_LOAD && ph->p_vaddr + ph->p_memsz > end)
-			end = ph->p_vaddr + ph->p_memsz;
-	}
-	return (end + 4095) & ~4095ull;
+	return pb_elf_image_extent(pb_stub_image);
 }
 
 /*
