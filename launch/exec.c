@@ -163,22 +163,51 @@ static int join_cgroup(int job_fd, struct pb_error *err)
 	return r;
 }
 
-/* Execs the stub (as PT_INTERP of an empty program when it may set exe); returns only on failure. */
+/* execveat of fd; on ETXTBSY (a kernel that denies exec of a file open for writing), of a read-only reopen. */
+static void exec_memfd(int fd, int (*remake)(bool ro, int arg, struct pb_error *err), int arg, char **argv)
+{
+	char *envp[] = {NULL};
+	struct pb_error ignored;
+	int ro;
+
+	syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
+	if (errno != ETXTBSY || (ro = remake(true, arg, &ignored)) < 0)
+		return;
+	syscall(SYS_execveat, ro, "", argv, envp, AT_EMPTY_PATH);
+	close(ro);
+	errno = ETXTBSY;
+}
+
+static int remake_stub(bool ro, int unused, struct pb_error *err)
+{
+	(void)unused;
+	return pb_stub_memfd(ro, err);
+}
+
+static int remake_empty(bool ro, int stub, struct pb_error *err)
+{
+	return pb_empty_program_memfd(stub, ro, err);
+}
+
+/*
+ * Execs the stub, as PT_INTERP of an empty program when it may set exe (that
+ * needs /proc: else the stub itself, exe stays the stub's); returns only on failure.
+ */
 static int exec_stub(struct pb_plan_hdr *hdr, int planfd, struct pb_error *err)
 {
-	char fdstr[16], *argv[] = {"pb-stub", fdstr, NULL}, *envp[] = {NULL};
-	int stub = pb_stub_memfd(err), empty = -1, e;
+	char fdstr[16], *argv[] = {"pb-stub", fdstr, NULL};
+	int stub = pb_stub_memfd(false, err), empty = -1, e;
 
 	if (stub < 0)
 		return stub;
 	snprintf(fdstr, sizeof(fdstr), "%d", hdr->in.fds[0]);
-	if (hdr->exe_in_mm && (empty = pb_empty_program_memfd(stub, err)) >= 0) {
-		syscall(SYS_execveat, empty, "", argv, envp, AT_EMPTY_PATH);
+	if (hdr->exe_in_mm && (empty = pb_empty_program_memfd(stub, false, err)) >= 0) {
+		exec_memfd(empty, remake_empty, stub, argv);
 		close(empty);
 	}
-	hdr->exe_in_mm = 0; /* no /proc, say: the stub itself, and exe stays the stub's */
+	hdr->exe_in_mm = 0;
 	if (pwrite(planfd, hdr, sizeof(*hdr), 0) == sizeof(*hdr))
-		syscall(SYS_execveat, stub, "", argv, envp, AT_EMPTY_PATH);
+		exec_memfd(stub, remake_stub, 0, argv);
 	e = errno;
 	close(stub);
 	return pb_err_sys(err, "launch", -e, "exec of the stub");

@@ -89,9 +89,13 @@ int pb_wire_fd_high(const struct pb_builder *b);
 /* Without ptrace: plans the trampoline page (launch/trampoline.c), its address in *ret_addr. */
 int pb_plan_trampoline(struct pb_ctx *ctx, uint64_t *ret_addr);
 
-/* The stub image as a sealed, read-only memfd; the empty program naming /proc/self/fd/interp_fd. */
-int pb_stub_memfd(struct pb_error *err);
-int pb_empty_program_memfd(int interp_fd, struct pb_error *err);
+/*
+ * The stub image as a sealed memfd; the empty program naming
+ * /proc/self/fd/interp_fd as its interpreter. ro: reopened read-only through
+ * /proc, for a kernel that gives ETXTBSY for exec of a file open for writing.
+ */
+int pb_stub_memfd(bool ro, struct pb_error *err);
+int pb_empty_program_memfd(int interp_fd, bool ro, struct pb_error *err);
 /* The stub image's size in memory (page aligned), from its program headers. */
 uint64_t pb_stub_image_size(void);
 

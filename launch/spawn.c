@@ -88,11 +88,15 @@ __attribute__((no_sanitize("address", "undefined"), noinline)) static int stub_c
 	return 127;
 }
 
-/* bytes in a sealed memfd, as a read-only fd (a writable one would make execve fail ETXTBSY). */
-static int sealed_memfd(const char *name, const void *bytes, size_t len, struct pb_error *err)
+/*
+ * bytes in a sealed memfd. ro: as a read-only fd, reopened through /proc
+ * (a kernel that denies exec of a file open for writing gives ETXTBSY for
+ * the memfd itself; 6.18 runs it, sealed or not).
+ */
+static int sealed_memfd(const char *name, const void *bytes, size_t len, bool ro, struct pb_error *err)
 {
 	char path[64];
-	int fd, ro, r;
+	int fd, rofd, r;
 
 	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
@@ -104,18 +108,20 @@ static int sealed_memfd(const char *name, const void *bytes, size_t len, struct 
 		close(fd);
 		return pb_err_sys(err, "launch", r, "writing %s", name);
 	}
+	if (!ro)
+		return fd;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	ro = open(path, O_RDONLY | O_CLOEXEC);
+	rofd = open(path, O_RDONLY | O_CLOEXEC);
 	r = -errno;
 	close(fd);
-	if (ro < 0)
-		return pb_err_sys(err, "launch", r, "reopening the %s memfd read-only", name);
-	return ro;
+	if (rofd < 0)
+		return pb_err_sys(err, "launch", r, "reopening the %s memfd read-only (through /proc)", name);
+	return rofd;
 }
 
-int pb_stub_memfd(struct pb_error *err)
+int pb_stub_memfd(bool ro, struct pb_error *err)
 {
-	return sealed_memfd("pb-stub", pb_stub_image, (size_t)(pb_stub_image_end - pb_stub_image), err);
+	return sealed_memfd("pb-stub", pb_stub_image, (size_t)(pb_stub_image_end - pb_stub_image), ro, err);
 }
 
 uint64_t pb_stub_image_size(void)
@@ -130,7 +136,7 @@ uint64_t pb_stub_image_size(void)
  * which PR_SET_MM_MAP may replace at once: the stub sets /proc/PID/exe
  * itself, no injected calls.
  */
-int pb_empty_program_memfd(int interp_fd, struct pb_error *err)
+int pb_empty_program_memfd(int interp_fd, bool ro, struct pb_error *err)
 {
 	struct empty_program {
 		Elf64_Ehdr eh;
@@ -147,7 +153,7 @@ int pb_empty_program_memfd(int interp_fd, struct pb_error *err)
 	int n = snprintf(img.interp, sizeof(img.interp), "/proc/self/fd/%d", interp_fd);
 
 	img.ph.p_filesz = img.ph.p_memsz = (uint64_t)n + 1;
-	return sealed_memfd("pb-empty", &img, sizeof(img), err);
+	return sealed_memfd("pb-empty", &img, sizeof(img), ro, err);
 }
 
 void pb_kill_and_reap(pid_t *pid, int *pidfd, int *sock)
@@ -176,11 +182,11 @@ int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
 	void *stack;
 	long pid;
 
-	a.memfd = pb_stub_memfd(err);
+	a.memfd = pb_stub_memfd(true, err);
 	if (a.memfd < 0)
 		return a.memfd;
 	/* only worth a second memfd when we may set exe at all */
-	if (pb_can_set_exe() && (a.exefd = pb_empty_program_memfd(STUB_INTERP_FD, err)) < 0) {
+	if (pb_can_set_exe() && (a.exefd = pb_empty_program_memfd(STUB_INTERP_FD, true, err)) < 0) {
 		r = a.exefd;
 		goto out_close_memfd;
 	}

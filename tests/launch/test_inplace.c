@@ -575,3 +575,21 @@ Test(in_place, at_secure_is_the_kernels, .timeout = 30)
 	cr_assert(strstr(d.err, "cannot be preloaded"), "the control: not secure, the preload is tried: %s", d.err);
 	run_result_free(&d);
 }
+
+/* execve needs no /proc, and neither does exec in place (exe, which needs it, stays the stub's). */
+Test(in_place, runs_without_proc, .timeout = 30)
+{
+	char cmd[512];
+	struct run_result r;
+
+#ifdef PB_ASAN
+	cr_skip("the ASan runtime itself reads /proc");
+#endif
+	if (geteuid() != 0)
+		cr_skip("needs root to unmount /proc in a mount namespace of its own");
+	snprintf(cmd, sizeof(cmd), "umount -l /proc && exec %s run %s exit 3", PB, H_STATIC);
+	cr_assert_eq(run_cmd((char *[]){"unshare", "-m", "sh", "-c", cmd, NULL}, env, &r), 0);
+	cr_assert_eq(r.exit_code, 3, "%s", r.err);
+	cr_assert_str_eq(r.err, "");
+	run_result_free(&r);
+}
