@@ -264,7 +264,9 @@ def main():
     # shared objects for ld.so to map and relocate at every start (bench/: a
     # no-op C program with the three costs 1.31x one without; the CLI must be
     # a cheap first step of an exec chain). libc stays shared, for plugins.
-    cli_libs = ['-Wl,-Bstatic'] + (yaml_libs or []) + (bsd_static_libs or []) + ['-Wl,-Bdynamic']
+    # -z now: no lazy binding, whose resolver saves the whole xsave area on
+    # the stack (the CLI must run with a 16 KiB stack; it segfaulted there).
+    cli_libs = ['-Wl,-Bstatic'] + (yaml_libs or []) + (bsd_static_libs or []) + ['-Wl,-Bdynamic', '-Wl,-z,now']
     cli_bin = n.build(os.path.join(BUILD, 'procbuilder'), 'link', cli + static, variables={'libs': cli_libs})
     n.newline()
 

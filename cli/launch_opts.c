@@ -512,8 +512,9 @@ int pb_launch_apply(const struct pb_launch_opts *o, struct pb_builder *b, const 
 static int find_pipeline(const char *name, char *path, size_t len)
 {
 	const char *dir = getenv("PB_PIPELINE_DIR");
-	char exe[4096], *slash;
+	char *exe, *slash;
 	ssize_t n;
+	int r = -ENOENT;
 
 	if (strchr(name, '/') || strstr(name, ".yaml")) {
 		snprintf(path, len, "%s", name);
@@ -524,58 +525,70 @@ static int find_pipeline(const char *name, char *path, size_t len)
 		if (access(path, R_OK) == 0)
 			return 0;
 	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe = malloc(4096);
+	if (!exe)
+		return -ENOMEM;
+	n = readlink("/proc/self/exe", exe, 4095);
 	exe[n < 0 ? 0 : n] = 0;
 	slash = strrchr(exe, '/');
 	if (slash)
 		*slash = 0;
 	/* build/procbuilder -> pipelines/; PREFIX/bin -> PREFIX/share/procbuilder/pipelines */
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 2 && r < 0; i++) {
 		const char *rel = i == 0 ? "/../pipelines" : "/../share/procbuilder/pipelines";
 		if (snprintf(path, len, "%s%s/%s.yaml", exe, rel, name) < (int)len && access(path, R_OK) == 0)
-			return 0;
+			r = 0;
 	}
-	return -ENOENT;
+	free(exe);
+	return r;
 }
 
 int pb_launch_pipeline(const struct pb_launch_opts *o, struct pb_pipeline **ret, const char *cmd)
 {
 	struct pb_error err;
-	char path[4096];
+	char *path;
+	int r = 0;
 
 	if (!o->pipeline)
 		return pb_pipeline_default(ret) < 0 ? -ENOMEM : 0;
-	if (find_pipeline(o->pipeline, path, sizeof(path)) < 0) {
+	path = malloc(4096);
+	if (!path)
+		return said(cmd, -ENOMEM);
+	if (find_pipeline(o->pipeline, path, 4096) < 0) {
 		pb_cli_error(cmd, "no pipeline named '%s' (looked in $PB_PIPELINE_DIR and pipelines/)", o->pipeline);
-		return -ENOENT;
-	}
-	if (pb_pipeline_load(path, ret, &err) < 0) {
+		r = -ENOENT;
+	} else if (pb_pipeline_load(path, ret, &err) < 0) {
 		fprintf(stderr, "procbuilder: %s: %s\n", err.stage, err.msg);
-		return pb_error_errno(&err);
+		r = pb_error_errno(&err);
 	}
-	return 0;
+	free(path);
+	return r;
 }
 
+/* (paths on the heap: the CLI runs with a 16 KiB stack) */
 int pb_launch_cgroup_fd(const struct pb_launch_opts *o, const char *cmd)
 {
-	char root[4096], path[8192];
-	int fd;
+	char *root = NULL, *path = NULL;
+	int fd, r;
 
 	if (!o->cgroup)
 		return -1;
-	if (o->cgroup[0] == '/') {
-		snprintf(path, sizeof(path), "%s", o->cgroup);
-	} else {
-		if (pb_cgroup2_mount(root, sizeof(root)) < 0) {
-			pb_cli_error(cmd, "--cgroup %s: no cgroup2 mount in /proc/self/mountinfo", o->cgroup);
-			return -ENOENT;
-		}
-		snprintf(path, sizeof(path), "%s/%s", root, o->cgroup);
+	if (o->cgroup[0] != '/' && (root = malloc(4096)) && pb_cgroup2_mount(root, 4096) < 0) {
+		pb_cli_error(cmd, "--cgroup %s: no cgroup2 mount in /proc/self/mountinfo", o->cgroup);
+		free(root);
+		return -ENOENT;
 	}
+	r = o->cgroup[0] == '/' ? asprintf(&path, "%s", o->cgroup) : root ? asprintf(&path, "%s/%s", root, o->cgroup) : -1;
+	free(root);
+	if (r < 0)
+		return said(cmd, -ENOMEM);
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		pb_cli_error(cmd, "--cgroup %s: %s", path, strerror(errno));
-		return -errno;
+		r = -errno;
+		pb_cli_error(cmd, "--cgroup %s: %s", path, strerror(-r));
+		free(path);
+		return r;
 	}
+	free(path);
 	return fd;
 }

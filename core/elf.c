@@ -355,16 +355,38 @@ int pb_elf_read(int fd, unsigned flags, const char *what, struct pb_elf *ret,
 	return pb_elf_read_head(fd, NULL, 0, flags, what, ret, err);
 }
 
+/* The program headers into elf->phdrs: from buf when they lie in it, else read. */
+static int read_phdrs(int fd, const unsigned char *buf, size_t n, const Elf64_Ehdr *eh, const char *what,
+		      struct pb_elf *elf, struct pb_error *err)
+{
+	size_t phsize = (size_t)eh->e_phnum * sizeof(Elf64_Phdr);
+	ssize_t got;
+
+	elf->phdrs = malloc(phsize);
+	if (!elf->phdrs)
+		return pb_err_set(err, NULL, PB_ENOMEM, 0, "%s: out of memory", what);
+	if (eh->e_phoff + phsize <= (uint64_t)n) {
+		memcpy(elf->phdrs, buf + eh->e_phoff, phsize);
+		return 0;
+	}
+	/* got, not n: n stays the length of buf, which read_at trusts */
+	got = pb_pread_full(fd, elf->phdrs, phsize, eh->e_phoff);
+	if (got < 0)
+		return pb_err_sys(err, NULL, (int)got, "%s: reading program headers", what);
+	if ((size_t)got != phsize)
+		return FAIL(PB_PARSE_PHDRS_OUTSIDE, "%s: program headers cut short", what);
+	return 0;
+}
+
 int pb_elf_read_head(int fd, const void *head, size_t head_len, unsigned flags, const char *what,
 		     struct pb_elf *ret, struct pb_error *err)
 {
 	struct pb_elf elf = {0};
-	unsigned char own[PB_ELF_HEAD];
+	unsigned char *own = NULL; /* (on the heap: callers may run on a 16 KiB stack) */
 	const unsigned char *buf = head;
 	Elf64_Ehdr eh;
 	struct stat st;
-	size_t phsize;
-	ssize_t n = (ssize_t)head_len, got;
+	ssize_t n = (ssize_t)head_len;
 	int r;
 
 	if (fstat(fd, &st) < 0)
@@ -374,48 +396,34 @@ int pb_elf_read_head(int fd, const void *head, size_t head_len, unsigned flags, 
 	elf.file_size = (uint64_t)st.st_size;
 	/* One read covers the header and, nearly always, the program headers and PT_INTERP. */
 	if (!buf) {
-		n = pb_pread_full(fd, own, sizeof(own), 0);
-		buf = own;
+		buf = own = malloc(PB_ELF_HEAD);
+		n = own ? pb_pread_full(fd, own, PB_ELF_HEAD, 0) : -ENOMEM;
 	}
 	if (n < 0)
-		return pb_err_sys(err, NULL, (int)n, "%s: reading the ELF header", what);
-	if ((size_t)n < sizeof(eh))
-		return FAIL(PB_PARSE_TRUNCATED, "%s: invalid file header: %zd bytes, an ELF64 header needs %zu",
-			    what, n, sizeof(eh));
-	memcpy(&eh, buf, sizeof(eh));
-	r = check_header(&eh, flags, what, elf.file_size, err);
+		r = pb_err_sys(err, NULL, (int)n, "%s: reading the ELF header", what);
+	else if ((size_t)n < sizeof(eh))
+		r = FAIL(PB_PARSE_TRUNCATED, "%s: invalid file header: %zd bytes, an ELF64 header needs %zu",
+			 what, n, sizeof(eh));
+	else
+		r = check_header(memcpy(&eh, buf, sizeof(eh)), flags, what, elf.file_size, err);
 	if (r < 0)
-		return r;
-
+		goto out;
 	elf.type = eh.e_type;
 	elf.machine = eh.e_machine;
 	elf.osabi = eh.e_ident[EI_OSABI];
 	elf.entry = eh.e_entry;
 	elf.phoff = eh.e_phoff;
 	elf.phnum = eh.e_phnum;
-	phsize = (size_t)eh.e_phnum * sizeof(Elf64_Phdr);
-	elf.phdrs = malloc(phsize);
-	if (!elf.phdrs)
-		return pb_err_set(err, NULL, PB_ENOMEM, 0, "%s: out of memory", what);
-	if (eh.e_phoff + phsize <= (uint64_t)n) {
-		memcpy(elf.phdrs, buf + eh.e_phoff, phsize);
-	} else {
-		/* got, not n: n stays the length of buf, which read_at trusts */
-		got = pb_pread_full(fd, elf.phdrs, phsize, eh.e_phoff);
-		if (got < 0 || (size_t)got != phsize) {
-			r = got < 0 ? pb_err_sys(err, NULL, (int)got, "%s: reading program headers", what)
-				    : FAIL(PB_PARSE_PHDRS_OUTSIDE, "%s: program headers cut short", what);
-			goto out_clear;
-		}
+	r = read_phdrs(fd, buf, (size_t)n, &eh, what, &elf, err);
+	if (r == 0)
+		r = check_phdrs(fd, buf, (size_t)n, flags, what, &elf, err);
+	if (r < 0) {
+		pb_elf_clear(&elf);
+		goto out;
 	}
-	r = check_phdrs(fd, buf, (size_t)n, flags, what, &elf, err);
-	if (r < 0)
-		goto out_clear;
 	*ret = elf;
-	return 0;
-
-out_clear:
-	pb_elf_clear(&elf);
+out:
+	free(own);
 	return r;
 }
 

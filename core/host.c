@@ -287,19 +287,22 @@ int pb_host_model_fresh(struct pb_host *host, struct pb_rng *rng)
 int pb_cgroup2_mount(char *buf, size_t len)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096], mnt[4096];
+	char *line = NULL, *mnt = NULL;
+	size_t cap = 0;
+	int r = -ENOENT;
 
 	if (!f)
 		return -errno;
-	while (fgets(line, sizeof(line), f)) {
+	while (r < 0 && getline(&line, &cap, f) > 0) {
 		/* id parent major:minor root MOUNTPOINT options... - FSTYPE source options */
 		char *sep = strstr(line, " - ");
-		if (sep && strncmp(sep, " - cgroup2 ", 11) == 0 && sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1) {
+		if (sep && strncmp(sep, " - cgroup2 ", 11) == 0 && sscanf(line, "%*s %*s %*s %*s %ms", &mnt) == 1) {
 			snprintf(buf, len, "%s", mnt);
-			fclose(f);
-			return 0;
+			r = 0;
 		}
 	}
+	free(mnt);
+	free(line);
 	fclose(f);
-	return -ENOENT;
+	return r;
 }
