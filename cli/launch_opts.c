@@ -365,10 +365,10 @@ static int listen_on(const char *addr, const char *cmd)
 /* --fd and --listen, opened here and handed to pb_add_fds (which duplicates them). */
 static int add_fd_specs(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd)
 {
-	struct pb_startup_fd fds[96];
-	char names[32][64];
+	struct pb_startup_fd *fds = calloc(96, sizeof(*fds)); /* (on the heap: 16 KiB stacks) */
+	char (*names)[64] = calloc(32, 64);
 	struct pb_error err;
-	int n = 0, r = 0;
+	int n = 0, r = fds && names ? 0 : -ENOMEM;
 
 	for (int i = 0; i < o->nfd_specs && r == 0; i++) {
 		const char *spec = o->fd_specs[i], *eq = strchr(spec, '=');
@@ -398,7 +398,7 @@ static int add_fd_specs(const struct pb_launch_opts *o, struct pb_builder *b, co
 			r = -EINVAL;
 			break;
 		}
-		snprintf(names[i], sizeof(names[i]), "%.*s", (int)(eq - spec), spec);
+		snprintf(names[i], 64, "%.*s", (int)(eq - spec), spec);
 		fds[n] = (struct pb_startup_fd){.type = PB_FD_NAMED, .name = names[i], .fd = listen_on(eq + 1, cmd)};
 		if (fds[n].fd < 0) {
 			pb_cli_error(cmd, "--listen %s: %s", spec, strerror(-fds[n].fd));
@@ -413,6 +413,8 @@ static int add_fd_specs(const struct pb_launch_opts *o, struct pb_builder *b, co
 	}
 	for (int i = 0; i < n; i++)
 		close(fds[i].fd);
+	free(fds);
+	free(names);
 	return r < 0 ? r : 0;
 }
 

@@ -148,34 +148,38 @@ out:
 
 int pb_cli_run(int argc, char **argv)
 {
-	struct pb_launch_opts o;
+	struct pb_launch_opts *o = malloc(sizeof(*o)); /* (on the heap: the CLI runs with a 16 KiB stack) */
 	struct pb_pipeline *pipe = NULL;
 	char **pargv = NULL;
 	int fd = -1, r, ret = 125;
 
-	r = pb_launch_parse(argc, argv, "run", false, pb_cli_run_help, &o);
+	if (!o)
+		return 125;
+	r = pb_launch_parse(argc, argv, "run", false, pb_cli_run_help, o);
 	if (r != 0) {
-		pb_launch_opts_free(&o);
+		pb_launch_opts_free(o);
+		free(o);
 		return r == 1 ? 0 : r;
 	}
-	pargv = pb_launch_argv(&o);
-	fd = open(o.path, O_RDONLY | O_CLOEXEC);
+	pargv = pb_launch_argv(o);
+	fd = open(o->path, O_RDONLY | O_CLOEXEC);
 	if (!pargv || fd < 0) {
-		pb_cli_error("run", "%s: %s", o.path, strerror(errno));
+		pb_cli_error("run", "%s: %s", o->path, strerror(errno));
 		ret = 126;
 		goto out;
 	}
-	if (pb_launch_pipeline(&o, &pipe, "run") < 0)
+	if (pb_launch_pipeline(o, &pipe, "run") < 0)
 		goto out;
-	if (o.spawn || pb_pipeline_holds(pipe))
-		ret = run_spawned(&o, pargv, fd, pipe);
+	if (o->spawn || pb_pipeline_holds(pipe))
+		ret = run_spawned(o, pargv, fd, pipe);
 	else
-		ret = run_in_place(&o, pargv, fd, pipe);
+		ret = run_in_place(o, pargv, fd, pipe);
 out:
 	pb_pipeline_free(pipe);
 	if (fd >= 0)
 		close(fd);
 	free(pargv);
-	pb_launch_opts_free(&o);
+	pb_launch_opts_free(o);
+	free(o);
 	return ret;
 }

@@ -122,7 +122,6 @@ static void auxv_from_getauxval(struct pb_host *host)
 /* Our auxv in the kernel's order: one read of /proc/self/auxv, or getauxval. */
 static void read_auxv(struct pb_host *host)
 {
-	uint64_t pairs[PB_HOST_MAX_AUXV][2];
 	int fd = open("/proc/self/auxv", O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
@@ -130,13 +129,11 @@ static void read_auxv(struct pb_host *host)
 		auxv_from_getauxval(host);
 		return;
 	}
-	n = read(fd, pairs, sizeof(pairs)); /* (one read: the kernel gives it whole) */
+	n = read(fd, host->auxv, sizeof(host->auxv)); /* (one read: the kernel gives it whole) */
 	close(fd);
-	for (ssize_t i = 0; n > 0 && i < n / 16 && pairs[i][0] != AT_NULL; i++) {
-		host->auxv[host->nauxv][0] = pairs[i][0];
-		host->auxv[host->nauxv][1] = pairs[i][1];
+	host->nauxv = 0;
+	while (n > 0 && host->nauxv < n / 16 && host->auxv[host->nauxv][0] != AT_NULL)
 		host->nauxv++;
-	}
 }
 
 int pb_host_from_self(struct pb_host *host)

@@ -51,19 +51,25 @@ static bool path_is_clean(const char *p)
 /* The path of a directory fd in our mount namespace, checked to lead back to it. */
 static int source_path(int fd, const struct stat *st, char **ret)
 {
-	char link[64], buf[PB_NS_PATH_MAX];
+	char link[64], *buf = malloc(PB_NS_PATH_MAX); /* (paths on the heap: 16 KiB stacks) */
 	struct stat again;
 	ssize_t n;
 
+	if (!buf)
+		return -ENOMEM;
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, buf, sizeof(buf) - 1);
-	if (n <= 0)
+	n = readlink(link, buf, PB_NS_PATH_MAX - 1);
+	if (n <= 0) {
+		free(buf);
 		return -EBADF;
+	}
 	buf[n] = 0;
-	if (buf[0] != '/' || lstat(buf, &again) < 0 || again.st_dev != st->st_dev || again.st_ino != st->st_ino)
+	if (buf[0] != '/' || lstat(buf, &again) < 0 || again.st_dev != st->st_dev || again.st_ino != st->st_ino) {
+		free(buf);
 		return -ESTALE;
-	*ret = strdup(buf);
-	return *ret ? 0 : -ENOMEM;
+	}
+	*ret = buf;
+	return 0;
 }
 
 static int check_entry(const struct pb_ns_entry *e, size_t i, struct stat *st, struct pb_error *err)
@@ -212,11 +218,20 @@ static int host_top_level(struct pb_builder *b, struct pb_error *err)
 {
 	struct dirent **names;
 	int n = scandir("/", &names, NULL, alphasort), r = 0;
+	char *target = malloc(PB_NS_PATH_MAX);
 
-	if (n < 0)
-		return pb_err_sys(err, "builder", -errno, "listing / for the overlay namespace");
+	if (n < 0 || !target) {
+		r = n < 0 ? pb_err_sys(err, "builder", -errno, "listing / for the overlay namespace")
+			  : pb_err_set(err, "builder", PB_ENOMEM, 0, "out of memory");
+		for (int i = 0; i < n; i++)
+			free(names[i]);
+		if (n >= 0)
+			free(names);
+		free(target);
+		return r;
+	}
 	for (int i = 0; i < n; i++) {
-		char path[NAME_MAX + 2], target[PB_NS_PATH_MAX];
+		char path[NAME_MAX + 2];
 		const char *name = names[i]->d_name;
 		struct stat st;
 		ssize_t len;
@@ -227,7 +242,7 @@ static int host_top_level(struct pb_builder *b, struct pb_error *err)
 		if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
 			r = add_op(b, S_ISDIR(st.st_mode) ? PB_NS_OP_BIND : PB_NS_OP_FILE_BIND,
 				   PB_NS_OP_MKDIR | PB_NS_OP_VERIFY, path, path, st.st_dev, st.st_ino);
-		} else if (S_ISLNK(st.st_mode) && (len = readlink(path, target, sizeof(target) - 1)) > 0) {
+		} else if (S_ISLNK(st.st_mode) && (len = readlink(path, target, PB_NS_PATH_MAX - 1)) > 0) {
 			target[len] = 0;
 			r = add_op(b, PB_NS_OP_SYMLINK, 0, path, target, 0, 0);
 		}
@@ -235,6 +250,7 @@ next:
 		free(names[i]);
 	}
 	free(names);
+	free(target);
 	return r < 0 ? pb_err_set(err, "builder", PB_ENOMEM, 0, "out of memory") : 0;
 }
 
@@ -254,25 +270,30 @@ static bool under_host(const struct pb_builder *b, size_t nhost, const char *pat
 static int entry_op(struct pb_builder *b, const struct pb_ns_item *e, size_t nhost, struct pb_error *err)
 {
 	const struct pb_ns_item *up = ancestor(b, e->path);
-	char where[2 * PB_NS_PATH_MAX];
+	char *where = NULL; /* (on the heap: 16 KiB stacks) */
 	struct stat st;
+	int r;
 
 	if (!up && !(b->ns_mode == PB_NS_OVERLAY && under_host(b, nhost, e->path)))
 		return add_op(b, PB_NS_OP_BIND, PB_NS_OP_MKDIR | PB_NS_OP_VERIFY, e->path, e->src, e->dev, e->ino);
 	/* nested: we never create directories outside our own tmpfs */
-	snprintf(where, sizeof(where), "%s%s", up ? up->src : "", up ? e->path + strlen(up->path) : e->path);
+	if (asprintf(&where, "%s%s", up ? up->src : "", up ? e->path + strlen(up->path) : e->path) < 0)
+		return -ENOMEM;
 	if (stat(where, &st) < 0 || !S_ISDIR(st.st_mode))
-		return pb_err_set(err, "builder", PB_EINVAL, 0,
-				  "namespace entry %s: it lies in %s, which has no directory %s to mount on "
-				  "(procbuilder creates mount points only in its own tmpfs)",
-				  e->path, up ? up->path : "the host's tree", where);
-	return add_op(b, PB_NS_OP_BIND, PB_NS_OP_VERIFY, e->path, e->src, e->dev, e->ino);
+		r = pb_err_set(err, "builder", PB_EINVAL, 0,
+			       "namespace entry %s: it lies in %s, which has no directory %s to mount on "
+			       "(procbuilder creates mount points only in its own tmpfs)",
+			       e->path, up ? up->path : "the host's tree", where);
+	else
+		r = add_op(b, PB_NS_OP_BIND, PB_NS_OP_VERIFY, e->path, e->src, e->dev, e->ino);
+	free(where);
+	return r;
 }
 
 /* The ops, in the order the stub applies them; also used to name a failed op. */
 static int plan_ops(struct pb_builder *b, struct pb_error *err)
 {
-	char cwd[PB_NS_PATH_MAX];
+	char *cwd = NULL;
 	size_t nhost;
 	int r = 0;
 
@@ -287,9 +308,11 @@ static int plan_ops(struct pb_builder *b, struct pb_error *err)
 	for (size_t i = 0; i < b->nns && r == 0; i++)
 		r = entry_op(b, &b->ns[i], nhost, err);
 	/* the working directory survives execve; in overlay mode it still exists */
+	if (r == 0 && b->ns_mode == PB_NS_OVERLAY)
+		cwd = getcwd(NULL, 0);
 	if (r == 0)
-		r = add_op(b, PB_NS_OP_CHDIR, 0, b->ns_mode == PB_NS_OVERLAY && getcwd(cwd, sizeof(cwd)) ? cwd : "/",
-			   NULL, 0, 0);
+		r = add_op(b, PB_NS_OP_CHDIR, 0, cwd ? cwd : "/", NULL, 0, 0);
+	free(cwd);
 	return r == -ENOMEM ? pb_err_set(err, "builder", PB_ENOMEM, 0, "out of memory") : r;
 }
 
