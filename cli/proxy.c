@@ -9,8 +9,9 @@
  *    again (sudo's rule: kill(pid) and kill(-pgid) look the same to the
  *    receiver; a parent in our group that signals the whole group gets the
  *    signal to the program twice);
- *  - when the program stops, we stop with the same signal; SIGCONT to us is
- *    passed on;
+ *  - when the program stops for job control (^Z, TTIN, TTOU), we stop with
+ *    the same signal; SIGCONT to us is passed on; a SIGSTOP of the program
+ *    alone is not mirrored (nothing would continue us);
  *  - when it dies of a signal, we die of the same one, with RLIMIT_CORE 0 so
  *    no core of ours overwrites its own (the core-dump bit cannot be carried);
  *  - when we die, even of SIGKILL, it gets SIGKILL (its parent-death signal).
@@ -80,6 +81,17 @@ void pb_cli_pass_inherited_fds(struct pb_builder *b)
 		pb_add_fds(b, &fds[i], 1, &err);
 }
 
+/*
+ * A stop the program's job takes as a whole (^Z, a background read or
+ * write): the shell that continues the job continues us too. A SIGSTOP sent
+ * to the program alone (a debugger, kill -STOP, --stopped's entry stop) is
+ * not mirrored: nobody would continue us, and its end would go unreaped.
+ */
+static bool job_control_stop(int sig)
+{
+	return sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
 /* Stops us the way the program stopped, until something continues us. */
 static void stop_like(int sig)
 {
@@ -110,11 +122,19 @@ static int die_like(int sig)
 	return 128 + sig;
 }
 
+/* What a terminal sends its foreground process group (n_tty's ISIG keys, hangup, resize). */
+static bool from_terminal(int sig)
+{
+	return sig == SIGINT || sig == SIGQUIT || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU ||
+	       sig == SIGHUP || sig == SIGWINCH;
+}
+
 /*
  * Whether a signal sent to us is meant for the program and did not reach
- * it already: sent by a process (not the kernel, a timer of ours, nor
- * ourselves), and not by a member of our process group other than our
- * parent (kill(0, sig) by the group already reached the program; a parent
+ * it already. The kernel's: all but a terminal's (an itimer the caller set
+ * before exec'ing us was meant for the program). A process's: unless sent by
+ * ourselves or by a member of our process group other than our parent
+ * (kill(0, sig) by the group already reached the program; a parent
  * signalling its child, as Popen.terminate() does, is passed on).
  */
 static bool should_forward(const struct signalfd_siginfo *si)
@@ -123,6 +143,8 @@ static bool should_forward(const struct signalfd_siginfo *si)
 
 	if (si->ssi_signo == SIGCONT)
 		return true; /* it may have continued only us: pass it on, a second one is harmless */
+	if (si->ssi_code == SI_KERNEL) /* a terminal's signals go to its whole foreground group */
+		return !from_terminal(si->ssi_signo);
 	if (si->ssi_code != SI_USER && si->ssi_code != SI_QUEUE && si->ssi_code != SI_TKILL)
 		return false;
 	if (from <= 0 || from == getpid())
@@ -149,7 +171,7 @@ int pb_cli_proxy(struct pb_built *p)
 	struct signalfd_siginfo si;
 	sigset_t set;
 	siginfo_t st;
-	int sfd;
+	int sfd, r;
 
 	proxied_signals(&set);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
@@ -167,9 +189,10 @@ int pb_cli_proxy(struct pb_built *p)
 			continue;
 		}
 		while (memset(&st, 0, sizeof(st)),
-		       waitid(P_PIDFD, (id_t)info->pidfd, &st, WEXITED | WSTOPPED | WNOHANG) == 0 && st.si_pid) {
+		       (r = waitid(P_PIDFD, (id_t)info->pidfd, &st, WEXITED | WSTOPPED | WNOHANG)) == 0 && st.si_pid) {
 			if (st.si_code == CLD_STOPPED) {
-				stop_like(st.si_status);
+				if (job_control_stop(st.si_status))
+					stop_like(st.si_status);
 				continue;
 			}
 			close(sfd);
@@ -177,7 +200,7 @@ int pb_cli_proxy(struct pb_built *p)
 				return st.si_status;
 			return die_like(st.si_status);
 		}
-		if (errno == ECHILD) {
+		if (r < 0 && errno == ECHILD) {
 			close(sfd);
 			pb_cli_error("run", "the program is gone and its status with it");
 			return 125;

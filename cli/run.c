@@ -32,10 +32,10 @@ void pb_cli_run_help(FILE *f)
 	      "      --gdb-ex CMD          ... running gdb -batch -ex CMD (repeatable; implies --gdb)\n", f);
 	fputs("  -h, --help                show this help\n\n"
 	      "With --spawn, every catchable signal sent to procbuilder is forwarded to the\n"
-	      "program (as SI_QUEUE, with the sender's pid and value), except those the\n"
-	      "kernel or our own process group sent, which the program got too. When the\n"
-	      "program stops, procbuilder stops; when it is killed by a signal, procbuilder\n"
-	      "kills itself with that signal (no core of its own).\n"
+	      "program (as SI_QUEUE, with the sender's pid and value), except those a\n"
+	      "terminal or our own process group sent, which the program got too. When the\n"
+	      "program stops for job control, procbuilder stops; when it is killed by a\n"
+	      "signal, procbuilder kills itself with that signal (no core of its own).\n"
 	      "Exit status: the program's; 125 if procbuilder failed (the error names the\n"
 	      "stage); 126 if PROG cannot be run; 127 if it is not found; 2 on a usage error.\n"
 	      "In place, a failure past the exec ends the process with 125 and one line.\n", f);

@@ -202,8 +202,9 @@ unsigned pb_host_vdso_run(const struct pb_host *host, struct pb_vma run[4])
 		return 0;
 	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	r = fd < 0 ? -errno : query_vma(fd, host->vdso_base, &v);
-	/* [vdso], then each [vvar...] right below the one before */
-	while (r == 0 && n < 4 && (n == 0 || (strncmp(v.name, "[vvar", 5) == 0 && v.hi == run[n - 1].lo))) {
+	/* [vdso] (not a custom image mapped there), then each [vvar...] right below the one before */
+	while (r == 0 && n < 4 && (n == 0 ? strcmp(v.name, "[vdso]") == 0
+				      : strncmp(v.name, "[vvar", 5) == 0 && v.hi == run[n - 1].lo)) {
 		run[n++] = v;
 		r = query_vma(fd, v.lo - 1, &v);
 	}
@@ -211,7 +212,7 @@ unsigned pb_host_vdso_run(const struct pb_host *host, struct pb_vma run[4])
 		n = vdso_run_from_text(fd, host->vdso_base, run, 4);
 	if (fd >= 0)
 		close(fd);
-	if (n == 0) { /* no /proc: this kernel's 6 pages of [vvar] and [vvar_vclock] assumed */
+	if (n == 0 && fd < 0) { /* no /proc: this kernel's 6 pages of [vvar] and [vvar_vclock] assumed */
 		run[0] = (struct pb_vma){host->vdso_base, host->vdso_base + pb_elf_image_extent((const void *)host->vdso_base), "[vdso]"};
 		run[1] = (struct pb_vma){host->vdso_base - 6 * PB_PAGE_SIZE, host->vdso_base, "[vvar]"};
 		n = 2;

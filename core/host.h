@@ -54,7 +54,8 @@ int pb_host_from_self(struct pb_host *host);
  * Our [vvar...] and [vdso] mappings, lowest first, into run (at most 4): the
  * same kernel gives every exec the same. Asked with PROCMAP_QUERY, else read
  * from /proc/self/maps, else (no /proc) the vDSO's own size and 6 pages of
- * vvar below it. Returns how many, 0 without a vDSO.
+ * vvar below it. Returns how many, 0 without a vDSO or when what AT_SYSINFO_EHDR
+ * names is not the kernel's [vdso] (a custom image mapped by procbuilder).
  */
 unsigned pb_host_vdso_run(const struct pb_host *host, struct pb_vma run[4]);
 

@@ -34,6 +34,8 @@
 #define TMPL_STACK_VMA 0x22000ull	/* the kernel's [stack] for the stub's few strings */
 #define TMPL_SP0_BELOW (16ull << 10)	/* the stub's first sp is never further down than this */
 #define MMAP_WINDOW (1ull << 40)
+#define STACK_TOP 0x7ffffffff000ull	/* x86_64, and the 16 GiB below it its randomization uses */
+#define STACK_RND (0x3fffffull << 12)
 #define STACK_WINDOW (1ull << 30)
 
 static void template_host(struct pb_host *h, struct pb_inplace *in)
@@ -44,6 +46,8 @@ static void template_host(struct pb_host *h, struct pb_inplace *in)
 
 	pb_host_from_self(h);
 	n = pb_host_vdso_run(h, run);
+	if (!n)
+		h->vdso_base = 0; /* checked by the caller: the kernel will give the stub one all the same */
 	/* the vDSO is mapped after the stub: right below it top-down, right above it bottom-up */
 	if (n)
 		shift = pb_host_legacy_layout(h) ? TMPL_MMAP_TOP - run[0].lo : stub_lo - run[n - 1].hi;
@@ -100,12 +104,18 @@ static int check_reservations(struct pb_ctx *ctx, struct pb_error *err)
 
 	for (size_t i = 0; i < ctx->plan.nsteps; i++) {
 		const struct pb_step *s = &ctx->plan.steps[i];
-		if (s->kind == PB_STEP_RESERVE && s->addr < top && s->addr + s->len > lo)
+		if (s->kind != PB_STEP_RESERVE)
+			continue;
+		if (s->addr < top && s->addr + s->len > lo)
 			return pb_err_set(err, "reserve", PB_ELOAD, 0,
 					  "the reserved range 0x%llx-0x%llx covers where the kernel puts the mmap area "
 					  "(near 0x%llx with this RLIMIT_STACK and layout)",
 					  (unsigned long long)s->addr, (unsigned long long)(s->addr + s->len),
 					  (unsigned long long)top);
+		if (s->addr + s->len > STACK_TOP - STACK_RND - STACK_WINDOW)
+			return pb_err_set(err, "reserve", PB_ELOAD, 0,
+					  "the reserved range 0x%llx-0x%llx covers where the kernel puts the stack",
+					  (unsigned long long)s->addr, (unsigned long long)(s->addr + s->len));
 	}
 	return 0;
 }
@@ -168,14 +178,15 @@ static void exec_memfd(int fd, int (*remake)(bool ro, int arg, struct pb_error *
 {
 	char *envp[] = {NULL};
 	struct pb_error ignored;
-	int ro;
+	int ro, e;
 
 	syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
 	if (errno != ETXTBSY || (ro = remake(true, arg, &ignored)) < 0)
 		return;
 	syscall(SYS_execveat, ro, "", argv, envp, AT_EMPTY_PATH);
+	e = errno;
 	close(ro);
-	errno = ETXTBSY;
+	errno = e;
 }
 
 static int remake_stub(bool ro, int unused, struct pb_error *err)
@@ -221,6 +232,10 @@ static int plan_in_place(struct pb_builder *b, const struct pb_pipeline *pipe, s
 	int r;
 
 	template_host(&ctx->host, &hdr->in);
+	if (!ctx->host.vdso_base)
+		return pb_err_set(err, "exec", PB_ESYS, 0,
+				  "this process has no kernel vDSO (it was started with --vdso none or a custom one), "
+				  "so where the kernel puts the stub's cannot be known: build it spawned");
 	pb_ctx_set_host(ctx, &ctx->host, "stub anonymous");
 	if (pb_builder_listen_env(b, getpid()) < 0)
 		return pb_err_set(err, "builder", PB_ENOMEM, 0, "out of memory");

@@ -610,3 +610,31 @@ Test(in_place, a_16_kib_stack_is_enough, .timeout = 60)
 	cr_assert_eq(r.exit_code, 0, "status %d signal %d: %s", r.exit_code, r.signal, r.err);
 	run_result_free(&r);
 }
+
+/*
+ * What the kernel will do with the stub's exec cannot be planned around from
+ * here in two cases, refused before the exec, the caller intact: a
+ * reservation over where the kernel puts the stack, and a caller without the
+ * kernel's vDSO (started --vdso none).
+ */
+Test(in_place, refused_before_the_exec_when_the_layout_cannot_be_known, .timeout = 30)
+{
+	struct run_result r;
+
+	/* (the reserve stage reserves for dynamic programs only, by default) */
+	cr_assert_eq(run_cmd((char *[]){PB, "run", "--reserve", "7ffc00000000-7ffffffff000", H_DYN, "exit", "0", NULL},
+			     env, &r), 0);
+	cr_assert_eq(r.exit_code, 125, "%s", r.err);
+	cr_assert(strstr(r.err, "procbuilder: reserve: the reserved range 0x7ffc00000000-0x7ffffffff000 covers "
+			 "where the kernel puts the stack"), "%s", r.err);
+	run_result_free(&r);
+	cr_assert_eq(run_cmd((char *[]){PB, "run", "--vdso", "none", PB, "run", H_STATIC, "exit", "0", NULL}, env, &r), 0);
+	cr_assert_eq(r.exit_code, 125, "%s", r.err);
+	cr_assert(strstr(r.err, "procbuilder: exec: this process has no kernel vDSO"), "%s", r.err);
+	run_result_free(&r);
+	/* spawned, both work */
+	cr_assert_eq(run_cmd((char *[]){PB, "run", "--vdso", "none", PB, "run", "--spawn", H_STATIC, "exit", "0", NULL},
+			     env, &r), 0);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	run_result_free(&r);
+}

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -145,4 +146,46 @@ Test(proxy, never_leaves_the_program_behind, .timeout = 20)
 		usleep(10 * 1000);
 	}
 	close(out);
+}
+
+/* --stopped: continuing the program as the message says lets it run to its end, and the proxy with it. */
+Test(proxy, a_program_started_stopped_runs_on_when_continued, .timeout = 20)
+{
+	char *argv[] = {PB, "run", "--stopped", H_STATIC, "exit", "5", NULL};
+	char err[256] = "";
+	posix_spawn_file_actions_t fa;
+	int p[2], status, prog = 0;
+	ssize_t n, len = 0;
+	pid_t pid;
+
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+	cr_assert_eq(posix_spawn(&pid, PB, &fa, NULL, argv, env), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	while (!strchr(err, '\n') && (n = read(p[0], err + len, sizeof(err) - 1 - (size_t)len)) > 0)
+		len += n;
+	cr_assert(sscanf(err, "procbuilder: process %d is stopped", &prog) == 1, "%s", err);
+	kill(prog, SIGCONT);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 5, "status %x", status);
+	close(p[0]);
+}
+
+/* An itimer set before procbuilder was exec'd was meant for the program: its SIGALRM (SI_KERNEL) is passed on. */
+Test(proxy, the_callers_itimer_reaches_the_program, .timeout = 20)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct itimerval it = {{0, 0}, {0, 200 * 1000}};
+		setpgid(0, 0);
+		setitimer(ITIMER_REAL, &it, NULL);
+		execve(PB, (char *[]){PB, "run", "--spawn", H_STATIC, "sleep", NULL}, env);
+		_exit(99);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM, "status %x", status);
 }
