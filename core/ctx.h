@@ -71,6 +71,8 @@ struct pb_ctx {
 	int vdso_fd;		/* a custom vDSO image, borrowed, or -1 */
 	const char *reserve_range;	/* the caller's choice, over the stage option, or NULL */
 	int reserve_keep;		/* the caller's choice, or -1 */
+	bool reserve_model_only;	/* the launcher's: nothing runs in the target before the program, so
+					   reservations need no placeholder there (they would count in VmPeak) */
 
 	char **argv_store;	/* script: an argv the context owns (strings in str_store) */
 	char *str_store;

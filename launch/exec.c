@@ -34,8 +34,6 @@
 #define TMPL_STACK_VMA 0x22000ull	/* the kernel's [stack] for the stub's few strings */
 #define TMPL_SP0_BELOW (16ull << 10)	/* the stub's first sp is never further down than this */
 #define MMAP_WINDOW (1ull << 40)
-#define STACK_TOP 0x7ffffffff000ull	/* x86_64, and the 16 GiB below it its randomization uses */
-#define STACK_RND (0x3fffffull << 12)
 #define STACK_WINDOW (1ull << 30)
 
 static void template_host(struct pb_host *h, struct pb_inplace *in)
@@ -90,34 +88,6 @@ static int check_absolute(struct pb_ctx *ctx, const struct pb_inplace *in, struc
 	return pb_err_set(err, "exec", PB_ELOAD, 0,
 			  "the program lies at 0x%llx-0x%llx, where an in-place build keeps its template; run it spawned",
 			  (unsigned long long)lo, (unsigned long long)hi);
-}
-
-/*
- * Reservations are absolute: one over where the kernel will put the mmap
- * area (RLIMIT_STACK unlimited puts it near 0x1555..., inside low-half)
- * would fail past the exec. Refused here, while the caller can still hear it.
- */
-static int check_reservations(struct pb_ctx *ctx, struct pb_error *err)
-{
-	uint64_t top = pb_host_mmap_base(&ctx->host, pb_host_legacy_layout(&ctx->host) ? MMAP_WINDOW : 0);
-	uint64_t lo = top - MMAP_WINDOW - STACK_WINDOW;
-
-	for (size_t i = 0; i < ctx->plan.nsteps; i++) {
-		const struct pb_step *s = &ctx->plan.steps[i];
-		if (s->kind != PB_STEP_RESERVE)
-			continue;
-		if (s->addr < top && s->addr + s->len > lo)
-			return pb_err_set(err, "reserve", PB_ELOAD, 0,
-					  "the reserved range 0x%llx-0x%llx covers where the kernel puts the mmap area "
-					  "(near 0x%llx with this RLIMIT_STACK and layout)",
-					  (unsigned long long)s->addr, (unsigned long long)(s->addr + s->len),
-					  (unsigned long long)top);
-		if (s->addr + s->len > STACK_TOP - STACK_RND - STACK_WINDOW)
-			return pb_err_set(err, "reserve", PB_ELOAD, 0,
-					  "the reserved range 0x%llx-0x%llx covers where the kernel puts the stack",
-					  (unsigned long long)s->addr, (unsigned long long)(s->addr + s->len));
-	}
-	return 0;
 }
 
 /* The gadget's offset in our vDSO (the stub's is the same image), or 0. */
@@ -240,6 +210,8 @@ static int plan_in_place(struct pb_builder *b, const struct pb_pipeline *pipe, s
 	if (pb_builder_listen_env(b, getpid()) < 0)
 		return pb_err_set(err, "builder", PB_ENOMEM, 0, "out of memory");
 	pb_builder_setup_ctx(b, ctx);
+	/* only the stub's own plan runs here before the program: the planner alone keeps ranges free */
+	ctx->reserve_model_only = true;
 	r = pb_pipeline_run(pipe, ctx, (enum pb_trace)b->trace, NULL);
 	if (r == 0)
 		r = pb_ctx_release_kept(ctx); /* nothing could release them at start */
@@ -251,7 +223,7 @@ static int plan_in_place(struct pb_builder *b, const struct pb_pipeline *pipe, s
 		*err = ctx->err;
 		return r;
 	}
-	if (check_absolute(ctx, &hdr->in, err) < 0 || check_reservations(ctx, err) < 0)
+	if (check_absolute(ctx, &hdr->in, err) < 0)
 		return pb_error_errno(err);
 	hdr->tramp = tramp;
 	hdr->in.rip = ctx->entry;

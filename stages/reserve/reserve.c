@@ -44,11 +44,13 @@ int pb_reserve_range(const char *range, uint64_t min_addr, uint64_t *ret_lo, uin
 
 /*
  * A placeholder counts against RLIMIT_AS, which execve's program would not
- * pay: with a finite limit the range is kept out of use by the planner only.
+ * pay: with a finite limit the range is kept out of use by the planner only;
+ * so too when the launcher says nothing could take the range in the target
+ * before the program starts (and a 64 TiB placeholder would stay in VmPeak).
  */
 static int add(struct pb_ctx *ctx, uint64_t lo, uint64_t hi, bool keep)
 {
-	bool model_only = ctx->host.as_rlim.rlim_cur != RLIM_INFINITY;
+	bool model_only = ctx->host.as_rlim.rlim_cur != RLIM_INFINITY || ctx->reserve_model_only;
 	int r;
 
 	if (ctx->nreservations == PB_MAX_RESERVATIONS)
