@@ -118,3 +118,13 @@ Test(reserve, finite_rlimit_as_keeps_the_range_in_the_model_only)
 	cr_assert_eq(ctx.plan.nsteps, 0);
 	cr_assert_not(pb_aspace_busy(&ctx.as, 0x10000000, 0x10001000, NULL));
 }
+
+Test(reserve, the_launchers_model_only_keeps_no_placeholder)
+{
+	ctx.reserve_model_only = true;
+	cr_assert_eq(run(NULL, NULL, 1), 0, "%s", ctx.err.msg);
+	cr_assert_eq(ctx.plan.nsteps, 0, "no placeholder in the target");
+	cr_assert(pb_aspace_busy(&ctx.as, 0x10000000, 0x10001000, NULL), "the planner still keeps out");
+	cr_assert(ctx.reservations[0].model_only);
+	cr_assert_not(ctx.reservations[0].keep);
+}
