@@ -121,7 +121,7 @@ int pb_cli_inspect(int argc, char **argv)
 		pb_cli_error("inspect", "expected one FILE (try 'procbuilder inspect --help')");
 		return PB_EXIT_USAGE;
 	}
-	fd = open(argv[optind], O_RDONLY | O_CLOEXEC);
+	fd = open(argv[optind], O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO: refused by parse, not waited on */
 	if (fd < 0) {
 		pb_cli_error("inspect", "%s: %s", argv[optind], strerror(errno));
 		return PB_EXIT_ERROR;

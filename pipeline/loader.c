@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -366,37 +367,52 @@ int pb_pipeline_load_text(const char *text, size_t len, const char *name, struct
 	return 0;
 }
 
+/*
+ * A pipeline file: a regular file (a FIFO would block, /dev/zero would never
+ * end) of at most PB_PIPELINE_MAX_BYTES, read whole. 0, or -errno with err set.
+ */
+static int read_pipeline_file(const char *path, char **ret_text, size_t *ret_len, struct pb_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), r = 0;
+	struct stat st;
+	char *text = NULL;
+	ssize_t n = 0;
+
+	if (fd < 0)
+		return pb_err_sys(err, "pipeline", -errno, "%s", path);
+	if (fstat(fd, &st) < 0)
+		r = pb_err_sys(err, "pipeline", -errno, "%s", path);
+	else if (!S_ISREG(st.st_mode))
+		r = pb_err_set(err, "pipeline", PB_EINVAL, 0, "%s: not a regular file", path);
+	else if (st.st_size > PB_PIPELINE_MAX_BYTES)
+		r = pb_err_set(err, "pipeline", PB_E2BIG, 0, "%s: %lld bytes, a pipeline file is at most %d",
+			       path, (long long)st.st_size, PB_PIPELINE_MAX_BYTES);
+	else if (!(text = malloc((size_t)st.st_size + 1)))
+		r = pb_err_set(err, "pipeline", PB_ENOMEM, 0, "out of memory");
+	else if ((n = pb_read_full(fd, text, (size_t)st.st_size + 1)) < 0)
+		r = pb_err_sys(err, "pipeline", (int)n, "reading %s", path);
+	else if (n > st.st_size) /* it grew while we read */
+		r = pb_err_set(err, "pipeline", PB_E2BIG, 0, "%s: changed while read", path);
+	close(fd);
+	if (r < 0) {
+		free(text);
+		return r;
+	}
+	*ret_text = text;
+	*ret_len = (size_t)n;
+	return 0;
+}
+
 int pb_pipeline_load_file(const char *path, struct pb_registry *reg, struct pb_pipeline **ret,
 			  struct pb_error *err)
 {
 	char *text = NULL;
-	size_t cap = 0, len = 0;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
+	size_t len = 0;
+	int r = read_pipeline_file(path, &text, &len, err);
 
-	if (fd < 0) {
+	if (r < 0) {
 		pb_registry_free(reg);
-		return pb_err_sys(err, "pipeline", -errno, "%s", path);
-	}
-	do {
-		if (len == cap) {
-			char *t = realloc(text, cap = cap ? 2 * cap : 4096);
-			if (!t) {
-				free(text);
-				close(fd);
-				pb_registry_free(reg);
-				return pb_err_set(err, "pipeline", PB_ENOMEM, 0, "out of memory");
-			}
-			text = t;
-		}
-		n = pb_read_full(fd, text + len, cap - len);
-		len += n > 0 ? (size_t)n : 0;
-	} while (n > 0 && len == cap);
-	close(fd);
-	if (n < 0) {
-		free(text);
-		pb_registry_free(reg);
-		return pb_err_sys(err, "pipeline", (int)n, "reading %s", path);
+		return r;
 	}
 	r = pb_pipeline_load_text(text, len, path, reg, ret, err);
 	free(text);

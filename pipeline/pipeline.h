@@ -60,6 +60,7 @@ const struct pb_stage_def *pb_registry_find(const struct pb_registry *reg, const
 int pb_registry_load_plugin(struct pb_registry *reg, const char *path, struct pb_error *err);
 
 #define PB_PIPELINE_MAX_STAGES 32
+#define PB_PIPELINE_MAX_BYTES (1 << 20)	/* a pipeline file's size: 32 stages need a few KiB */
 #define PB_STAGE_MAX_OPTS 8
 
 enum pb_trace { PB_TRACE_OFF, PB_TRACE_TEXT, PB_TRACE_JSON };

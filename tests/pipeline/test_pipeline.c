@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The pipeline loader and runner, with the built-in stages and stub stages. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -400,4 +404,33 @@ Test(registry, public_api_swaps_a_stage)
 	pb_ctx_clear(&ctx);
 	pb_pipeline_free(p);
 	unlink(path);
+}
+
+/* Bounded input: a pipeline file is a regular file of at most 1 MiB; anything else is one clear error at once. */
+Test(loader, only_regular_files_of_bounded_size, .timeout = 10)
+{
+	char fifo[] = "/tmp/pb-fifo-XXXXXX", big[] = "/tmp/pb-big-XXXXXX";
+	struct pb_pipeline *p = NULL;
+	struct pb_error err;
+	char *text = malloc(PB_PIPELINE_MAX_BYTES + 2);
+	int fd;
+
+	cr_assert_eq(pb_pipeline_load("/dev/zero", &p, &err), -EINVAL);
+	cr_assert(strstr(err.msg, "/dev/zero: not a regular file"), "%s", err.msg);
+	cr_assert_str_eq(err.stage, "pipeline");
+	cr_assert(mkdtemp(fifo));
+	strcat(fifo, "/f");
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	cr_assert_eq(pb_pipeline_load(fifo, &p, &err), -EINVAL, "a FIFO with no writer: refused, not waited on");
+	unlink(fifo);
+	rmdir(dirname(fifo));
+	memset(text, '#', PB_PIPELINE_MAX_BYTES + 1);
+	fd = mkstemp(big);
+	cr_assert_eq(write(fd, text, PB_PIPELINE_MAX_BYTES + 1), PB_PIPELINE_MAX_BYTES + 1);
+	close(fd);
+	cr_assert_eq(pb_pipeline_load(big, &p, &err), -E2BIG);
+	cr_assert(strstr(err.msg, "a pipeline file is at most 1048576"), "%s", err.msg);
+	unlink(big);
+	free(text);
+	cr_assert_null(p);
 }
