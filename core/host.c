@@ -225,6 +225,19 @@ unsigned pb_host_vdso_run(const struct pb_host *host, struct pb_vma run[4])
 	return n;
 }
 
+void pb_host_place_vdso_run(struct pb_host *host, const struct pb_vma *run, unsigned n, uint64_t shift)
+{
+	for (unsigned i = 0; i < n && host->nmaps < PB_HOST_MAX_MAPS; i++, host->nmaps++) {
+		host->maps[host->nmaps] = run[i];
+		host->maps[host->nmaps].lo += shift;
+		host->maps[host->nmaps].hi += shift;
+	}
+	host->vdso_base = n ? run[n - 1].lo + shift : 0;
+	for (unsigned i = 0; i < host->nauxv; i++)
+		if (host->auxv[i][0] == AT_SYSINFO_EHDR)
+			host->auxv[i][1] = host->vdso_base;
+}
+
 uint64_t pb_host_mmap_base(const struct pb_host *host, uint64_t rnd)
 {
 	uint64_t gap = host->stack_rlim.rlim_cur;
@@ -268,17 +281,8 @@ int pb_host_model_fresh(struct pb_host *host, struct pb_rng *rng)
 	base = model_mmap_base(host, rng);
 	/* the vDSO is the first mapping of a static program's exec: our [vvar...] and [vdso], moved */
 	n = pb_host_vdso_run(host, run);
-	for (unsigned i = 0; i < n; i++) {
-		host->maps[i] = run[i];
-		host->maps[i].lo += base - run[n - 1].hi;
-		host->maps[i].hi += base - run[n - 1].hi;
-	}
-	host->nmaps = n;
-	host->mmap_top = n ? host->maps[0].lo : base;
-	host->vdso_base = n ? host->maps[n - 1].lo : 0;
-	for (unsigned i = 0; i < host->nauxv; i++)
-		if (host->auxv[i][0] == AT_SYSINFO_EHDR)
-			host->auxv[i][1] = host->vdso_base;
+	pb_host_place_vdso_run(host, run, n, n ? base - run[n - 1].hi : 0);
+	host->mmap_top = n ? run[0].lo + base - run[n - 1].hi : base;
 	return 0;
 }
 

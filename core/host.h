@@ -60,6 +60,12 @@ int pb_host_from_self(struct pb_host *host);
 unsigned pb_host_vdso_run(const struct pb_host *host, struct pb_vma run[4]);
 
 /*
+ * Appends that run to host's mappings moved by shift, and makes its [vdso]
+ * the host's vDSO (vdso_base, AT_SYSINFO_EHDR); n 0: no vDSO.
+ */
+void pb_host_place_vdso_run(struct pb_host *host, const struct pb_vma *run, unsigned n, uint64_t shift);
+
+/*
  * Models the address space of a fresh process (plan-only mode): the auxv of
  * the calling process, a kernel-like mmap_base drawn from rand (so a seeded
  * generator gives the same model every time) with [vvar]/[vdso] below it, no

@@ -44,20 +44,12 @@ static void template_host(struct pb_host *h, struct pb_inplace *in)
 
 	pb_host_from_self(h);
 	n = pb_host_vdso_run(h, run);
-	if (!n)
-		h->vdso_base = 0; /* checked by the caller: the kernel will give the stub one all the same */
 	/* the vDSO is mapped after the stub: right below it top-down, right above it bottom-up */
 	if (n)
 		shift = pb_host_legacy_layout(h) ? TMPL_MMAP_TOP - run[0].lo : stub_lo - run[n - 1].hi;
-	for (unsigned i = 0; i < n; i++, h->nmaps++) {
-		h->maps[h->nmaps] = run[i];
-		h->maps[h->nmaps].lo += shift;
-		h->maps[h->nmaps].hi += shift;
-	}
-	in->vdso = h->vdso_base = n ? h->vdso_base + shift : 0;
-	for (unsigned i = 0; i < h->nauxv; i++)
-		if (h->auxv[i][0] == AT_SYSINFO_EHDR)
-			h->auxv[i][1] = h->vdso_base;
+	/* (none: vdso_base 0, which the caller refuses; the kernel gives the stub one all the same) */
+	pb_host_place_vdso_run(h, run, n, shift);
+	in->vdso = h->vdso_base;
 	h->maps[h->nmaps++] = (struct pb_vma){stub_lo, TMPL_MMAP_TOP, "/memfd:pb-stub (deleted)"};
 	h->maps[h->nmaps++] = (struct pb_vma){TMPL_STACK_END - TMPL_STACK_VMA, TMPL_STACK_END, "[stack]"};
 	h->stub_lo = stub_lo;
@@ -144,30 +136,18 @@ static int join_cgroup(int job_fd, struct pb_error *err)
 }
 
 /* execveat of fd; on ETXTBSY (a kernel that denies exec of a file open for writing), of a read-only reopen. */
-static void exec_memfd(int fd, int (*remake)(bool ro, int arg, struct pb_error *err), int arg, char **argv)
+static void exec_memfd(int fd, char **argv)
 {
 	char *envp[] = {NULL};
-	struct pb_error ignored;
 	int ro, e;
 
 	syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
-	if (errno != ETXTBSY || (ro = remake(true, arg, &ignored)) < 0)
+	if (errno != ETXTBSY || (ro = pb_memfd_reopen_ro(fd)) < 0)
 		return;
 	syscall(SYS_execveat, ro, "", argv, envp, AT_EMPTY_PATH);
 	e = errno;
 	close(ro);
 	errno = e;
-}
-
-static int remake_stub(bool ro, int unused, struct pb_error *err)
-{
-	(void)unused;
-	return pb_stub_memfd(ro, err);
-}
-
-static int remake_empty(bool ro, int stub, struct pb_error *err)
-{
-	return pb_empty_program_memfd(stub, ro, err);
 }
 
 /*
@@ -183,12 +163,12 @@ static int exec_stub(struct pb_plan_hdr *hdr, int planfd, struct pb_error *err)
 		return stub;
 	snprintf(fdstr, sizeof(fdstr), "%d", hdr->in.fds[0]);
 	if (hdr->exe_in_mm && (empty = pb_empty_program_memfd(stub, false, err)) >= 0) {
-		exec_memfd(empty, remake_empty, stub, argv);
+		exec_memfd(empty, argv);
 		close(empty);
 	}
 	hdr->exe_in_mm = 0;
 	if (pwrite(planfd, hdr, sizeof(*hdr), 0) == sizeof(*hdr))
-		exec_memfd(stub, remake_stub, 0, argv);
+		exec_memfd(stub, argv);
 	e = errno;
 	close(stub);
 	return pb_err_sys(err, "launch", -e, "exec of the stub");
