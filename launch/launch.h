@@ -86,7 +86,7 @@ int pb_wire_plan(struct pb_builder *b, struct pb_ctx *ctx, struct pb_plan_hdr *h
 		 struct pb_error *err);
 /* Above every startup fd's number: where the stub's fds go first. */
 int pb_wire_fd_high(const struct pb_builder *b);
-/* Without ptrace: plans the trampoline page (launch/trampoline.c), its address in *ret_addr. */
+/* Without ptrace: plans the trampoline page, its address in *ret_addr (launch/trampoline.c). */
 int pb_plan_trampoline(struct pb_ctx *ctx, uint64_t *ret_addr);
 
 /*
@@ -96,6 +96,8 @@ int pb_plan_trampoline(struct pb_ctx *ctx, uint64_t *ret_addr);
  */
 int pb_stub_memfd(bool ro, struct pb_error *err);
 int pb_empty_program_memfd(int interp_fd, bool ro, struct pb_error *err);
+/* A read-only fd of the same (sealed) memfd, through /proc; -1 with errno. */
+int pb_memfd_reopen_ro(int fd);
 /* The stub image's size in memory (page aligned), from its program headers. */
 uint64_t pb_stub_image_size(void);
 

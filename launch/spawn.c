@@ -88,6 +88,14 @@ __attribute__((no_sanitize("address", "undefined"), noinline)) static int stub_c
 	return 127;
 }
 
+int pb_memfd_reopen_ro(int fd)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
 /*
  * bytes in a sealed memfd. ro: as a read-only fd, reopened through /proc
  * (a kernel that denies exec of a file open for writing gives ETXTBSY for
@@ -95,7 +103,6 @@ __attribute__((no_sanitize("address", "undefined"), noinline)) static int stub_c
  */
 static int sealed_memfd(const char *name, const void *bytes, size_t len, bool ro, struct pb_error *err)
 {
-	char path[64];
 	int fd, rofd, r;
 
 	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -110,8 +117,7 @@ static int sealed_memfd(const char *name, const void *bytes, size_t len, bool ro
 	}
 	if (!ro)
 		return fd;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	rofd = open(path, O_RDONLY | O_CLOEXEC);
+	rofd = pb_memfd_reopen_ro(fd);
 	r = -errno;
 	close(fd);
 	if (rofd < 0)
