@@ -28,6 +28,8 @@ enum pb_wire_kind {
 #define PB_WIRE_GROWSDOWN (1u << 1)
 #define PB_WIRE_FROM_SP0 (1u << 3)	/* ZERO: starts at the stub's own first sp, if higher */
 #define PB_WIRE_TRAMPOLINE (1u << 8)	/* WRITE: the trampoline page; its rsp and entry slots get the final ones */
+#define PB_TRAMPOLINE_SLOT_RSP 0x100	/* where in that page (launch/trampoline.c) */
+#define PB_TRAMPOLINE_SLOT_ENTRY 0x108
 
 struct pb_hello {
 	uint32_t magic;

@@ -138,37 +138,3 @@ int pb_wire_fd_high(const struct pb_builder *b)
 			high = b->fds[i].target + 1;
 	return high;
 }
-
-/* Without ptrace: the page the stub jumps to, planned like any mapping. 0 or -errno. */
-int pb_plan_trampoline(struct pb_ctx *ctx, uint64_t *ret_addr)
-{
-	const size_t size = 4096;
-	unsigned char *page;
-	uint64_t addr, off;
-	int r, w = -1;
-
-	addr = pb_aspace_find_topdown(&ctx->as, size, size, ctx->host.mmap_min_addr, ctx->host.mmap_top);
-	if (!addr)
-		return pb_fail(ctx, PB_ENOMEM, "no room for the trampoline page");
-	page = malloc(size); /* (on the heap: 16 KiB stacks) */
-	if (!page)
-		return pb_fail(ctx, PB_ENOMEM, "out of memory");
-	pb_trampoline_page(page, ctx->sp, ctx->entry);
-	ctx->stage = "finalize";
-	r = pb_ctx_step(ctx, PB_STEP_MAP_ANON, addr, size, PROT_READ | PROT_WRITE,
-			"trampoline (no ptrace: left behind)");
-	if (r >= 0 && (r = pb_plan_data(&ctx->plan, page, size, &off)) == 0)
-		r = w = pb_ctx_step(ctx, PB_STEP_WRITE, addr, size, 0, "trampoline code");
-	if (r >= 0) {
-		ctx->plan.steps[w].off = off;
-		ctx->plan.steps[w].flags |= PB_WIRE_TRAMPOLINE;
-		r = pb_ctx_step(ctx, PB_STEP_PROTECT, addr, size, PROT_READ | PROT_EXEC, "trampoline r-x");
-	}
-	free(page);
-	ctx->stage = NULL;
-	if (r < 0)
-		return r == -ENOMEM ? pb_fail(ctx, PB_ENOMEM, "out of memory") : r;
-	pb_aspace_take(&ctx->as, addr, addr + size, "trampoline");
-	*ret_addr = addr;
-	return 0;
-}

@@ -125,6 +125,17 @@ static uint64_t reloc(uint64_t a)
 	return a;
 }
 
+/* Our own image, page aligned: what the last munmap removes. */
+static uint64_t image_lo(void)
+{
+	return (uint64_t)__ehdr_start & ~(PAGE - 1);
+}
+
+static uint64_t image_hi(void)
+{
+	return ((uint64_t)_end + PAGE - 1) & ~(PAGE - 1);
+}
+
 static long send_msg(const void *buf, size_t len)
 {
 	long r;
@@ -173,10 +184,6 @@ static const char *phase_text(int phase)
 	return "apply";
 }
 
-/*
- * In place there is nobody to report to: like the kernel past exec's point
- * of no return, the process ends, with one line naming what failed.
- */
 static const char *ns_where_text(int where)
 {
 	switch (where) {
@@ -246,8 +253,8 @@ static void say_hello(uint64_t *sp0)
 	hello.magic = PB_PROTO_MAGIC;
 	hello.pid = (int32_t)sys3(__NR_getpid, 0, 0, 0);
 	hello.sp0 = (uint64_t)sp0;
-	hello.stub_lo = (uint64_t)__ehdr_start & ~(PAGE - 1);
-	hello.stub_hi = ((uint64_t)_end + PAGE - 1) & ~(PAGE - 1);
+	hello.stub_lo = image_lo();
+	hello.stub_hi = image_hi();
 	hello.syscall_insn = (uint64_t)stub_syscall_insn;
 	for (; p[0] != AT_NULL && hello.nauxv < 64; p += 2, hello.nauxv++) {
 		hello.auxv[hello.nauxv][0] = p[0];
@@ -466,9 +473,9 @@ static int apply_plan(const struct pb_plan_hdr *hdr, const int *fds)
 		}
 		r = place_step(&steps[slot]) ? apply_step(&steps[slot], fds, hdr->nfiles, hdr->data_off) : 0;
 		if (r == 0 && (steps[slot].flags & PB_WIRE_TRAMPOLINE) && hdr->in.rip) {
-			uint64_t *slots = (uint64_t *)(steps[slot].addr + 0x100); /* launch/trampoline.c */
-			slots[0] = reloc(hdr->in.rsp);
-			slots[1] = reloc(hdr->in.rip);
+			char *page = (char *)steps[slot].addr;
+			*(uint64_t *)(page + PB_TRAMPOLINE_SLOT_RSP) = reloc(hdr->in.rsp);
+			*(uint64_t *)(page + PB_TRAMPOLINE_SLOT_ENTRY) = reloc(hdr->in.rip);
 		}
 		if (r < 0) {
 			report(PB_PHASE_STEP, (int)i, r);
@@ -578,7 +585,7 @@ static __attribute__((noreturn)) void run_in_place(uint64_t *sp0, int planfd)
 	static int fds[1 + PB_PLAN_MAX_FILES + PB_PLAN_MAX_FDS];
 	static uint64_t own[2 * 64 + 2]; /* our auxv: the plan writes the program's stack over it */
 	const uint64_t *kernel_auxv = auxv_of(sp0);
-	uint64_t lo = (uint64_t)__ehdr_start & ~(PAGE - 1), hi = ((uint64_t)_end + PAGE - 1) & ~(PAGE - 1);
+	uint64_t lo = image_lo(), hi = image_hi();
 	uint64_t vdso, stack_end, rip, rsp;
 	uint64_t *mm = &hdr.mm.start_code;
 
@@ -647,10 +654,10 @@ void stub_main(uint64_t *sp0)
 {
 	static struct pb_plan_hdr hdr;
 	static int fds[1 + PB_PLAN_MAX_FILES + PB_PLAN_MAX_FDS];
-	int r;
+	int r = sp0[0] == 2 ? parse_fd((const char *)sp0[2]) : -1;
 
-	if (sp0[0] == 2 && parse_fd((const char *)sp0[2]) >= 0)
-		run_in_place(sp0, parse_fd((const char *)sp0[2]));
+	if (r >= 0) /* argv[1] is the plan memfd: exec'd in place */
+		run_in_place(sp0, r);
 	say_hello(sp0);
 	r = recv_plan(&hdr, fds);
 	if (r == 0)
