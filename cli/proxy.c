@@ -19,7 +19,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,7 +100,7 @@ static void stop_like(int sig)
 	sigaddset(&one, sig);
 	sigpending(&pending);
 	signal(sig, SIG_DFL);
-	if (sig == SIGSTOP || !sigismember(&pending, sig))
+	if (!sigismember(&pending, sig))
 		raise(sig); /* (a ^Z that stopped the program too is still pending: it stops us) */
 	sigprocmask(SIG_UNBLOCK, &one, NULL);
 	sigprocmask(SIG_BLOCK, &one, NULL);
