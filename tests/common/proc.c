@@ -2,7 +2,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -68,4 +71,30 @@ int temp_file(char *tmpl, const void *bytes, size_t len, unsigned mode)
 		r = errno ? -errno : -EIO;
 	close(fd);
 	return r;
+}
+
+int run_filtered(const struct sock_fprog *prog, char *const argv[], char *const envp[], char *err, size_t len)
+{
+	extern char **environ;
+	size_t got = 0;
+	ssize_t n;
+	int p[2], status;
+	pid_t pid;
+
+	if (pipe(p) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 2);
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog) < 0)
+			_exit(99);
+		execve(argv[0], argv, envp ? envp : environ);
+		_exit(98);
+	}
+	close(p[1]);
+	while (got + 1 < len && (n = read(p[0], err + got, len - 1 - got)) > 0)
+		got += (size_t)n;
+	err[got] = 0;
+	close(p[0]);
+	return pid < 0 || waitpid(pid, &status, 0) != pid ? -1 : status;
 }

@@ -11,3 +11,10 @@ bool no_children(void);
 char *slurp(const char *path);
 /* mkstemp(tmpl) holding len bytes with the given mode; tmpl becomes its path. 0 or -errno. */
 int temp_file(char *tmpl, const void *bytes, size_t len, unsigned mode);
+
+/*
+ * Runs argv (envp NULL: ours) with no_new_privs and the seccomp filter prog,
+ * its stderr into err (len bytes, NUL-terminated). Its wait status, or -1.
+ */
+struct sock_fprog;
+int run_filtered(const struct sock_fprog *prog, char *const argv[], char *const envp[], char *err, size_t len);

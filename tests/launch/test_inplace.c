@@ -485,24 +485,10 @@ Test(in_place, a_failure_after_the_exec_names_the_step, .timeout = 30)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog fprog = {sizeof(prog) / sizeof(prog[0]), prog};
-	char err[4096] = "";
-	int p[2], status;
-	ssize_t n, len = 0;
-	pid_t pid;
+	char err[4096];
+	int status = run_filtered(&fprog, (char *[]){PB, "run", "--", H_STATIC, "exit", "0", NULL}, env, err,
+				  sizeof(err));
 
-	cr_assert_eq(pipe(p), 0);
-	pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 2);
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog) < 0)
-			_exit(99);
-		start(CLI, H_STATIC, (char *[]){"exit", "0", NULL});
-	}
-	close(p[1]);
-	while ((n = read(p[0], err + len, sizeof(err) - 1 - (size_t)len)) > 0)
-		len += n;
-	close(p[0]);
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 125, "status %x: %s", status, err);
 	cr_assert_str_eq(err, "procbuilder: load: applying step 0 (map-file r--, program PT_LOAD[0]): "
 			      "Operation not permitted\n");

@@ -9,7 +9,6 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -348,26 +347,11 @@ Test(ns, a_refused_unshare_is_a_clear_error)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog fprog = {sizeof(prog) / sizeof(prog[0]), prog};
-	char *d1 = dir_with("f", "x"), spec[160], err[4096] = "";
-	int pfd[2], status;
-	ssize_t n, len = 0;
-	pid_t pid;
+	char *d1 = dir_with("f", "x"), spec[160], err[4096];
+	int status;
 
 	snprintf(spec, sizeof(spec), "/d=%s", d1);
-	cr_assert_eq(pipe(pfd), 0);
-	pid = fork();
-	if (pid == 0) {
-		dup2(pfd[1], 2);
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog) < 0)
-			_exit(99);
-		execl(PB, PB, "run", "--ns", spec, H, "exit", "0", (char *)NULL);
-		_exit(98);
-	}
-	close(pfd[1]);
-	while ((n = read(pfd[0], err + len, sizeof(err) - 1 - (size_t)len)) > 0)
-		len += n;
-	close(pfd[0]);
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	status = run_filtered(&fprog, (char *[]){PB, "run", "--ns", spec, H, "exit", "0", NULL}, NULL, err, sizeof(err));
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 125, "status %x: %s", status, err);
 	cr_assert(strstr(err, "namespace") && strstr(err, "unshare: Operation not permitted"), "%s", err);
 	cr_assert_null(strstr(err, "Success"), "only the error: %s", err);
