@@ -2,6 +2,8 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "core/util.h"
 
@@ -49,6 +51,22 @@ int pb_write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+/*
+ * The kernel's own verdict (AT_EXECVE_CHECK, Linux 6.14): Landlock's execute
+ * right, IMA, fanotify's FAN_OPEN_EXEC(_PERM) and LSM exec hooks see it as
+ * an exec. False when it says no; a kernel without the flag (EINVAL) or any
+ * other answer (ETXTBSY for a file open for writing, which we map from our
+ * copy anyway) leaves the checks above as the verdict.
+ */
+static bool kernel_allows_exec(int fd)
+{
+	char *argv[] = {"", NULL}, *envp[] = {NULL};
+
+	if (syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH | PB_AT_EXECVE_CHECK) == 0)
+		return true;
+	return errno != EACCES && errno != EPERM;
+}
+
 int pb_check_exec_file(int fd, const char **ret_why)
 {
 	struct statvfs sv;
@@ -59,6 +77,8 @@ int pb_check_exec_file(int fd, const char **ret_why)
 	*ret_why = S_ISDIR(st.st_mode) ? "is a directory" :
 		   !S_ISREG(st.st_mode) ? "is not a regular file" :
 		   fstatvfs(fd, &sv) == 0 && (sv.f_flag & ST_NOEXEC) ? "is on a noexec mount" :
-		   faccessat(fd, "", X_OK, AT_EMPTY_PATH | AT_EACCESS) < 0 ? "has no execute permission" : NULL;
+		   faccessat(fd, "", X_OK, AT_EMPTY_PATH | AT_EACCESS) < 0 ? "has no execute permission" :
+		   !kernel_allows_exec(fd) ? "is refused by the kernel's exec check (AT_EXECVE_CHECK: a Landlock, "
+					     "IMA, fanotify or LSM policy)" : NULL;
 	return *ret_why ? -EACCES : 0;
 }

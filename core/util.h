@@ -51,9 +51,12 @@ ssize_t pb_read_full(int fd, void *buf, size_t len);
 /* Writes all of buf, retrying on EINTR and short writes; 0 or -errno. */
 int pb_write_full(int fd, const void *buf, size_t len);
 
+#define PB_AT_EXECVE_CHECK 0x10000	/* linux/fcntl.h, 6.14 */
+
 /*
  * execve's checks on an opened program or interpreter (open_exec): a regular
- * file, not on a noexec mount, executable by us. 0, -EACCES with *ret_why
- * set to the reason, or the fstat errno.
+ * file, not on a noexec mount, executable by us, and allowed by the kernel's
+ * exec policy (asked with AT_EXECVE_CHECK where the kernel has it). 0,
+ * -EACCES with *ret_why set to the reason, or the fstat errno.
  */
 int pb_check_exec_file(int fd, const char **ret_why);

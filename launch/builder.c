@@ -9,83 +9,26 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <sys/xattr.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "core/error.h"
+#include "launch/creds.h"
 #include "launch/launch.h"
 #include "pipeline/pipeline.h"
 
 
 
 /* Checks exec_fd the way execve checks the file it opens. */
-static int check_exec_fd(int fd, struct pb_error *err)
+static int check_exec_fd(int fd, const char *name, struct pb_error *err)
 {
 	const char *why = NULL;
 	int r = fd < 0 ? -EBADF : pb_check_exec_file(fd, &why);
 
 	if (r == -EACCES)
-		return pb_err_set(err, "builder", PB_EACCES, 0, "the executable %s", why);
+		return pb_err_set(err, "builder", PB_EACCES, 0, "%s %s", name, why);
 	if (r < 0)
 		return pb_err_set(err, "builder", PB_EBADF, 0, "invalid executable fd %d", fd);
-	return 0;
-}
-
-static bool in_groups(gid_t gid)
-{
-	gid_t groups[256];
-	int n = getgroups(256, groups);
-
-	for (int i = 0; i < n; i++)
-		if (groups[i] == gid)
-			return true;
-	return gid == getegid();
-}
-
-/* File capabilities beyond our effective set (vfs_cap_data v2/v3), or 0. */
-static uint64_t caps_beyond_ours(int fd)
-{
-	uint32_t v[6] = {0}; /* magic_etc, {permitted, inheritable} x 2 */
-	uint64_t file;
-
-	if (fgetxattr(fd, "security.capability", v, sizeof(v)) < 12)
-		return 0;
-	file = v[1] | (uint64_t)v[3] << 32;
-	return file & ~pb_effective_caps();
-}
-
-/*
- * execve gives set-user-ID/set-group-ID programs and file capabilities their
- * privileges; from outside we cannot. So they are refused, unless the caller
- * already has those ids and capabilities, or the kernel would not elevate
- * either (nosuid mount, no_new_privs).
- */
-static int check_privilege(int fd, struct pb_error *err)
-{
-	struct statvfs sv;
-	struct stat st;
-	uint64_t caps;
-
-	if (fstat(fd, &st) < 0)
-		return 0; /* check_exec_fd reported it */
-	if ((fstatvfs(fd, &sv) == 0 && (sv.f_flag & ST_NOSUID)) || prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1)
-		return 0;
-	if ((st.st_mode & S_ISUID) && st.st_uid != geteuid())
-		return pb_err_set(err, "builder", PB_EACCES, 0,
-				  "set-user-ID program (owner uid %u): procbuilder cannot give it that user's privileges",
-				  (unsigned)st.st_uid);
-	if ((st.st_mode & S_ISGID) && (st.st_mode & S_IXGRP) && !in_groups(st.st_gid))
-		return pb_err_set(err, "builder", PB_EACCES, 0,
-				  "set-group-ID program (group %u): procbuilder cannot give it that group's privileges",
-				  (unsigned)st.st_gid);
-	caps = caps_beyond_ours(fd);
-	if (caps)
-		return pb_err_set(err, "builder", PB_EACCES, 0,
-				  "program with file capabilities we lack (0x%llx): procbuilder cannot grant them",
-				  (unsigned long long)caps);
 	return 0;
 }
 
@@ -99,9 +42,7 @@ static int builder_alloc(const char *name, int job_fd, int exec_fd, struct pb_bu
 	pb_err_clear(err);
 	if (!name || !ret)
 		return pb_err_set(err, "builder", PB_EINVAL, 0, "name and ret are required");
-	r = check_exec_fd(exec_fd, err);
-	if (r == 0)
-		r = check_privilege(exec_fd, err);
+	r = check_exec_fd(exec_fd, name, err);
 	if (r < 0)
 		return r;
 	if (job_fd >= 0 && fcntl(job_fd, F_GETFD) < 0)
@@ -455,9 +396,11 @@ static int read_hello(struct pb_builder *b, struct pb_ctx *ctx, struct pb_error 
 	return 0;
 }
 
-static int send_plan(struct pb_builder *b, struct pb_ctx *ctx, bool exe_in_mm, uint64_t tramp, struct pb_error *err)
+static int send_plan(struct pb_builder *b, struct pb_ctx *ctx, bool exe_in_mm, uint64_t tramp,
+		     const struct pb_wire_creds *creds, struct pb_error *err)
 {
-	struct pb_plan_hdr hdr = {.exe_in_mm = exe_in_mm, .tramp = tramp, .fd_high = pb_wire_fd_high(b)};
+	struct pb_plan_hdr hdr = {.exe_in_mm = exe_in_mm, .tramp = tramp, .fd_high = pb_wire_fd_high(b),
+				  .creds = *creds};
 	int fds[1 + PB_PLAN_MAX_FILES + PB_PLAN_MAX_FDS];
 	char cbuf[CMSG_SPACE(sizeof(fds))];
 	size_t nfds;
@@ -506,14 +449,15 @@ static enum pb_code code_of_errno(int e)
 static int read_result(struct pb_builder *b, struct pb_ctx *ctx, struct pb_error *err)
 {
 	static const char *const phases[] = {"ok", "receiving the plan", "step", "PR_SET_MM_MAP",
-					     "PR_SET_NAME", "setting up fds", "namespace"};
+					     "PR_SET_NAME", "setting up fds", "namespace", "layout",
+					     "setting the credentials execve gives the program"};
 	struct pb_result res;
 	char prot[4];
 	int n = recv_all(b->sock, &res, sizeof(res), err, "its result");
 
 	if (n < 0)
 		return n;
-	if (n != sizeof(res) || res.magic != PB_PROTO_MAGIC || res.phase < 0 || res.phase > PB_PHASE_NS)
+	if (n != sizeof(res) || res.magic != PB_PROTO_MAGIC || res.phase < 0 || res.phase > PB_PHASE_CREDS)
 		return pb_err_set(err, "launch", PB_ESTUB, 0, "malformed result from the stub");
 	if (res.phase == PB_PHASE_OK)
 		return 0;
@@ -647,6 +591,7 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 	const struct pb_pipeline *pipe = given;
 	struct pb_ctx *ctx = malloc(sizeof(*ctx));
 	struct pb_built *p = calloc(1, sizeof(*p));
+	struct pb_wire_creds creds;
 	bool exe_in_mm, exe_set = false;
 	uint64_t tramp = 0;
 	int r;
@@ -679,6 +624,9 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 		*err = ctx->err;
 		goto out_kill;
 	}
+	r = pb_creds_plan(ctx->exec_fd, ctx->exec_name, &creds, err);
+	if (r < 0)
+		goto out_kill;
 	memcpy(&p->sigmask, &b->sigmask, sizeof(p->sigmask));
 	p->step = !b->sigtrap_ignored;
 	/* exe: set by the stub, the interpreter of an empty program (spawned so only when we may) */
@@ -692,7 +640,7 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 			goto out_kill;
 		}
 	}
-	r = send_plan(b, ctx, exe_in_mm, tramp, err);
+	r = send_plan(b, ctx, exe_in_mm, tramp, &creds, err);
 	/* the stub has its own copies now: holding ours would keep pipes open */
 	for (size_t i = 0; i < b->nfds; i++)
 		close(b->fds[i].fd);

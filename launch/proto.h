@@ -79,6 +79,28 @@ struct pb_inplace {
 };
 #define PB_NOTE_LEN 128
 
+/*
+ * The credentials execve would give the program (launch/creds.c), applied
+ * by the stub last, after the namespace and the fds: each is reachable from
+ * the stub's own by dropping (the library refuses any other). The auxv's
+ * AT_UID..AT_EGID become the ids set here, AT_SECURE the planned value or the
+ * kernel's for the stub, whichever is 1.
+ */
+#define PB_CREDS_GIDS (1u << 0)		/* setresgid(gid) */
+#define PB_CREDS_UIDS (1u << 1)		/* setresuid(uid), capabilities kept across it */
+#define PB_CREDS_CAPS (1u << 2)		/* capset(eff, prm, inh) */
+#define PB_CREDS_CLEAR_AMBIENT (1u << 3)
+#define PB_CREDS_SECURE (1u << 4)	/* secure exec: parent-death signal cleared, RLIMIT_STACK at most 8 MiB */
+
+struct pb_wire_creds {
+	uint32_t flags;		/* PB_CREDS_* */
+	uint32_t uid[3], gid[3];	/* real, effective, saved */
+	uint32_t eff[2], prm[2], inh[2];	/* capabilities, low and high words */
+	int32_t dumpable;	/* PR_SET_DUMPABLE value, or -1: as the kernel left it */
+	uint32_t per_clear;	/* personality flags to clear (PER_CLEAR_ON_SETID) */
+	uint32_t secure;	/* AT_SECURE, or 0: the kernel's for the stub */
+};
+
 struct pb_plan_hdr {
 	uint32_t magic;
 	uint32_t nsteps;
@@ -97,6 +119,7 @@ struct pb_plan_hdr {
 	char ns_uid_map[32], ns_gid_map[32];	/* PB_NS_USER: "inside outside 1" */
 	int32_t pdeathsig;	/* PR_SET_PDEATHSIG, or 0 */
 	int32_t ppid;		/* the parent it is for: if it is gone already, that signal at once */
+	struct pb_wire_creds creds;
 	struct pb_inplace in;	/* exec in place only */
 };
 
@@ -133,7 +156,7 @@ enum pb_ns_where {
 
 /* Phases a RESULT can name. */
 enum pb_result_phase { PB_PHASE_OK, PB_PHASE_RECV, PB_PHASE_STEP, PB_PHASE_MM, PB_PHASE_NAME, PB_PHASE_FDS,
-		       PB_PHASE_NS, PB_PHASE_LAYOUT };
+		       PB_PHASE_NS, PB_PHASE_LAYOUT, PB_PHASE_CREDS };
 
 struct pb_result {
 	uint32_t magic;

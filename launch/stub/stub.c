@@ -9,6 +9,7 @@
  * It never touches the SIMD registers (-mgeneral-regs-only), so the program
  * starts with the FPU state exec left.
  */
+#include <linux/capability.h>
 #include <linux/fcntl.h>
 #include <linux/mman.h>
 #include <linux/prctl.h>
@@ -180,6 +181,7 @@ static const char *phase_text(int phase)
 	case PB_PHASE_NAME: return "apply: PR_SET_NAME";
 	case PB_PHASE_FDS: return "apply: setting up fds";
 	case PB_PHASE_LAYOUT: return "apply: the kernel's layout is not the template's";
+	case PB_PHASE_CREDS: return "apply: setting the credentials execve gives the program";
 	}
 	return "apply";
 }
@@ -485,6 +487,86 @@ static int apply_plan(const struct pb_plan_hdr *hdr, const int *fds)
 	return 0;
 }
 
+static uint64_t auxv_get(const uint64_t *auxv, uint64_t id);
+
+/* Only ever down from what the kernel gave us (launch/creds.c checked that it is reachable so). */
+static long set_creds(const struct pb_wire_creds *c)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2] = {{c->eff[0], c->prm[0], c->inh[0]}, {c->eff[1], c->prm[1], c->inh[1]}};
+	long r = 0;
+
+	if (c->flags & PB_CREDS_GIDS)
+		r = sys3(__NR_setresgid, c->gid[0], c->gid[1], c->gid[2]);
+	if (r == 0 && (c->flags & PB_CREDS_UIDS)) {
+		sys3(__NR_prctl, PR_SET_KEEPCAPS, 1, 0); /* capset below decides what stays */
+		r = sys3(__NR_setresuid, c->uid[0], c->uid[1], c->uid[2]);
+		sys3(__NR_prctl, PR_SET_KEEPCAPS, 0, 0); /* exec clears it */
+	}
+	if (r == 0 && (c->flags & PB_CREDS_CAPS))
+		r = sys3(__NR_capset, &h, d, 0);
+	if (r == 0 && (c->flags & PB_CREDS_CLEAR_AMBIENT))
+		r = sys6(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0, 0);
+	return r;
+}
+
+/*
+ * What exec does besides the ids: dumpable, a secure exec's resets (the
+ * kernel did them for our own exec, before the plan set a parent-death
+ * signal), personality.
+ */
+static void exec_side_effects(const struct pb_wire_creds *c, int secure)
+{
+	uint64_t lim[2];
+	long per;
+
+	if (c->dumpable >= 0)
+		sys3(__NR_prctl, PR_SET_DUMPABLE, c->dumpable, 0);
+	if (secure) {
+		sys3(__NR_prctl, PR_SET_PDEATHSIG, 0, 0);
+		if (sys6(__NR_prlimit64, 0, 3 /* RLIMIT_STACK */, 0, (long)lim, 0, 0) == 0 && lim[0] > (8ull << 20)) {
+			lim[0] = 8ull << 20;
+			sys6(__NR_prlimit64, 0, 3, (long)lim, 0, 0, 0);
+		}
+	}
+	per = c->per_clear ? sys3(__NR_personality, 0xffffffff, 0, 0) : 0;
+	if (per > 0 && (per & c->per_clear))
+		sys3(__NR_personality, per & ~(long)c->per_clear, 0, 0);
+}
+
+/* The program's auxv (at auxv) says who it is and whether to be careful; own is ours from the kernel. */
+static void patch_auxv(const struct pb_wire_creds *c, uint64_t *auxv, const uint64_t *own)
+{
+	for (; auxv && auxv[0] != AT_NULL; auxv += 2) {
+		switch (auxv[0]) {
+		case 11: case 12: /* AT_UID AT_EUID */
+			if (c->flags & PB_CREDS_UIDS)
+				auxv[1] = c->uid[auxv[0] - 11];
+			break;
+		case 13: case 14: /* AT_GID AT_EGID */
+			if (c->flags & PB_CREDS_GIDS)
+				auxv[1] = c->gid[auxv[0] - 13];
+			break;
+		case 23: /* AT_SECURE */
+			auxv[1] = c->secure || auxv_get(own, 23);
+			break;
+		}
+	}
+}
+
+static int apply_creds(const struct pb_plan_hdr *hdr, uint64_t *auxv, const uint64_t *own)
+{
+	long r = set_creds(&hdr->creds);
+
+	if (r < 0) {
+		report(PB_PHASE_CREDS, -1, r);
+		return -1;
+	}
+	exec_side_effects(&hdr->creds, hdr->creds.secure || auxv_get(own, 23));
+	patch_auxv(&hdr->creds, auxv, own);
+	return 0;
+}
+
 static int finish(const struct pb_plan_hdr *hdr, int *fds)
 {
 	long r;
@@ -620,7 +702,7 @@ static __attribute__((noreturn)) void run_in_place(uint64_t *sp0, int planfd)
 	if (apply_plan(&hdr, fds) < 0)
 		die();
 	fix_stack((uint64_t *)rsp, own);
-	if (finish(&hdr, fds) < 0)
+	if (finish(&hdr, fds) < 0 || apply_creds(&hdr, (uint64_t *)hdr.mm.auxv, own) < 0)
 		die();
 	if (hdr.in.gadget && vdso && pb_is_vdso_gadget((const unsigned char *)(vdso + hdr.in.gadget), 64)) {
 		uint64_t *frame = (uint64_t *)(rsp - 16); /* leave: rbp <- 0; ret: rip <- entry, rsp <- rsp */
@@ -666,7 +748,8 @@ void stub_main(uint64_t *sp0)
 		report(PB_PHASE_RECV, -1, r);
 		die();
 	}
-	if (apply_plan(&hdr, fds) < 0 || finish(&hdr, fds) < 0)
+	if (apply_plan(&hdr, fds) < 0 || finish(&hdr, fds) < 0 ||
+	    apply_creds(&hdr, (uint64_t *)hdr.mm.auxv, &hello.auxv[0][0]) < 0)
 		die();
 	if (hdr.tramp) {
 		/* no tracer: say so, then wait for "go" (EOF: the builder is gone, and so are we) */

@@ -16,6 +16,8 @@
  *                               ids on the first line, the rest comparable
  *   pbhelper siginfo SIG        waits for SIG and prints its si_code, si_pid, value
  *   pbhelper maps               its mappings as "perms name", sorted (no addresses)
+ *   pbhelper creds              AT_SECURE, ids, capabilities, dumpable, pdeathsig,
+ *                               RLIMIT_STACK: what exec decides about privilege
  *   pbhelper count              counts SIGINT and SIGRTMIN+1; reads lines from
  *                               stdin: k = kill(0, SIGRTMIN+1), p = print the
  *                               counts, q = print them and exit
@@ -453,6 +455,30 @@ static int state(void)
 	return 0;
 }
 
+/* "creds": what exec decided about who the program is (compared with execve's). */
+static int creds(void)
+{
+	uid_t r, e, s;
+	gid_t rg, eg, sg;
+	struct rlimit rl;
+	char inh[32], prm[32], eff[32], amb[32];
+	int pd = 0;
+
+	getresuid(&r, &e, &s);
+	getresgid(&rg, &eg, &sg);
+	getrlimit(RLIMIT_STACK, &rl);
+	prctl(PR_GET_PDEATHSIG, &pd);
+	printf("secure=%lu auxv_ids=%lu,%lu,%lu,%lu uid=%u,%u,%u gid=%u,%u,%u\n", getauxval(AT_SECURE),
+	       getauxval(AT_UID), getauxval(AT_EUID), getauxval(AT_GID), getauxval(AT_EGID), r, e, s, rg, eg, sg);
+	printf("caps inh=%s prm=%s eff=%s amb=%s\n", status_field("CapInh", inh, sizeof(inh)),
+	       status_field("CapPrm", prm, sizeof(prm)), status_field("CapEff", eff, sizeof(eff)),
+	       status_field("CapAmb", amb, sizeof(amb)));
+	printf("dumpable=%d pdeathsig=%d stack_cur=%lld keepcaps=%d secure_getenv=%s\n", prctl(PR_GET_DUMPABLE), pd,
+	       rl.rlim_cur == RLIM_INFINITY ? -1ll : (long long)rl.rlim_cur, prctl(PR_GET_KEEPCAPS),
+	       secure_getenv("HOME") ? "set" : "unset");
+	return 0;
+}
+
 static int by_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -560,6 +586,8 @@ int main(int argc, char **argv)
 		return state();
 	if (argc >= 2 && strcmp(argv[1], "count") == 0)
 		return count();
+	if (argc >= 2 && strcmp(argv[1], "creds") == 0)
+		return creds();
 	if (argc >= 2 && strcmp(argv[1], "maps") == 0)
 		return maps();
 	if (argc >= 3 && strcmp(argv[1], "siginfo") == 0) {
@@ -579,6 +607,6 @@ int main(int argc, char **argv)
 		kill(getpid(), atoi(argv[2]));
 		return 0;
 	}
-	fprintf(stderr, "usage: pbhelper report|exit N|echo|sleep|listen|look PATH...|kill SIG|state|count|siginfo SIG|maps\n");
+	fprintf(stderr, "usage: pbhelper report|exit N|echo|sleep|listen|look PATH...|kill SIG|state|count|siginfo SIG|maps|creds\n");
 	return 2;
 }

@@ -53,44 +53,6 @@ static void remove_dir(const char *dir)
 	system(cmd);
 }
 
-Test(privilege, setuid_of_another_user_is_refused)
-{
-	char dir[] = "/tmp/pb-suid-XXXXXX", path[256];
-	struct run_result d, p;
-
-	if (geteuid() != 0)
-		cr_skip_test("needs root to make a set-user-ID file of another user");
-	privileged_copy(dir, path, sizeof(path), 65534, 0, 04755);
-	cr_assert_eq(run_cmd((char *[]){path, "id", "-u", NULL}, env, &d), 0);
-	if (strcmp(d.out, "65534\n") != 0) {
-		run_result_free(&d);
-		remove_dir(dir);
-		cr_skip_test("the kernel did not elevate here (nosuid /tmp?)");
-	}
-	cr_assert_eq(run_cmd((char *[]){PB, "run", path, "id", "-u", NULL}, env, &p), 0);
-	cr_assert_eq(p.exit_code, 126, "%s", p.err);
-	cr_assert(strstr(p.err, "set-user-ID program (owner uid 65534)"), "%s", p.err);
-	cr_assert_eq(p.out_len, 0);
-	run_result_free(&d);
-	run_result_free(&p);
-	remove_dir(dir);
-}
-
-Test(privilege, setgid_of_another_group_is_refused)
-{
-	char dir[] = "/tmp/pb-sgid-XXXXXX", path[256];
-	struct run_result p;
-
-	if (geteuid() != 0)
-		cr_skip_test("needs root");
-	privileged_copy(dir, path, sizeof(path), 0, 65534, 02755);
-	cr_assert_eq(run_cmd((char *[]){PB, "run", path, "id", "-g", NULL}, env, &p), 0);
-	cr_assert_eq(p.exit_code, 126, "%s", p.err);
-	cr_assert(strstr(p.err, "set-group-ID program (group 65534)"), "%s", p.err);
-	run_result_free(&p);
-	remove_dir(dir);
-}
-
 Test(privilege, no_new_privs_runs_it_like_the_kernel_and_is_inherited)
 {
 	char dir[] = "/tmp/pb-nnp-XXXXXX", path[256];
@@ -110,40 +72,6 @@ Test(privilege, no_new_privs_runs_it_like_the_kernel_and_is_inherited)
 	cr_assert(strstr(p.out, "\"no_new_privs\": 1"), "%s", p.out);
 	run_result_free(&p);
 	remove_dir(dir);
-}
-
-Test(privilege, file_capabilities_beyond_ours_are_refused)
-{
-	char path[] = "/tmp/pb-fcaps-XXXXXX";
-	/* vfs_cap_data v2, effective: CAP_NET_RAW */
-	uint32_t caps[5] = {0x02000001, 1u << CAP_NET_RAW, 0, 0, 0};
-	int fd = mkstemp(path), status;
-	pid_t pid;
-
-	close(fd);
-	cr_assert_eq(system("cp /bin/busybox /tmp/pb-fcaps-src"), 0);
-	rename("/tmp/pb-fcaps-src", path);
-	chmod(path, 0755);
-	if (setxattr(path, "security.capability", caps, sizeof(caps), 0) < 0) {
-		unlink(path);
-		cr_skip_test("cannot set file capabilities here: %s", strerror(errno));
-	}
-	pid = fork();
-	if (pid == 0) {
-		/* a caller without CAP_NET_RAW in its effective set */
-		struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
-		struct __user_cap_data_struct d[2] = {0};
-		struct pb_builder *b = NULL;
-		struct pb_error err;
-		int exe = open(path, O_RDONLY | O_CLOEXEC);
-		syscall(SYS_capget, &h, d);
-		d[0].effective &= ~(1u << CAP_NET_RAW);
-		syscall(SYS_capset, &h, d);
-		_exit(pb_builder_new("x", -1, exe, &b, &err) == -EACCES && strstr(err.msg, "file capabilities") ? 0 : 1);
-	}
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "not refused");
-	unlink(path);
 }
 
 /* ---- hostile ELF files through procbuilder run ---- */
