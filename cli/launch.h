@@ -4,6 +4,19 @@
 #include <stdio.h>
 #include <stdint.h>
 
+/*
+ * One --fd, as parsed: fd target in the new process is path opened with
+ * flags (N<PATH, N>PATH, N>>PATH, N<>PATH, N=PATH), or a duplicate of our
+ * fd dup_of (N<&M, N>&M, N=&M; path NULL).
+ */
+struct pb_fd_spec {
+	const char *spec;	/* as given, for messages */
+	const char *path;
+	int flags;
+	int target;
+	int dup_of;
+};
+
 /* Options shared by run and plan. */
 struct pb_launch_opts {
 	char **env;		/* the environment (owned array, borrowed strings) */
@@ -24,7 +37,7 @@ struct pb_launch_opts {
 	bool stopped;		/* --stopped: the child starts stopped at its entry */
 	bool close_fds;		/* --close-fds: only 0, 1, 2 and the --fd/--listen fds pass */
 	const char *cgroup;	/* --cgroup DIR */
-	const char *fd_specs[64];	/* --fd N=PATH | N=&M */
+	struct pb_fd_spec fd_specs[64];	/* --fd */
 	int nfd_specs;
 	const char *listen_specs[32];	/* --listen NAME=ADDR */
 	int nlisten_specs;

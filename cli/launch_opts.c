@@ -2,7 +2,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <netdb.h>
+#include <stdarg.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <stdlib.h>
@@ -113,6 +116,118 @@ static int add_ns_spec(struct pb_launch_opts *o, const char *spec)
 	return 0;
 }
 
+/* The highest target pb_add_fds takes (it refuses 1 << 20 and up). */
+#define FD_TARGET_MAX ((1 << 20) - 1)
+#define DUPLICATE (-1)
+
+/*
+ * --fd's operators, longest first ("<>" before "<"): a shell's redirections,
+ * with its open flags, and our older "=". DUPLICATE: M is our fd.
+ */
+static const struct {
+	const char *op;
+	int flags;
+} fd_ops[] = {
+	{"<&", DUPLICATE}, {">&", DUPLICATE}, {"=&", DUPLICATE},
+	{">>", O_WRONLY | O_CREAT | O_APPEND},
+	{"<>", O_RDWR | O_CREAT},	/* as POSIX sh: created if missing, never truncated */
+	{"<", O_RDONLY},
+	{">", O_WRONLY | O_CREAT | O_TRUNC},
+	{"=", O_RDONLY},		/* ours, as "<" (it was O_RDWR | O_CREAT: too much) */
+};
+
+/* The number s[0..len) spells: digits only, at most max; or -1. */
+static long fd_number(const char *s, size_t len, long max)
+{
+	long v = 0;
+
+	if (len == 0)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		int digit = s[i] - '0';
+		if (digit < 0 || digit > 9 || v > (max - digit) / 10)
+			return -1;
+		v = v * 10 + digit;
+	}
+	return v;
+}
+
+/*
+ * The highest N: also below our open-files limit, which the program inherits
+ * (a shell refuses such an N too; the stub would fail later, less clearly).
+ */
+static long fd_target_max(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur <= FD_TARGET_MAX)
+		return (long)rl.rlim_cur - 1;
+	return FD_TARGET_MAX;
+}
+
+/* -EINVAL, after saying what is wrong with the --fd spec. */
+__attribute__((format(printf, 3, 4)))
+static int bad_fd_spec(const char *cmd, const char *spec, const char *fmt, ...)
+{
+	char why[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	pb_cli_error(cmd, "--fd '%s': %s", spec, why);
+	return -EINVAL;
+}
+
+/*
+ * One --fd, checked; 0, or -EINVAL after saying why. M is checked before we
+ * open anything: later, a closed M could be the number of one of our own fds.
+ */
+static int parse_fd_spec(const char *spec, const char *cmd, struct pb_fd_spec *ret)
+{
+	size_t nlen = strspn(spec, "0123456789"), i = 0;
+	long max = fd_target_max(), n = fd_number(spec, nlen, max), m;
+	const char *rest;
+
+	if (n < 0)
+		return bad_fd_spec(cmd, spec, "N must be a file descriptor number from 0 to %ld", max);
+	while (i < sizeof(fd_ops) / sizeof(fd_ops[0]) && strncmp(spec + nlen, fd_ops[i].op, strlen(fd_ops[i].op)))
+		i++;
+	if (i == sizeof(fd_ops) / sizeof(fd_ops[0]))
+		return bad_fd_spec(cmd, spec, "wants N<PATH, N>PATH, N>>PATH, N<>PATH, N=PATH, N<&M, N>&M or N=&M");
+	rest = spec + nlen + strlen(fd_ops[i].op);
+	if (fd_ops[i].flags != DUPLICATE) {
+		if (!*rest)
+			return bad_fd_spec(cmd, spec, "PATH is empty");
+		*ret = (struct pb_fd_spec){.spec = spec, .path = rest, .flags = fd_ops[i].flags, .target = (int)n};
+		return 0;
+	}
+	m = fd_number(rest, strlen(rest), INT_MAX);
+	if (m < 0 || fcntl((int)m, F_GETFD) < 0)
+		return bad_fd_spec(cmd, spec, "M must be an open file descriptor number");
+	*ret = (struct pb_fd_spec){.spec = spec, .target = (int)n, .dup_of = (int)m};
+	return 0;
+}
+
+/* Parsed now, so that a bad --fd is a usage error before anything is built; opened by add_fd_specs. */
+static int parse_fd_option(struct pb_launch_opts *o, const char *spec, const char *cmd)
+{
+	struct pb_fd_spec s;
+
+	if (o->nfd_specs == 64) {
+		pb_cli_error(cmd, "at most 64 --fd");
+		return -EINVAL;
+	}
+	if (parse_fd_spec(spec, cmd, &s) < 0)
+		return -EINVAL;
+	for (int i = 0; i < o->nfd_specs; i++)
+		if (o->fd_specs[i].target == s.target)
+			return bad_fd_spec(cmd, spec, "fd %d is already given by --fd '%s'", s.target,
+					   o->fd_specs[i].spec);
+	o->fd_specs[o->nfd_specs++] = s;
+	return 0;
+}
+
 int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 		    void (*help)(FILE *), struct pb_launch_opts *o)
 {
@@ -200,9 +315,8 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 		case 'c': o->close_fds = true; break;
 		case 'C': o->cgroup = optarg; break;
 		case 'F':
-			if (o->nfd_specs == 64)
-				goto usage;
-			o->fd_specs[o->nfd_specs++] = optarg;
+			if (parse_fd_option(o, optarg, cmd) < 0)
+				return PB_EXIT_USAGE;
 			break;
 		case 'L':
 			if (o->nlisten_specs == 32)
@@ -276,8 +390,14 @@ const char pb_launch_build_help[] =
 	"                            $PB_PIPELINE_DIR or pipelines/ (default, sanitizer,\n"
 	"                            debug, novdso); default: the compiled-in default\n"
 	"      --trace[=text|json]   tell the story of the build on stderr\n"
-	"      --fd N=PATH           open PATH read-write (created if missing) as fd N\n"
-	"      --fd N=&M             pass our fd M as fd N\n"
+	"      --fd 'N<PATH'         fd N reads PATH (quoted: a shell would take N<PATH itself)\n"
+	"      --fd 'N>PATH'         fd N writes PATH, created (0666 & ~umask) or truncated\n"
+	"      --fd 'N>>PATH'        fd N appends to PATH, created if missing\n"
+	"      --fd 'N<>PATH'        fd N reads and writes PATH, created if missing, not truncated\n"
+	"      --fd 'N<&M'           fd N is a duplicate of our open fd M\n"
+	"      --fd 'N>&M'           the same (as in a shell, M's access mode is not checked)\n"
+	"      --fd N=PATH           as N<PATH: read-only, never created\n"
+	"      --fd 'N=&M'           as N<&M\n"
 	"      --listen NAME=ADDR    bind and listen on ADDR (unix:PATH, tcp:HOST:PORT, or PORT\n"
 	"                            on 127.0.0.1) and pass it named NAME at 3, 4, ... with\n"
 	"                            LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES (socket activation)\n"
@@ -362,6 +482,19 @@ static int listen_on(const char *addr, const char *cmd)
 	return fd;
 }
 
+/*
+ * Our own fd for one --fd, close-on-exec (pb_add_fds duplicates it); or
+ * -errno. 0666 as a shell gives, less the umask. O_NOCTTY: a terminal opened
+ * here never becomes our controlling one (dash and bash do not ask that).
+ */
+static int open_fd_spec(const struct pb_fd_spec *s)
+{
+	int fd = s->path ? open(s->path, s->flags | O_CLOEXEC | O_NOCTTY, 0666)
+			 : fcntl(s->dup_of, F_DUPFD_CLOEXEC, 3);
+
+	return fd < 0 ? -errno : fd;
+}
+
 /* --fd and --listen, opened here and handed to pb_add_fds (which duplicates them). */
 static int add_fd_specs(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd)
 {
@@ -371,22 +504,11 @@ static int add_fd_specs(const struct pb_launch_opts *o, struct pb_builder *b, co
 	int n = 0, r = fds && names ? 0 : -ENOMEM;
 
 	for (int i = 0; i < o->nfd_specs && r == 0; i++) {
-		const char *spec = o->fd_specs[i], *eq = strchr(spec, '=');
-		char *end;
-		long num = strtol(spec, &end, 10);
-		if (!eq || end != eq || num < 0) {
-			pb_cli_error(cmd, "--fd wants N=PATH or N=&M, not '%s'", spec);
-			r = -EINVAL;
-			break;
-		}
-		fds[n] = (struct pb_startup_fd){.type = PB_FD_NUMBERED, .arg = (int)num};
-		if (eq[1] == '&')
-			fds[n].fd = (int)fcntl(atoi(eq + 2), F_DUPFD_CLOEXEC, 3);
-		else if ((fds[n].fd = open(eq + 1, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) < 0)
-			fds[n].fd = open(eq + 1, O_RDONLY | O_CLOEXEC);
+		const struct pb_fd_spec *s = &o->fd_specs[i];
+		fds[n] = (struct pb_startup_fd){.fd = open_fd_spec(s), .type = PB_FD_NUMBERED, .arg = s->target};
 		if (fds[n].fd < 0) {
-			r = -errno;
-			pb_cli_error(cmd, "--fd %s: %s", spec, strerror(-r));
+			r = fds[n].fd;
+			pb_cli_error(cmd, "--fd '%s': %s", s->spec, strerror(-r));
 			break;
 		}
 		n++;

@@ -203,7 +203,7 @@ Test(fds, cli_fd_options)
 	cr_assert(strstr(r.out, "\"fds\": [0,1,2,5,7]"), "%s", r.out);
 	run_result_free(&r);
 	cr_assert_eq(run_cmd((char *[]){PB, "run", "--fd", "x=/etc/hostname", H, "exit", "0", NULL}, env, &r), 0);
-	cr_assert_eq(r.exit_code, 125);
-	cr_assert(strstr(r.err, "--fd wants N=PATH or N=&M"), "%s", r.err);
+	cr_assert_eq(r.exit_code, 2);
+	cr_assert(strstr(r.err, "--fd 'x=/etc/hostname': N must be a file descriptor number"), "%s", r.err);
 	run_result_free(&r);
 }
