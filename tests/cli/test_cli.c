@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The procbuilder command as a user runs it (tests run from the source root). */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tests/common/run.h"
 
@@ -103,5 +106,196 @@ Test(cli, help_everywhere)
 	r = pb("--version", NULL, NULL);
 	cr_assert_eq(r.exit_code, 0);
 	cr_assert(strstr(r.out, "procbuilder 0.1.0"), "%s", r.out);
+	run_result_free(&r);
+}
+
+/*
+ * --fd against the shell. A script runs in sh under umask 002 (0666 & ~umask
+ * is 664, told apart from 0644 and from 0666 unmasked) with $D a fresh
+ * directory; its output ends with the status of its last command and what
+ * became of $D/f: "mode M" and the contents, or "no f".
+ */
+#define OLD_F "printf 'old contents\\n' >$D/f; "
+#define REPORT "; echo \"status $?\"; if [ -e $D/f ]; then stat -c 'mode %a' $D/f; cat $D/f; else echo 'no f'; fi"
+
+static struct run_result run_in_fresh_dir(const char *script)
+{
+	char dir[] = "/tmp/pb-fd-XXXXXX", denv[32], f[32], full[1024];
+	char *env[] = {"PATH=/usr/bin:/bin", denv, NULL};
+	struct run_result r;
+
+	cr_assert(mkdtemp(dir));
+	snprintf(denv, sizeof(denv), "D=%s", dir);
+	snprintf(f, sizeof(f), "%s/f", dir);
+	cr_assert_lt(snprintf(full, sizeof(full), "umask 002; %s%s", script, REPORT), (int)sizeof(full));
+	cr_assert_eq(run_cmd((char *[]){"/bin/sh", "-c", full, NULL}, env, &r), 0);
+	unlink(f);
+	cr_assert_eq(rmdir(dir), 0, "nothing but f was made: %s", full);
+	return r;
+}
+
+struct fd_case {
+	const char *setup;	/* shell commands run first */
+	const char *opts;	/* more options for run, or NULL */
+	const char *spec;	/* --fd's argument ($D expanded) */
+	const char *redirect;	/* the shell's: exec REDIRECT (NULL: the spec) */
+	const char *prog;	/* busybox sh -c PROG, with fd 5 */
+	const char *expect;	/* what the shell's script prints */
+};
+
+/* PROG sees the same under run --fd SPEC as under the shell's exec REDIRECT, and that is what is expected. */
+static void same_as_shell(struct fd_case c)
+{
+	char pb_script[512], sh_script[512];
+	struct run_result pb, sh;
+
+	cr_assert_lt(snprintf(pb_script, sizeof(pb_script), "%s" PB " run %s --fd \"%s\" /bin/busybox sh -c '%s'",
+			      c.setup ? c.setup : "", c.opts ? c.opts : "", c.spec, c.prog), (int)sizeof(pb_script));
+	cr_assert_lt(snprintf(sh_script, sizeof(sh_script), "%s(exec %s; exec /bin/busybox sh -c '%s')",
+			      c.setup ? c.setup : "", c.redirect ? c.redirect : c.spec, c.prog), (int)sizeof(sh_script));
+	sh = run_in_fresh_dir(sh_script);
+	pb = run_in_fresh_dir(pb_script);
+	cr_assert_str_eq(sh.out, c.expect, "the shell, %s: %s", sh_script, sh.err);
+	cr_assert_str_eq(pb.out, sh.out, "procbuilder, %s: %s", pb_script, pb.err);
+	run_result_free(&sh);
+	run_result_free(&pb);
+}
+
+Test(cli_fd, lt_reads_and_does_not_write)
+{
+	same_as_shell((struct fd_case){.setup = OLD_F, .spec = "5<$D/f", .prog = "cat <&5 && echo new >&5",
+				       .expect = "old contents\nstatus 1\nmode 664\nold contents\n"});
+}
+
+Test(cli_fd, eq_path_is_read_only_as_lt)
+{
+	same_as_shell((struct fd_case){.setup = OLD_F, .spec = "5=$D/f", .redirect = "5<$D/f",
+				       .prog = "cat <&5 && echo new >&5",
+				       .expect = "old contents\nstatus 1\nmode 664\nold contents\n"});
+}
+
+Test(cli_fd, gt_truncates_an_existing_file)
+{
+	same_as_shell((struct fd_case){.setup = OLD_F, .spec = "5>$D/f", .prog = "echo new >&5",
+				       .expect = "status 0\nmode 664\nnew\n"});
+}
+
+Test(cli_fd, gt_creates_a_missing_file_0666_less_the_umask)
+{
+	same_as_shell((struct fd_case){.spec = "5>$D/f", .prog = "echo new >&5",
+				       .expect = "status 0\nmode 664\nnew\n"});
+}
+
+Test(cli_fd, gtgt_appends_and_creates)
+{
+	same_as_shell((struct fd_case){.setup = OLD_F, .spec = "5>>$D/f", .prog = "echo new >&5 && cat <&5",
+				       .expect = "status 1\nmode 664\nold contents\nnew\n"});
+	same_as_shell((struct fd_case){.spec = "5>>$D/f", .prog = "echo new >&5",
+				       .expect = "status 0\nmode 664\nnew\n"});
+}
+
+/* Writes start at offset 0 over the old bytes, and reading goes on from there. */
+Test(cli_fd, ltgt_reads_and_writes_without_truncating)
+{
+	same_as_shell((struct fd_case){.setup = OLD_F, .spec = "5<>$D/f", .prog = "echo new >&5 && cat <&5",
+				       .expect = "contents\nstatus 0\nmode 664\nnew\ncontents\n"});
+	same_as_shell((struct fd_case){.spec = "5<>$D/f", .prog = "echo new >&5",
+				       .expect = "status 0\nmode 664\nnew\n"});
+}
+
+Test(cli_fd, duplicates_of_an_open_fd)
+{
+	same_as_shell((struct fd_case){.setup = OLD_F "exec 4<$D/f; ", .spec = "5<&4", .prog = "cat <&5",
+				       .expect = "old contents\nstatus 0\nmode 664\nold contents\n"});
+	same_as_shell((struct fd_case){.spec = "5>&1", .prog = "echo dup >&5", .expect = "dup\nstatus 0\nno f\n"});
+	same_as_shell((struct fd_case){.spec = "5=&1", .redirect = "5>&1", .prog = "echo dup >&5",
+				       .expect = "dup\nstatus 0\nno f\n"});
+}
+
+/* The program gets fd 5 and nothing more of ours, in place and spawned (3 is ls's directory). */
+Test(cli_fd, nothing_but_the_fd_reaches_the_program)
+{
+	const char *expect = "0\n1\n2\n3\n5\nstatus 0\nmode 664\nold contents\n";
+
+	same_as_shell((struct fd_case){.setup = OLD_F, .spec = "5<$D/f", .prog = "ls /proc/self/fd", .expect = expect});
+	same_as_shell((struct fd_case){.setup = OLD_F, .opts = "--spawn", .spec = "5>>$D/f",
+				       .redirect = "5>>$D/f", .prog = "ls /proc/self/fd", .expect = expect});
+}
+
+/* A missing file for < or =: an error naming the spec, nothing created, nothing run. */
+Test(cli_fd, a_missing_file_to_read_is_an_error_and_stays_missing)
+{
+	const char *specs[] = {"5<$D/f", "5=$D/f"};
+
+	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		char script[256];
+		struct run_result r;
+		snprintf(script, sizeof(script), PB " run --fd \"%s\" /bin/busybox echo ran", specs[i]);
+		r = run_in_fresh_dir(script);
+		cr_assert_str_eq(r.out, "status 125\nno f\n", "%s: %s", specs[i], r.err);
+		cr_assert(strncmp(r.err, "procbuilder: run: --fd '5", 25) == 0, "%s", r.err);
+		cr_assert(strstr(r.err, "/f': No such file or directory\n"), "%s", r.err);
+		run_result_free(&r);
+	}
+}
+
+/* Each is one line naming the spec, status 2 (a usage error), nothing run and nothing created. */
+Test(cli_fd, bad_specs_are_usage_errors)
+{
+	static const char *const bad[][2] = {
+		{"7=&foo", "M must be an open file descriptor number"},
+		{"7=&", "M must be an open file descriptor number"},
+		{"7<&", "M must be an open file descriptor number"},
+		{"7>&-1", "M must be an open file descriptor number"},
+		{"7<&250", "M must be an open file descriptor number"},	/* not open */
+		{"7=&1x", "M must be an open file descriptor number"},
+		{"7<&99999999999", "M must be an open file descriptor number"},
+		{"x=$D/f", "N must be a file descriptor number from 0 to "},
+		{"-1>$D/f", "N must be a file descriptor number from 0 to "},
+		{"+5>$D/f", "N must be a file descriptor number from 0 to "},
+		{">$D/f", "N must be a file descriptor number from 0 to "},
+		{"", "N must be a file descriptor number from 0 to "},
+		{"1048576>$D/f", "N must be a file descriptor number from 0 to "},
+		{"2147483648>$D/f", "N must be a file descriptor number from 0 to "},
+		{"5", "wants N<PATH, N>PATH, N>>PATH, N<>PATH, N=PATH, N<&M, N>&M or N=&M"},
+		{"5 >$D/f", "wants N<PATH"},
+		{"5|$D/f", "wants N<PATH"},
+		{"5>", "PATH is empty"},
+		{"5<", "PATH is empty"},
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char script[256];
+		struct run_result r;
+		snprintf(script, sizeof(script), PB " run --fd \"%s\" /bin/busybox touch $D/f", bad[i][0]);
+		r = run_in_fresh_dir(script);
+		cr_assert_str_eq(r.out, "status 2\nno f\n", "%s: %s", bad[i][0], r.err);
+		cr_assert(strncmp(r.err, "procbuilder: run: --fd '", 24) == 0, "%s", r.err);
+		cr_assert(strstr(r.err, bad[i][1]), "%s: %s", bad[i][0], r.err);
+		cr_assert(strchr(r.err, '\n') == r.err + r.err_len - 1, "one line: %s", r.err);
+		run_result_free(&r);
+	}
+}
+
+Test(cli_fd, one_number_twice_is_a_usage_error)
+{
+	struct run_result r = run_in_fresh_dir(PB " run --fd 5=/dev/null --fd \"5>$D/f\" /bin/busybox true");
+
+	cr_assert_str_eq(r.out, "status 2\nno f\n", "%s", r.err);
+	cr_assert(strstr(r.err, "fd 5 is already given by --fd '5=/dev/null'\n"), "%s", r.err);
+	run_result_free(&r);
+}
+
+Test(cli_fd, help_lists_every_mode)
+{
+	static const char *const modes[] = {
+		"--fd 'N<PATH'", "--fd 'N>PATH'", "--fd 'N>>PATH'", "--fd 'N<>PATH'",
+		"--fd 'N<&M'", "--fd 'N>&M'", "--fd N=PATH", "--fd 'N=&M'",
+	};
+	struct run_result r = pb("run", "--help", NULL);
+
+	cr_assert_eq(r.exit_code, 0);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		cr_assert(strstr(r.out, modes[i]), "%s missing: %s", modes[i], r.out);
 	run_result_free(&r);
 }
