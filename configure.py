@@ -257,6 +257,10 @@ def main():
             objs += obj(src)
         plugins += n.build(os.path.join(BUILD, 'examples', os.path.basename(ex_dir.rstrip('/')) + '.so'),
                            'plugin', objs + core_lib)
+    # Plugins the tests load (one per source file), built the same way.
+    for src in sources('tests/plugins'):
+        plugins += n.build(os.path.join(BUILD, 'tests', 'plugins', os.path.basename(src)[:-2] + '.so'),
+                           'plugin', obj(src) + core_lib)
     cli = []
     for s in sources('cli'):
         cli += obj(s)
