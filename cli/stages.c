@@ -65,7 +65,7 @@ int pb_cli_check(int argc, char **argv)
 			pb_cli_check_help(stdout);
 			return 0;
 		}
-		if (pb_pipeline_load_file(argv[i], NULL, &p, &err) < 0) {
+		if (pb_pipeline_load_file(argv[i], NULL, 0, &p, &err) < 0) {
 			fprintf(stderr, "%s\n", err.msg);
 			ret = PB_EXIT_ERROR;
 			continue;

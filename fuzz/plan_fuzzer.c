@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct pb_rng rng;
 		pb_rng_seed(&rng, 1);
 		pb_host_model_fresh(&host, &rng);
-		if (pb_pipeline_load_text(yaml, sizeof(yaml) - 1, "fuzz.yaml", NULL, &pipe, &err) < 0)
+		if (pb_pipeline_load_text(yaml, sizeof(yaml) - 1, "fuzz.yaml", NULL, 0, &pipe, &err) < 0)
 			__builtin_trap();
 		ld = open("/lib64/ld-linux-x86-64.so.2", O_RDONLY | O_CLOEXEC);
 	}

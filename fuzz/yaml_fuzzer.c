@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* plugins would run code from the input: not what is fuzzed here */
 	if (memmem(data, size, "plugins", 7))
 		return 0;
-	if (pb_pipeline_load_text((const char *)data, size, "f.yaml", NULL, &p, &err) == 0) {
+	if (pb_pipeline_load_text((const char *)data, size, "f.yaml", NULL, 0, &p, &err) == 0) {
 		if (pb_pipeline_validate(p, &err) != 0)
 			__builtin_trap();
 		pb_pipeline_free(p);

@@ -243,7 +243,9 @@ PB_API int pb_build(struct pb_builder *b, struct pb_built **ret, struct pb_error
 /*
  * Pipelines (docs/pipeline.md): a YAML file naming the stages, their options,
  * tracing, plugins. pb_pipeline_load validates everything (errors carry
- * FILE:LINE:COL) before anything is spawned.
+ * FILE:LINE:COL) before anything is spawned. It loads the plugins the file
+ * names, which runs their code: for a file you do not trust, use
+ * pb_pipeline_load_opts with PB_PIPELINE_NO_PLUGINS (below).
  */
 struct pb_pipeline;
 PB_API int pb_pipeline_load(const char *path, struct pb_pipeline **ret, struct pb_error *err);
@@ -263,6 +265,48 @@ PB_API int pb_registry_add(struct pb_registry *reg, const struct pb_stage_def *d
 PB_API void pb_registry_destroy(struct pb_registry *reg);
 PB_API int pb_pipeline_load_with(const char *path, struct pb_registry *reg, struct pb_pipeline **ret,
 				 struct pb_error *err);
+
+/*
+ * Loading with options. A pipeline file may name plugins, and loading one
+ * runs its code in the caller (its constructors, at dlopen): for a file
+ * from a source you do not trust, set PB_PIPELINE_NO_PLUGINS.
+ */
+enum pb_pipeline_flags {
+	/*
+	 * Refuse plugins: a file with a `plugins:` entry fails, before any
+	 * plugin is opened, with PB_EINVAL, stage "pipeline" and the message
+	 * "FILE:LINE:COL: plugin PATH refused: ..." (the position of that
+	 * entry). Stages added through opts->reg are the caller's own code and
+	 * stay allowed.
+	 */
+	PB_PIPELINE_NO_PLUGINS = 1u << 0,
+};
+
+/*
+ * Options, libbpf-style: set sz to sizeof(struct pb_pipeline_opts) and
+ * leave what you do not use zero, e.g.
+ *   struct pb_pipeline_opts o = {.sz = sizeof(o), .flags = PB_PIPELINE_NO_PLUGINS};
+ * The struct only grows at its end, one 8-byte field at a time (no padding
+ * to hide a field in): fields a caller built against an older header does
+ * not have read as 0; fields of a newer header this library does not know
+ * must be 0, or the call fails with -EINVAL rather than ignore them.
+ */
+struct pb_pipeline_opts {
+	size_t sz;			/* sizeof(struct pb_pipeline_opts) */
+	uint64_t flags;			/* enum pb_pipeline_flags, or-ed */
+	struct pb_registry *reg;	/* the stages the file may name (NULL: the built-in ones);
+					   taken over, also on failure */
+};
+
+/*
+ * pb_pipeline_load with options (opts NULL: none, the same as
+ * pb_pipeline_load). 0, or a negative errno with err filled: -EINVAL for
+ * an invalid file, a refused plugin (PB_PIPELINE_NO_PLUGINS), or bad opts
+ * (sz smaller than a size_t, unknown flags, unknown fields not zero); the
+ * file's own errors (-ENOENT, -E2BIG, ...) as pb_pipeline_load gives them.
+ */
+PB_API int pb_pipeline_load_opts(const char *path, const struct pb_pipeline_opts *opts,
+				 struct pb_pipeline **ret, struct pb_error *err);
 
 /* pb_build with a loaded pipeline (NULL: the compiled-in default). */
 PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *p, struct pb_built **ret,

@@ -2,7 +2,7 @@
 /*
  * DOC: pipeline files (docs/pipeline.md). A YAML mapping:
  *   pipeline: NAME
- *   plugins: [PATH.so, ...]        (relative to the file)
+ *   plugins: [PATH.so, ...]        (relative to the file; loaded, refused or skipped by the flags)
  *   stages: [NAME | {NAME: {OPTION: VALUE, trace: text|json|false}}, ...]
  *   trace: false | text | json
  *   trace_file: PATH               (default stderr)
@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <sys/stat.h>
 #include <libgen.h>
 #include <stdarg.h>
@@ -28,6 +29,7 @@ struct loader {
 	char dir[256];
 	struct pb_pipeline *p;
 	struct pb_error *err;
+	uint64_t flags;		/* PB_PIPELINE_NO_PLUGINS, PB_PIPELINE_SKIP_PLUGINS */
 };
 
 static int fail_at(struct loader *l, const yaml_node_t *n, const char *fmt, ...) PB_PRINTF(3, 4);
@@ -170,12 +172,38 @@ static int parse_option(struct loader *l, struct pb_pipeline_stage *st, const ya
 	return 0;
 }
 
+static int mention(struct loader *l, const yaml_node_t *n, const char *name, struct pb_pipeline_mention *ret)
+{
+	if (keep_string(l, name, &ret->name) < 0)
+		return fail_at(l, n, "out of memory");
+	ret->line = (unsigned)n->start_mark.line + 1;
+	ret->col = (unsigned)n->start_mark.column + 1;
+	return 0;
+}
+
+/* Loaded without its plugins (check): a stage no one defines may be a plugin's, so it is noted, not refused. */
+static int unchecked_stage(struct loader *l, const yaml_node_t *n, const char *name)
+{
+	struct pb_pipeline *p = l->p;
+
+	for (size_t i = 0; i < p->nunchecked_stages; i++)
+		if (strcmp(p->unchecked_stages[i].name, name) == 0)
+			return fail_at(l, n, "stage %s appears twice", name);
+	if (p->n + p->nunchecked_stages == PB_PIPELINE_MAX_STAGES)
+		return fail_at(l, n, "more than %d stages", PB_PIPELINE_MAX_STAGES);
+	return mention(l, n, name, &p->unchecked_stages[p->nunchecked_stages++]);
+}
+
+/* The stage name n gives, added to the pipeline (*ret), or only noted as unchecked (*ret NULL). */
 static int stage_named(struct loader *l, const yaml_node_t *n, const char *name, struct pb_pipeline_stage **ret)
 {
 	struct pb_pipeline *p = l->p;
 	const struct pb_stage_def *def = pb_registry_find(p->reg, name);
 	char known[300] = "";
 
+	*ret = NULL;
+	if (!def && p->nskipped_plugins)
+		return unchecked_stage(l, n, name);
 	if (!def) {
 		for (size_t i = 0; i < p->reg->n; i++) {
 			strlcat(known, i ? ", " : "", sizeof(known));
@@ -186,7 +214,7 @@ static int stage_named(struct loader *l, const yaml_node_t *n, const char *name,
 	for (size_t i = 0; i < p->n; i++)
 		if (p->stages[i].def == def)
 			return fail_at(l, n, "stage %s appears twice", name);
-	if (p->n == PB_PIPELINE_MAX_STAGES)
+	if (p->n + p->nunchecked_stages == PB_PIPELINE_MAX_STAGES)
 		return fail_at(l, n, "more than %d stages", PB_PIPELINE_MAX_STAGES);
 	*ret = &p->stages[p->n++];
 	memset(*ret, 0, sizeof(**ret));
@@ -214,7 +242,7 @@ static int parse_stage(struct loader *l, const yaml_node_t *n)
 	if (!scalar(kn))
 		return fail_at(l, kn, "a stage name must be a plain word");
 	r = stage_named(l, kn, scalar(kn), &st);
-	if (r < 0)
+	if (r < 0 || !st) /* (an unchecked stage's options are its plugin's to judge) */
 		return r;
 	if (scalar(vn) && (!*scalar(vn) || strcmp(scalar(vn), "null") == 0 || strcmp(scalar(vn), "~") == 0))
 		return 0;
@@ -229,27 +257,50 @@ static int parse_stage(struct loader *l, const yaml_node_t *n)
 	return 0;
 }
 
+static int load_plugin(struct loader *l, const yaml_node_t *pn, const char *path)
+{
+	char msg[sizeof(l->err->msg)];
+
+	if (pb_registry_load_plugin(l->p->reg, path, l->err) == 0)
+		return 0;
+	snprintf(msg, sizeof(msg), "%s", l->err->msg);
+	return fail_at(l, pn, "%s", msg);
+}
+
+/* What can be known of a plugin without running it: that a regular file is there. */
+static int skip_plugin(struct loader *l, const yaml_node_t *pn, const char *path)
+{
+	struct pb_pipeline *p = l->p;
+	struct stat st;
+
+	if (p->nskipped_plugins == PB_REGISTRY_MAX_PLUGINS)
+		return fail_at(l, pn, "more than %d plugins", PB_REGISTRY_MAX_PLUGINS);
+	if (stat(path, &st) < 0)
+		return fail_at(l, pn, "plugin %s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return fail_at(l, pn, "plugin %s: not a regular file", path);
+	return mention(l, pn, path, &p->skipped_plugins[p->nskipped_plugins++]);
+}
+
 static int parse_plugins(struct loader *l, const yaml_node_t *n)
 {
 	char path[512];
+	int r = 0;
 
 	if (n->type != YAML_SEQUENCE_NODE)
 		return fail_at(l, n, "plugins must be a list of paths; hint: plugins: [./my-stage.so]");
-	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top && r == 0; it++) {
 		const yaml_node_t *pn = node(l, *it);
 		const char *s = scalar(pn);
-		int r;
 		if (!s)
 			return fail_at(l, pn, "a plugin is a path");
 		snprintf(path, sizeof(path), "%s%s%s", s[0] == '/' ? "" : l->dir, s[0] == '/' ? "" : "/", s);
-		r = pb_registry_load_plugin(l->p->reg, path, l->err);
-		if (r < 0) {
-			char msg[sizeof(l->err->msg)];
-			snprintf(msg, sizeof(msg), "%s", l->err->msg);
-			return fail_at(l, pn, "%s", msg);
-		}
+		if (l->flags & PB_PIPELINE_NO_PLUGINS)
+			return fail_at(l, pn, "plugin %s refused: plugins are turned off for this pipeline "
+				       "(loading one runs its code)", path);
+		r = l->flags & PB_PIPELINE_SKIP_PLUGINS ? skip_plugin(l, pn, path) : load_plugin(l, pn, path);
 	}
-	return 0;
+	return r;
 }
 
 static int parse_top(struct loader *l, const yaml_node_t *kn, const yaml_node_t *vn)
@@ -321,10 +372,10 @@ static int load_document(struct loader *l)
 	return pb_pipeline_validate(l->p, l->err);
 }
 
-int pb_pipeline_load_text(const char *text, size_t len, const char *name, struct pb_registry *reg,
+int pb_pipeline_load_text(const char *text, size_t len, const char *name, struct pb_registry *reg, uint64_t flags,
 			  struct pb_pipeline **ret, struct pb_error *err)
 {
-	struct loader l = {.file = name, .err = err};
+	struct loader l = {.file = name, .err = err, .flags = flags};
 	yaml_parser_t parser;
 	char dircopy[256];
 	int r;
@@ -403,7 +454,7 @@ static int read_pipeline_file(const char *path, char **ret_text, size_t *ret_len
 	return 0;
 }
 
-int pb_pipeline_load_file(const char *path, struct pb_registry *reg, struct pb_pipeline **ret,
+int pb_pipeline_load_file(const char *path, struct pb_registry *reg, uint64_t flags, struct pb_pipeline **ret,
 			  struct pb_error *err)
 {
 	char *text = NULL;
@@ -414,20 +465,49 @@ int pb_pipeline_load_file(const char *path, struct pb_registry *reg, struct pb_p
 		pb_registry_free(reg);
 		return r;
 	}
-	r = pb_pipeline_load_text(text, len, path, reg, ret, err);
+	r = pb_pipeline_load_text(text, len, path, reg, flags, ret, err);
 	free(text);
 	return r;
 }
 
 PB_API int pb_pipeline_load(const char *path, struct pb_pipeline **ret, struct pb_error *err)
 {
-	return pb_pipeline_load_file(path, NULL, ret, err);
+	return pb_pipeline_load_file(path, NULL, 0, ret, err);
 }
 
 PB_API int pb_pipeline_load_with(const char *path, struct pb_registry *reg, struct pb_pipeline **ret,
 				 struct pb_error *err)
 {
-	return pb_pipeline_load_file(path, reg, ret, err);
+	return pb_pipeline_load_file(path, reg, 0, ret, err);
+}
+
+/* Whether a caller's opts reach field (an older caller's are shorter: what they lack reads as 0). */
+#define OPTS_HAS(opts, field) \
+	((opts)->sz >= offsetof(struct pb_pipeline_opts, field) + sizeof((opts)->field))
+
+/* libbpf's OPTS_VALID: what a newer caller put past the fields we know must be 0, not silently ignored. */
+static bool opts_valid(const struct pb_pipeline_opts *opts)
+{
+	if (opts->sz < sizeof(opts->sz))
+		return false;
+	for (size_t i = sizeof(*opts); i < opts->sz; i++)
+		if (((const unsigned char *)opts)[i])
+			return false;
+	return !OPTS_HAS(opts, flags) || !(opts->flags & ~(uint64_t)PB_PIPELINE_NO_PLUGINS);
+}
+
+PB_API int pb_pipeline_load_opts(const char *path, const struct pb_pipeline_opts *opts,
+				 struct pb_pipeline **ret, struct pb_error *err)
+{
+	struct pb_registry *reg = opts && OPTS_HAS(opts, reg) ? opts->reg : NULL;
+
+	if (opts && !opts_valid(opts)) {
+		pb_registry_free(reg);
+		return pb_err_set(err, "pipeline", PB_EINVAL, 0,
+				  "%s: bad pb_pipeline_opts (sz %zu, this library knows %zu bytes; unknown flags or fields set)",
+				  path, opts->sz, sizeof(*opts));
+	}
+	return pb_pipeline_load_file(path, reg, opts && OPTS_HAS(opts, flags) ? opts->flags : 0, ret, err);
 }
 
 PB_API void pb_pipeline_free(struct pb_pipeline *p)

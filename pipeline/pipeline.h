@@ -73,6 +73,12 @@ struct pb_pipeline_stage {
 	unsigned line, col;	/* where the file names it (1-based), 0 if compiled in */
 };
 
+/* Something a file names, where it names it (1-based): a plugin not loaded, a stage not checked. */
+struct pb_pipeline_mention {
+	const char *name;	/* owned by the pipeline (strings) */
+	unsigned line, col;
+};
+
 struct pb_pipeline {
 	char name[64];
 	char file[256];
@@ -86,20 +92,36 @@ struct pb_pipeline {
 	struct pb_registry *reg;	/* owned */
 	char **strings;		/* option values, owned */
 	size_t nstrings;
+	/* PB_PIPELINE_SKIP_PLUGINS: the plugins it names, not loaded, and the stages left unchecked */
+	struct pb_pipeline_mention skipped_plugins[PB_REGISTRY_MAX_PLUGINS];
+	size_t nskipped_plugins;
+	struct pb_pipeline_mention unchecked_stages[PB_PIPELINE_MAX_STAGES];
+	size_t nunchecked_stages;
 };
 
 /* The compiled-in default pipeline (the same as pipelines/default.yaml). 0 or -ENOMEM. */
 int pb_pipeline_default(struct pb_pipeline **ret);
 
 /*
- * Loads a pipeline file (or text, with name for messages). reg: the stages
- * it may name (NULL: the built-in ones); the pipeline takes it over. Every
- * problem is an error "FILE:LINE:COL: ...; hint: ..." (code PB_EINVAL, stage
- * "pipeline") before anything runs.
+ * For procbuilder check only, so not in procbuilder.h: load no plugin, but
+ * check what can be checked without running one (each path names a regular
+ * file) and record it in skipped_plugins; a stage no registered definition
+ * has is then recorded in unchecked_stages (its options unread) instead of
+ * refused. Stages a plugin would add are missing from such a pipeline, so
+ * pb_pipeline_run refuses it. PB_PIPELINE_NO_PLUGINS wins over it.
  */
-int pb_pipeline_load_file(const char *path, struct pb_registry *reg, struct pb_pipeline **ret,
+#define PB_PIPELINE_SKIP_PLUGINS (1ull << 63)
+
+/*
+ * Loads a pipeline file (or text, with name for messages). reg: the stages
+ * it may name (NULL: the built-in ones); the pipeline takes it over. flags:
+ * enum pb_pipeline_flags and PB_PIPELINE_SKIP_PLUGINS. Every problem is an
+ * error "FILE:LINE:COL: ...; hint: ..." (code PB_EINVAL, stage "pipeline")
+ * before anything runs.
+ */
+int pb_pipeline_load_file(const char *path, struct pb_registry *reg, uint64_t flags, struct pb_pipeline **ret,
 			  struct pb_error *err);
-int pb_pipeline_load_text(const char *text, size_t len, const char *name, struct pb_registry *reg,
+int pb_pipeline_load_text(const char *text, size_t len, const char *name, struct pb_registry *reg, uint64_t flags,
 			  struct pb_pipeline **ret, struct pb_error *err);
 /* pb_pipeline_free is public (procbuilder.h). */
 
@@ -110,7 +132,9 @@ int pb_pipeline_validate(const struct pb_pipeline *p, struct pb_error *err);
  * Runs every stage in order on ctx, tracing as the pipeline says (trace
  * overrides it when not PB_TRACE_OFF; out is where, NULL: the pipeline's
  * file or stderr), then releases reservations not kept. Stops at the first
- * failure with ctx->err naming the stage. 0 or that stage's negative errno.
+ * failure with ctx->err naming the stage. 0 or that stage's negative errno;
+ * -EINVAL at once for a pipeline that PB_PIPELINE_SKIP_PLUGINS left
+ * without its plugins.
  */
 int pb_pipeline_run(const struct pb_pipeline *p, struct pb_ctx *ctx, enum pb_trace trace, FILE *out);
 

@@ -135,6 +135,10 @@ int pb_pipeline_run(const struct pb_pipeline *p, struct pb_ctx *ctx, enum pb_tra
 	FILE *own = NULL;
 	int r = 0;
 
+	/* Loaded for check without its plugins: the stages they add are missing, so running it would skip them. */
+	if (p->nskipped_plugins)
+		return pb_err_set(&ctx->err, "pipeline", PB_EINVAL, 0,
+				  "%s: loaded without its plugins, for checking only; it cannot run", p->file);
 	if (trace == PB_TRACE_OFF)
 		trace = p->trace;
 	if (!out && trace != PB_TRACE_OFF) {

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <stdio.h>
@@ -19,7 +20,15 @@ static struct pb_pipeline *load(const char *text, struct pb_registry *reg, struc
 {
 	struct pb_pipeline *p = NULL;
 
-	pb_pipeline_load_text(text, strlen(text), "test.yaml", reg, &p, err);
+	pb_pipeline_load_text(text, strlen(text), "test.yaml", reg, 0, &p, err);
+	return p;
+}
+
+static struct pb_pipeline *load_flags(const char *text, uint64_t flags, struct pb_error *err)
+{
+	struct pb_pipeline *p = NULL;
+
+	pb_pipeline_load_text(text, strlen(text), "test.yaml", NULL, flags, &p, err);
 	return p;
 }
 
@@ -139,7 +148,7 @@ Test(loader, garbage_never_crashes)
 			buf[i] = set[(seed >> 16) % (sizeof(set) - 1)];
 		}
 		struct pb_pipeline *p = NULL;
-		if (pb_pipeline_load_text(buf, len, "fuzz.yaml", NULL, &p, &err) == 0)
+		if (pb_pipeline_load_text(buf, len, "fuzz.yaml", NULL, 0, &p, &err) == 0)
 			pb_pipeline_free(p);
 		else
 			cr_assert(strncmp(err.msg, "fuzz.yaml:", 10) == 0 || err.code != PB_EINVAL, "%s", err.msg);
@@ -154,10 +163,10 @@ Test(loader, shipped_files_are_valid)
 	struct pb_error err;
 
 	for (size_t i = 0; i < 4; i++) {
-		cr_assert_eq(pb_pipeline_load_file(files[i], NULL, &p, &err), 0, "%s", err.msg);
+		cr_assert_eq(pb_pipeline_load_file(files[i], NULL, 0, &p, &err), 0, "%s", err.msg);
 		pb_pipeline_free(p);
 	}
-	cr_assert_eq(pb_pipeline_load_file("pipelines/nope.yaml", NULL, &p, &err), -ENOENT);
+	cr_assert_eq(pb_pipeline_load_file("pipelines/nope.yaml", NULL, 0, &p, &err), -ENOENT);
 }
 
 Test(loader, default_file_is_the_compiled_in_default)
@@ -165,7 +174,7 @@ Test(loader, default_file_is_the_compiled_in_default)
 	struct pb_pipeline *file, *builtin;
 	struct pb_error err;
 
-	cr_assert_eq(pb_pipeline_load_file("pipelines/default.yaml", NULL, &file, &err), 0, "%s", err.msg);
+	cr_assert_eq(pb_pipeline_load_file("pipelines/default.yaml", NULL, 0, &file, &err), 0, "%s", err.msg);
 	cr_assert_eq(pb_pipeline_default(&builtin), 0);
 	cr_assert_eq(file->n, builtin->n);
 	for (size_t i = 0; i < file->n; i++) {
@@ -319,7 +328,7 @@ Test(runner, default_file_and_builtin_plan_identically)
 	struct pb_error err;
 	static char *const argv[] = {"/bin/true", NULL};
 
-	cr_assert_eq(pb_pipeline_load_file("pipelines/default.yaml", NULL, &file, &err), 0, "%s", err.msg);
+	cr_assert_eq(pb_pipeline_load_file("pipelines/default.yaml", NULL, 0, &file, &err), 0, "%s", err.msg);
 	cr_assert_eq(pb_pipeline_default(&builtin), 0);
 	for (int i = 0; i < 2; i++) {
 		struct pb_ctx *c = i ? &b : &a;
@@ -370,6 +379,186 @@ Test(plugins, loaded_from_the_yaml)
 	p = load(yaml, NULL, &err);
 	cr_assert_null(p);
 	cr_assert(strstr(err.msg, "exports no pb_plugin_abi"), "%s", err.msg);
+}
+
+/*
+ * Plugins only when asked. The test plugin (tests/plugins/marker.c) creates
+ * $PB_TEST_PLUGIN_MARKER from its constructor: that file exists exactly when
+ * the plugin's code ran. Each test has a fresh directory for it.
+ */
+struct marker_case {
+	char dir[32], yaml[64], marker[64];
+	char so[4096];
+};
+
+#define MARKER_STAGES "stages:\n  - parse\n  - marker\n  - load\n  - stack\n  - args\n"
+
+/* p.yaml in a fresh directory: "pipeline: m", "plugins: [the marker plugin]" (its path at 2:11), stages. */
+static void marker_case_init(struct marker_case *c, const char *stages)
+{
+	char text[8192];
+	FILE *f;
+
+	snprintf(c->dir, sizeof(c->dir), "/tmp/pb-marker-XXXXXX");
+	cr_assert_not_null(mkdtemp(c->dir));
+	snprintf(c->yaml, sizeof(c->yaml), "%s/p.yaml", c->dir);
+	snprintf(c->marker, sizeof(c->marker), "%s/marker", c->dir);
+	cr_assert_eq(setenv("PB_TEST_PLUGIN_MARKER", c->marker, 1), 0);
+	cr_assert_not_null(realpath("build/tests/plugins/marker.so", c->so));
+	snprintf(text, sizeof(text), "pipeline: m\nplugins: [%s]\n%s", c->so, stages);
+	f = fopen(c->yaml, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	cr_assert_eq(fclose(f), 0);
+}
+
+static void marker_case_cleanup(struct marker_case *c)
+{
+	unlink(c->yaml);
+	unlink(c->marker);
+	cr_assert_eq(rmdir(c->dir), 0, "%s", strerror(errno));
+}
+
+static bool marker_written(const struct marker_case *c)
+{
+	return access(c->marker, F_OK) == 0;
+}
+
+Test(plugins, refused_by_load_opts)
+{
+	struct pb_pipeline_opts opts = {.sz = sizeof(opts), .flags = PB_PIPELINE_NO_PLUGINS};
+	struct pb_pipeline *p = NULL;
+	struct marker_case c;
+	struct pb_error err;
+	char want[4300];
+
+	marker_case_init(&c, MARKER_STAGES);
+	cr_assert_eq(pb_pipeline_load_opts(c.yaml, &opts, &p, &err), -EINVAL);
+	cr_assert_null(p);
+	cr_assert_not(marker_written(&c), "the plugin was loaded");
+	cr_assert_eq(err.code, PB_EINVAL);
+	cr_assert_str_eq(err.stage, "pipeline");
+	snprintf(want, sizeof(want), "%s:2:11: plugin %s refused: plugins are turned off for this pipeline", c.yaml, c.so);
+	cr_assert(strncmp(err.msg, want, strlen(want)) == 0, "got: %s\nwant: %s", err.msg, want);
+
+	/* the same file, plugins allowed: loaded, and its constructor ran */
+	opts.flags = 0;
+	cr_assert_eq(pb_pipeline_load_opts(c.yaml, &opts, &p, &err), 0, "%s", err.msg);
+	cr_assert(marker_written(&c));
+	cr_assert_str_eq(p->stages[1].def->name, "marker");
+	pb_pipeline_free(p);
+	marker_case_cleanup(&c);
+}
+
+static int own_stage(struct pb_ctx *ctx, const struct pb_stage_opts *opts)
+{
+	return 0;
+}
+
+/* The caller's own stages (opts.reg) are its code, not a file's: allowed with plugins refused. */
+Test(plugins, refused_but_the_callers_stages_stay)
+{
+	struct pb_stage_def def = {"own", own_stage, "the caller's", NULL, NULL, false};
+	struct pb_pipeline_opts opts = {.sz = sizeof(opts), .flags = PB_PIPELINE_NO_PLUGINS};
+	char path[] = "/tmp/pb-own-XXXXXX";
+	const char *text = "stages: [parse, own, load, stack, args]\n";
+	struct pb_pipeline *p = NULL;
+	struct marker_case c;
+	struct pb_error err;
+
+	cr_assert_eq(temp_file(path, text, strlen(text), 0644), 0);
+	opts.reg = pb_registry_create();
+	cr_assert_eq(pb_registry_add(opts.reg, &def), 0);
+	cr_assert_eq(pb_pipeline_load_opts(path, &opts, &p, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(p->stages[1].def->name, "own");
+	pb_pipeline_free(p);
+	unlink(path);
+	/* refused, the registry is taken over all the same (ASan: no leak) */
+	marker_case_init(&c, "stages: [parse, own, load, stack, args]\n");
+	opts.reg = pb_registry_create();
+	cr_assert_eq(pb_registry_add(opts.reg, &def), 0);
+	cr_assert_eq(pb_pipeline_load_opts(c.yaml, &opts, &p, &err), -EINVAL);
+	cr_assert(strstr(err.msg, "refused"), "%s", err.msg);
+	cr_assert_not(marker_written(&c));
+	marker_case_cleanup(&c);
+}
+
+/* libbpf-style opts: a shorter struct reads as zeros past its sz, unknown bits and fields must be 0. */
+Test(plugins, load_opts_are_checked)
+{
+	struct {
+		struct pb_pipeline_opts o;
+		uint64_t newer;		/* a field of a later procbuilder */
+	} big = {.o = {.sz = sizeof(big)}, .newer = 1};
+	struct pb_pipeline_opts opts = {.sz = sizeof(opts)};
+	struct pb_pipeline *p = NULL;
+	struct marker_case c;
+	struct pb_error err;
+
+	marker_case_init(&c, MARKER_STAGES);
+	cr_assert_eq(pb_pipeline_load_opts(c.yaml, &big.o, &p, &err), -EINVAL);
+	cr_assert(strstr(err.msg, "bad pb_pipeline_opts"), "%s", err.msg);
+	opts.flags = 1u << 7;
+	cr_assert_eq(pb_pipeline_load_opts(c.yaml, &opts, &p, &err), -EINVAL);
+	cr_assert(strstr(err.msg, "unknown flags"), "%s", err.msg);
+	opts.sz = 0;
+	cr_assert_eq(pb_pipeline_load_opts(c.yaml, &opts, &p, &err), -EINVAL);
+	cr_assert_null(p);
+	cr_assert_not(marker_written(&c));
+	/* a newer caller's struct with its new field zero is fine */
+	big.newer = 0;
+	big.o.flags = PB_PIPELINE_NO_PLUGINS;
+	cr_assert_eq(pb_pipeline_load_opts(c.yaml, &big.o, &p, &err), -EINVAL);
+	cr_assert(strstr(err.msg, "refused"), "%s", err.msg);
+	/* an older caller's, without flags: they read as 0 (here: plugins load), whatever lies beyond sz */
+	opts = (struct pb_pipeline_opts){.sz = offsetof(struct pb_pipeline_opts, flags), .flags = PB_PIPELINE_NO_PLUGINS};
+	cr_assert_eq(pb_pipeline_load_opts(c.yaml, &opts, &p, &err), 0, "%s", err.msg);
+	cr_assert(marker_written(&c));
+	pb_pipeline_free(p);
+	marker_case_cleanup(&c);
+}
+
+/* check's way (PB_PIPELINE_SKIP_PLUGINS): nothing loaded, the rest checked, what is left noted, never run. */
+Test(plugins, skipped_for_check)
+{
+	struct pb_pipeline *p = NULL;
+	struct marker_case c;
+	struct pb_error err;
+	struct pb_ctx ctx;
+	char text[8192];
+
+	marker_case_init(&c, "stages:\n  - parse\n  - marker: {any: thing}\n  - load\n  - stack\n  - args\n");
+	cr_assert_eq(pb_pipeline_load_file(c.yaml, NULL, PB_PIPELINE_SKIP_PLUGINS, &p, &err), 0, "%s", err.msg);
+	cr_assert_not(marker_written(&c), "the plugin was loaded");
+	cr_assert_eq(p->n, 4);
+	cr_assert_eq(p->nskipped_plugins, 1);
+	cr_assert_str_eq(p->skipped_plugins[0].name, c.so);
+	cr_assert_eq(p->skipped_plugins[0].line, 2);
+	cr_assert_eq(p->skipped_plugins[0].col, 11);
+	cr_assert_eq(p->nunchecked_stages, 1);
+	cr_assert_str_eq(p->unchecked_stages[0].name, "marker");
+	cr_assert_eq(p->unchecked_stages[0].line, 5);
+	cr_assert_eq(p->unchecked_stages[0].col, 5);
+	fake_ctx(&ctx);
+	cr_assert_eq(pb_pipeline_run(p, &ctx, PB_TRACE_OFF, NULL), -EINVAL, "a pipeline missing its plugins' stages ran");
+	cr_assert(strstr(ctx.err.msg, "loaded without its plugins, for checking only"), "%s", ctx.err.msg);
+	pb_ctx_clear(&ctx);
+	pb_pipeline_free(p);
+	marker_case_cleanup(&c);
+
+	/* not an excuse for typos when no plugin is named, nor for a stage named twice */
+	p = load_flags("stages: [parse, marker, load, stack, args]\n", PB_PIPELINE_SKIP_PLUGINS, &err);
+	cr_assert_null(p);
+	cr_assert(strstr(err.msg, "test.yaml:1:17: unknown stage 'marker'"), "%s", err.msg);
+	snprintf(text, sizeof(text), "plugins: [%s]\nstages: [parse, marker, load, marker, stack, args]\n", c.so);
+	p = load_flags(text, PB_PIPELINE_SKIP_PLUGINS, &err);
+	cr_assert_null(p);
+	cr_assert(strstr(err.msg, "test.yaml:2:31: stage marker appears twice"), "%s", err.msg);
+	/* refusing wins over skipping */
+	p = load_flags(text, PB_PIPELINE_SKIP_PLUGINS | PB_PIPELINE_NO_PLUGINS, &err);
+	cr_assert_null(p);
+	cr_assert(strstr(err.msg, "test.yaml:1:11: plugin /"), "%s", err.msg);
+	cr_assert(strstr(err.msg, "refused"), "%s", err.msg);
 }
 
 /* Through the public API: a stage swapped for another implementation by name. */
