@@ -30,6 +30,7 @@ struct pb_launch_opts {
 	const char *reserve;	/* --reserve RANGE */
 	bool keep_reservation;	/* --keep-reservation */
 	const char *pipeline;	/* --pipeline NAME|FILE */
+	bool no_plugins;	/* --no-plugins: refuse a pipeline that names plugins */
 	int trace;		/* --trace: 0, 1 text, 2 json */
 	bool gdb;		/* --gdb: hand the process to gdb */
 	bool no_ptrace;		/* --no-ptrace */
@@ -67,7 +68,11 @@ int pb_launch_open_files(const struct pb_launch_opts *o, const char *cmd, int fd
 /* The options that configure a build, applied to b; 0, or -errno after saying why. */
 struct pb_builder;
 int pb_launch_apply(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd);
-/* Loads --pipeline (a name looks in $PB_PIPELINE_DIR, then pipelines/ beside the binary), or the default. */
+/*
+ * Loads --pipeline (a name looks in $PB_PIPELINE_DIR, then pipelines/ beside the binary), or the default;
+ * with --no-plugins, a pipeline that names a plugin is refused before any is loaded. 0, or -errno after
+ * saying why.
+ */
 struct pb_pipeline;
 int pb_launch_pipeline(const struct pb_launch_opts *o, struct pb_pipeline **ret, const char *cmd);
 /* An fd of the --cgroup directory (absolute, or under the cgroup2 mount), -1 without one, or -errno. */

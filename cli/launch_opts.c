@@ -243,6 +243,7 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 		{"reserve", required_argument, NULL, 'R'},
 		{"keep-reservation", no_argument, NULL, 'K'},
 		{"pipeline", required_argument, NULL, 'P'},
+		{"no-plugins", no_argument, NULL, 'p'},
 		{"trace", optional_argument, NULL, 'T'},
 		{"gdb", no_argument, NULL, 'G'},
 		{"no-ptrace", no_argument, NULL, 'N'},
@@ -298,6 +299,7 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 		case 'R': o->reserve = optarg; break;
 		case 'K': o->keep_reservation = true; break;
 		case 'P': o->pipeline = optarg; break;
+		case 'p': o->no_plugins = true; break;
 		case 'T':
 			if (!optarg || strcmp(optarg, "text") == 0)
 				o->trace = 1;
@@ -389,6 +391,9 @@ const char pb_launch_build_help[] =
 	"      --pipeline NAME|FILE  the stages to run: a file, or a name found in\n"
 	"                            $PB_PIPELINE_DIR or pipelines/ (default, sanitizer,\n"
 	"                            debug, novdso); default: the compiled-in default\n"
+	"      --no-plugins          refuse a pipeline that names plugins (loading one runs\n"
+	"                            its code), before anything is loaded or started: for\n"
+	"                            pipeline files you do not trust\n"
 	"      --trace[=text|json]   tell the story of the build on stderr\n"
 	"      --fd 'N<PATH'         fd N reads PATH (quoted: a shell would take N<PATH itself)\n"
 	"      --fd 'N>PATH'         fd N writes PATH, created (0666 & ~umask) or truncated\n"
@@ -669,6 +674,7 @@ static int find_pipeline(const char *name, char *path, size_t len)
 
 int pb_launch_pipeline(const struct pb_launch_opts *o, struct pb_pipeline **ret, const char *cmd)
 {
+	struct pb_pipeline_opts opts = {.sz = sizeof(opts), .flags = o->no_plugins ? PB_PIPELINE_NO_PLUGINS : 0};
 	struct pb_error err;
 	char *path;
 	int r = 0;
@@ -681,7 +687,7 @@ int pb_launch_pipeline(const struct pb_launch_opts *o, struct pb_pipeline **ret,
 	if (find_pipeline(o->pipeline, path, 4096) < 0) {
 		pb_cli_error(cmd, "no pipeline named '%s' (looked in $PB_PIPELINE_DIR and pipelines/)", o->pipeline);
 		r = -ENOENT;
-	} else if (pb_pipeline_load(path, ret, &err) < 0) {
+	} else if (pb_pipeline_load_opts(path, &opts, ret, &err) < 0) {
 		fprintf(stderr, "procbuilder: %s: %s\n", err.stage, err.msg);
 		r = pb_error_errno(&err);
 	}

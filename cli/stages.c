@@ -14,11 +14,21 @@ void pb_cli_stages_help(FILE *f)
 
 void pb_cli_check_help(FILE *f)
 {
-	fputs("Usage: procbuilder check PIPELINE.yaml...\n"
+	fputs("Usage: procbuilder check [--plugins] PIPELINE.yaml...\n"
 	      "Validate pipeline files without running anything: YAML syntax, known stages\n"
-	      "and options, option types and values, stage order, required stages, plugins.\n"
-	      "Errors are 'FILE:LINE:COLUMN: message; hint: ...' on stderr.\n"
-	      "Exit status: 0 if every file is valid, 2 otherwise.\n", f);
+	      "and options, option types and values, stage order, required stages.\n"
+	      "Errors are 'FILE:LINE:COLUMN: message; hint: ...' on stderr.\n\n"
+	      "A plugin is code: loading one runs it (its constructors at once), so none is\n"
+	      "loaded without --plugins. Then each plugins: entry must name a regular file,\n"
+	      "and it and every stage that is not built in (a plugin may provide it) are\n"
+	      "noted as not checked: 'FILE:LINE:COLUMN: note: ...' on stderr.\n\n"
+	      "      --plugins   load the plugins the files name, running their code, and\n"
+	      "                  check the stages and options they add too\n"
+	      "  -h, --help      show this help\n\n"
+	      "Exit status: 0 if every file is valid and was fully checked; 1 if none is\n"
+	      "invalid but some name plugins, which were not loaded, so what those provide\n"
+	      "was not checked (--plugins checks it); 2 if a file is invalid or on a usage\n"
+	      "error.\n", f);
 }
 
 int pb_cli_stages(int argc, char **argv)
@@ -50,28 +60,79 @@ out:
 	return ret;
 }
 
-int pb_cli_check(int argc, char **argv)
+/* check's status for a file that is valid as far as it was checked without its plugins */
+#define PB_EXIT_UNCHECKED 1
+
+/* Says on stderr what was not checked in p, loaded without its plugins; true if there is anything. */
+static bool note_unchecked(const struct pb_pipeline *p)
+{
+	const struct pb_pipeline_mention *m;
+
+	for (size_t i = 0; i < p->nskipped_plugins; i++) {
+		m = &p->skipped_plugins[i];
+		fprintf(stderr, "%s:%u:%u: note: plugin %s not loaded (--plugins loads it): what it provides is not checked\n",
+			p->file, m->line, m->col, m->name);
+	}
+	for (size_t i = 0; i < p->nunchecked_stages; i++) {
+		m = &p->unchecked_stages[i];
+		if (p->nskipped_plugins == 1)
+			fprintf(stderr, "%s:%u:%u: note: stage '%s' is not built in, so plugin %s must provide it: "
+				"not loaded, not checked (--plugins loads it)\n", p->file, m->line, m->col, m->name,
+				p->skipped_plugins[0].name);
+		else
+			fprintf(stderr, "%s:%u:%u: note: stage '%s' is not built in, so one of the %zu plugins must "
+				"provide it: not loaded, not checked (--plugins loads them)\n", p->file, m->line, m->col,
+				m->name, p->nskipped_plugins);
+	}
+	return p->nskipped_plugins > 0;
+}
+
+/* Checks one file: 0, PB_EXIT_UNCHECKED or PB_EXIT_ERROR, after saying which. */
+static int check_file(const char *path, bool plugins)
 {
 	struct pb_pipeline *p;
 	struct pb_error err;
 	int ret = 0;
 
-	if (argc < 2) {
+	if (pb_pipeline_load_file(path, NULL, plugins ? 0 : PB_PIPELINE_SKIP_PLUGINS, &p, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return PB_EXIT_ERROR;
+	}
+	if (note_unchecked(p)) {
+		printf("%s: valid as far as checked without plugins (pipeline %s, %zu stages checked, %zu not)\n",
+		       path, p->name, p->n, p->nunchecked_stages);
+		ret = PB_EXIT_UNCHECKED;
+	} else {
+		printf("%s: ok (pipeline %s, %zu stages)\n", path, p->name, p->n);
+	}
+	pb_pipeline_free(p);
+	return ret;
+}
+
+int pb_cli_check(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"plugins", no_argument, NULL, 'p'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	bool plugins = false;
+	int c, ret = 0;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p': plugins = true; break;
+		case 'h': pb_cli_check_help(stdout); return 0;
+		default: pb_cli_check_help(stderr); return PB_EXIT_USAGE;
+		}
+	}
+	if (optind == argc) {
 		pb_cli_check_help(stderr);
 		return PB_EXIT_USAGE;
 	}
-	for (int i = 1; i < argc; i++) {
-		if (pb_cli_is_help(argv[i])) {
-			pb_cli_check_help(stdout);
-			return 0;
-		}
-		if (pb_pipeline_load_file(argv[i], NULL, 0, &p, &err) < 0) {
-			fprintf(stderr, "%s\n", err.msg);
-			ret = PB_EXIT_ERROR;
-			continue;
-		}
-		printf("%s: ok (pipeline %s, %zu stages)\n", argv[i], p->name, p->n);
-		pb_pipeline_free(p);
+	for (int i = optind; i < argc; i++) {
+		int r = check_file(argv[i], plugins);
+		ret = r > ret ? r : ret;
 	}
 	return ret;
 }

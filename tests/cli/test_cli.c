@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The procbuilder command as a user runs it (tests run from the source root). */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,4 +299,225 @@ Test(cli_fd, help_lists_every_mode)
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
 		cr_assert(strstr(r.out, modes[i]), "%s missing: %s", modes[i], r.out);
 	run_result_free(&r);
+}
+
+/*
+ * Plugins only when asked. A pipeline file naming the test plugin
+ * (tests/plugins/marker.c), whose constructor creates $PB_TEST_PLUGIN_MARKER:
+ * that file exists exactly when the plugin's code ran.
+ */
+struct plugin_case {
+	char dir[32];
+	char yaml[64], other[64], marker[64], touched[64];
+	char marker_env[96];
+	char *env[4];
+};
+
+#define MARKER_STAGES "stages:\n  - script\n  - parse\n  - marker\n  - interp\n  - reserve\n  - load\n  - vdso\n" \
+	"  - stack\n  - args\n"
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	fputs(text, f);
+	cr_assert_eq(fclose(f), 0);
+}
+
+/*
+ * A fresh directory holding p.yaml: "pipeline: with-marker", "plugins: [the
+ * marker plugin]" (the path at 2:11), then text; other.yaml is free for a test.
+ */
+static void plugin_case_init(struct plugin_case *c, const char *text)
+{
+	char so[4096], yaml[8192];
+
+	snprintf(c->dir, sizeof(c->dir), "/tmp/pb-plugins-XXXXXX");
+	cr_assert_not_null(mkdtemp(c->dir));
+	snprintf(c->yaml, sizeof(c->yaml), "%s/p.yaml", c->dir);
+	snprintf(c->other, sizeof(c->other), "%s/other.yaml", c->dir);
+	snprintf(c->marker, sizeof(c->marker), "%s/marker", c->dir);
+	snprintf(c->touched, sizeof(c->touched), "%s/touched", c->dir);
+	snprintf(c->marker_env, sizeof(c->marker_env), "PB_TEST_PLUGIN_MARKER=%s", c->marker);
+	c->env[0] = "LANG=C";
+	c->env[1] = "PATH=/usr/bin:/bin";
+	c->env[2] = c->marker_env;
+	c->env[3] = NULL;
+	cr_assert_not_null(realpath("build/tests/plugins/marker.so", so));
+	snprintf(yaml, sizeof(yaml), "pipeline: with-marker\nplugins: [%s]\n%s", so, text);
+	write_file(c->yaml, yaml);
+}
+
+static void plugin_case_cleanup(struct plugin_case *c)
+{
+	const char *files[] = {c->yaml, c->other, c->marker, c->touched};
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		unlink(files[i]);
+	cr_assert_eq(rmdir(c->dir), 0, "%s: %s", c->dir, strerror(errno));
+}
+
+static bool exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+static struct run_result pb_in(struct plugin_case *c, char **args)
+{
+	struct run_result r;
+
+	cr_assert_eq(run_cmd(args, c->env, &r), 0);
+	return r;
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+Test(cli, check_loads_plugins_only_with_plugins)
+{
+	struct plugin_case c;
+	struct run_result r;
+	char want[160];
+
+	plugin_case_init(&c, MARKER_STAGES);
+	r = pb_in(&c, (char *[]){PB, "check", c.yaml, NULL});
+	cr_assert_not(exists(c.marker), "check ran the plugin's constructor");
+	cr_assert_eq(r.exit_code, 1, "valid as far as checked, not fully: %s", r.err);
+	snprintf(want, sizeof(want),
+		 "%s: valid as far as checked without plugins (pipeline with-marker, 8 stages checked, 1 not)\n", c.yaml);
+	cr_assert_str_eq(r.out, want);
+	snprintf(want, sizeof(want), "%s:2:11: note: plugin /", c.yaml);
+	cr_assert(strstr(r.err, want) && strstr(r.err, "marker.so not loaded (--plugins loads it)"), "%s", r.err);
+	snprintf(want, sizeof(want), "%s:6:5: note: stage 'marker' is not built in, so plugin /", c.yaml);
+	cr_assert(strstr(r.err, want), "%s", r.err);
+	cr_assert_eq(count_lines(r.err), 2, "%s", r.err);
+	run_result_free(&r);
+
+	r = pb_in(&c, (char *[]){PB, "check", "--plugins", c.yaml, NULL});
+	cr_assert(exists(c.marker), "check --plugins loads the plugin");
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	snprintf(want, sizeof(want), "%s: ok (pipeline with-marker, 9 stages)\n", c.yaml);
+	cr_assert_str_eq(r.out, want);
+	cr_assert_eq(r.err_len, 0, "%s", r.err);
+	run_result_free(&r);
+	plugin_case_cleanup(&c);
+}
+
+/* Without --plugins, the rest of the file is still checked, and so is each plugin's path. */
+Test(cli, check_without_plugins_still_finds_errors)
+{
+	struct plugin_case c;
+	struct run_result r;
+	char want[160];
+
+	plugin_case_init(&c, "stages:\n  - parse\n  - marker: {any: thing}\n  - load\n  - stack: {placement: sideways}\n"
+			 "  - args\n");
+	r = pb_in(&c, (char *[]){PB, "check", c.yaml, "pipelines/default.yaml", NULL});
+	cr_assert_eq(r.exit_code, 2, "%s", r.err);
+	snprintf(want, sizeof(want), "%s:7:24: option placement must be one of auto, kernel, planned", c.yaml);
+	cr_assert(strstr(r.err, want), "%s", r.err);
+	cr_assert(strstr(r.out, "pipelines/default.yaml: ok (pipeline default, 8 stages)"), "%s", r.out);
+	cr_assert_not(exists(c.marker));
+	run_result_free(&r);
+
+	write_file(c.other, "plugins: [missing.so]\nstages: [parse, load, stack, args]\n");
+	r = pb_in(&c, (char *[]){PB, "check", c.other, NULL});
+	cr_assert_eq(r.exit_code, 2, "%s", r.err);
+	snprintf(want, sizeof(want), "%s:1:11: plugin %s/missing.so: No such file or directory\n", c.other, c.dir);
+	cr_assert_str_eq(r.err, want);
+	run_result_free(&r);
+
+	write_file(c.other, "stages: [parse, load, stack, args]\nplugins:\n  - .\n");
+	r = pb_in(&c, (char *[]){PB, "check", c.other, NULL});
+	cr_assert_eq(r.exit_code, 2, "%s", r.err);
+	snprintf(want, sizeof(want), "%s:3:5: plugin %s/.: not a regular file\n", c.other, c.dir);
+	cr_assert_str_eq(r.err, want);
+	run_result_free(&r);
+	plugin_case_cleanup(&c);
+}
+
+/* run and plan --no-plugins: one line naming the plugins: entry, nothing loaded, nothing run. */
+Test(cli, run_and_plan_refuse_plugins_with_no_plugins)
+{
+	struct plugin_case c;
+	struct run_result r;
+	char want[160];
+
+	plugin_case_init(&c, MARKER_STAGES);
+	snprintf(want, sizeof(want), "procbuilder: pipeline: %s:2:11: plugin /", c.yaml);
+	for (int spawn = 0; spawn < 2; spawn++) {
+		char *in_place[] = {PB, "run", "--no-plugins", "--pipeline", c.yaml, "/usr/bin/touch", c.touched, NULL};
+		char *spawned[] = {PB, "run", "--spawn", "--no-plugins", "--pipeline", c.yaml, "/usr/bin/touch",
+				   c.touched, NULL};
+		r = pb_in(&c, spawn ? spawned : in_place);
+		cr_assert_eq(r.exit_code, 125, "%s", r.err);
+		cr_assert(strncmp(r.err, want, strlen(want)) == 0, "%s", r.err);
+		cr_assert(strstr(r.err, "marker.so refused: plugins are turned off"), "%s", r.err);
+		cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
+		cr_assert_not(exists(c.marker), "the plugin was loaded");
+		cr_assert_not(exists(c.touched), "the program ran");
+		run_result_free(&r);
+	}
+	r = pb_in(&c, (char *[]){PB, "plan", "--no-plugins", "--pipeline", c.yaml, "/bin/true", NULL});
+	cr_assert_eq(r.exit_code, 2, "%s", r.err);
+	cr_assert(strncmp(r.err, want, strlen(want)) == 0, "%s", r.err);
+	cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
+	cr_assert_eq(r.out_len, 0, "%s", r.out);
+	cr_assert_not(exists(c.marker));
+	run_result_free(&r);
+
+	/* the same file without --no-plugins: the plugin is loaded and the program runs */
+	r = pb_in(&c, (char *[]){PB, "run", "--pipeline", c.yaml, "/usr/bin/touch", c.touched, NULL});
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(exists(c.marker));
+	cr_assert(exists(c.touched));
+	run_result_free(&r);
+	plugin_case_cleanup(&c);
+}
+
+/* A pipeline without plugins runs as before under --no-plugins. */
+Test(cli, no_plugins_runs_a_pipeline_without_plugins)
+{
+	struct plugin_case c;
+	struct run_result r;
+
+	plugin_case_init(&c, MARKER_STAGES);
+	r = pb_in(&c, (char *[]){PB, "run", "--no-plugins", "--pipeline", "pipelines/default.yaml",
+				 "build/tests/helpers/pbhelper-static", "exit", "7", NULL});
+	cr_assert_eq(r.exit_code, 7, "%s", r.err);
+	cr_assert_eq(r.err_len, 0, "%s", r.err);
+	run_result_free(&r);
+	r = pb_in(&c, (char *[]){PB, "run", "--no-plugins", "--spawn", "--pipeline", "default", "/bin/echo", "hi", NULL});
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert_str_eq(r.out, "hi\n");
+	run_result_free(&r);
+	r = pb_in(&c, (char *[]){PB, "plan", "--no-plugins", "--pipeline", "pipelines/default.yaml", "/bin/true", NULL});
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "stack: top"), "%s", r.out);
+	run_result_free(&r);
+	plugin_case_cleanup(&c);
+}
+
+Test(cli, help_says_when_plugins_load)
+{
+	struct run_result r = pb("check", "--help", NULL);
+
+	cr_assert_eq(r.exit_code, 0);
+	cr_assert(strstr(r.out, "Usage: procbuilder check [--plugins] PIPELINE.yaml..."), "%s", r.out);
+	cr_assert(strstr(r.out, "none is\nloaded without --plugins"), "%s", r.out);
+	cr_assert(strstr(r.out, "; 1 if none is\ninvalid but some name plugins"), "%s", r.out);
+	run_result_free(&r);
+	for (int i = 0; i < 2; i++) {
+		r = pb(i ? "plan" : "run", "--help", NULL);
+		cr_assert_eq(r.exit_code, 0);
+		cr_assert(strstr(r.out, "--no-plugins          refuse a pipeline that names plugins"), "%s", r.out);
+		run_result_free(&r);
+	}
 }
