@@ -4,13 +4,17 @@
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/common/proc.h"
+#include "tests/common/run.h"
 
 int count_open_fds(void)
 {
@@ -75,26 +79,43 @@ int temp_file(char *tmpl, const void *bytes, size_t len, unsigned mode)
 
 int run_filtered(const struct sock_fprog *prog, char *const argv[], char *const envp[], char *err, size_t len)
 {
-	extern char **environ;
-	size_t got = 0;
-	ssize_t n;
-	int p[2], status;
-	pid_t pid;
+	struct run_result r;
+	int status;
 
-	if (pipe(p) < 0)
+	if (run_cmd_filtered(prog, argv, envp, &r) < 0)
 		return -1;
-	pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 2);
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog) < 0)
-			_exit(99);
-		execve(argv[0], argv, envp ? envp : environ);
-		_exit(98);
-	}
-	close(p[1]);
-	while (got + 1 < len && (n = read(p[0], err + got, len - 1 - got)) > 0)
-		got += (size_t)n;
-	err[got] = 0;
-	close(p[0]);
-	return pid < 0 || waitpid(pid, &status, 0) != pid ? -1 : status;
+	snprintf(err, len, "%s", r.err);
+	status = r.status;
+	run_result_free(&r);
+	return status;
+}
+
+const struct sock_fprog *refusal(struct refusal *f, int nr, int e)
+{
+	struct sock_filter insns[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nr, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((unsigned)e & SECCOMP_RET_DATA)),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+
+	memcpy(f->insns, insns, sizeof(insns));
+	f->prog = (struct sock_fprog){sizeof(insns) / sizeof(insns[0]), f->insns};
+	return &f->prog;
+}
+
+int run_refusing(int nr, int e, char *const argv[], char *const envp[], struct run_result *ret)
+{
+	struct refusal f;
+
+	return run_cmd_filtered(refusal(&f, nr, e), argv, envp, ret);
+}
+
+int refuse_here(int nr, int e)
+{
+	struct refusal f;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, refusal(&f, nr, e)) < 0)
+		return -errno;
+	return 0;
 }

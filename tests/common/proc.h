@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
+#include <linux/filter.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -15,6 +16,18 @@ int temp_file(char *tmpl, const void *bytes, size_t len, unsigned mode);
 /*
  * Runs argv (envp NULL: ours) with no_new_privs and the seccomp filter prog,
  * its stderr into err (len bytes, NUL-terminated). Its wait status, or -1.
+ * (run_cmd_filtered in tests/common/run.h keeps its stdout too.)
  */
-struct sock_fprog;
 int run_filtered(const struct sock_fprog *prog, char *const argv[], char *const envp[], char *err, size_t len);
+
+/* A seccomp filter that answers system call nr with errno e and allows every other call. */
+struct refusal {
+	struct sock_filter insns[4];
+	struct sock_fprog prog;
+};
+const struct sock_fprog *refusal(struct refusal *f, int nr, int e);
+/* run_cmd_filtered under refusal(nr, e). */
+struct run_result;
+int run_refusing(int nr, int e, char *const argv[], char *const envp[], struct run_result *ret);
+/* Installs refusal(nr, e) in this process, for good (with no_new_privs). 0 or -errno. */
+int refuse_here(int nr, int e);

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,22 +37,58 @@ static int append(char **buf, size_t *len, size_t *cap, int fd)
 	return (int)n;
 }
 
-int run_cmd(char *const argv[], char *const envp[], struct run_result *ret)
+/* Reads outfd and errfd into ret until both end, then reaps pid into ret. Closes both. */
+static void collect(pid_t pid, int outfd, int errfd, struct run_result *ret)
 {
-	int outp[2], errp[2], status, r;
 	size_t ocap = 0, ecap = 0;
-	posix_spawn_file_actions_t fa;
-	struct pollfd pf[2];
-	pid_t pid;
+	struct pollfd pf[2] = {{.fd = outfd, .events = POLLIN}, {.fd = errfd, .events = POLLIN}};
+	int status;
 
-	memset(ret, 0, sizeof(*ret));
+	while (pf[0].fd >= 0 || pf[1].fd >= 0) {
+		if (poll(pf, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pf[0].revents && append(&ret->out, &ret->out_len, &ocap, outfd) <= 0)
+			pf[0].fd = -1;
+		if (pf[1].revents && append(&ret->err, &ret->err_len, &ecap, errfd) <= 0)
+			pf[1].fd = -1;
+	}
+	close(outfd);
+	close(errfd);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	ret->status = status;
+	ret->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	ret->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	if (!ret->out)
+		ret->out = calloc(1, 1);
+	if (!ret->err)
+		ret->err = calloc(1, 1);
+}
+
+/* Two pipes, for stdout and stderr; 0 or -errno. */
+static int out_err_pipes(int outp[2], int errp[2])
+{
 	if (pipe2(outp, O_CLOEXEC) < 0)
 		return -errno;
 	if (pipe2(errp, O_CLOEXEC) < 0) {
+		int e = errno;
 		close(outp[0]);
 		close(outp[1]);
-		return -errno;
+		return -e;
 	}
+	return 0;
+}
+
+int run_cmd(char *const argv[], char *const envp[], struct run_result *ret)
+{
+	int outp[2], errp[2], r;
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+
+	memset(ret, 0, sizeof(*ret));
+	r = out_err_pipes(outp, errp);
+	if (r < 0)
+		return r;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
@@ -66,26 +104,39 @@ int run_cmd(char *const argv[], char *const envp[], struct run_result *ret)
 		close(errp[0]);
 		return -r;
 	}
-	pf[0] = (struct pollfd){.fd = outp[0], .events = POLLIN};
-	pf[1] = (struct pollfd){.fd = errp[0], .events = POLLIN};
-	while (pf[0].fd >= 0 || pf[1].fd >= 0) {
-		if (poll(pf, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (pf[0].revents && append(&ret->out, &ret->out_len, &ocap, outp[0]) <= 0)
-			pf[0].fd = -1;
-		if (pf[1].revents && append(&ret->err, &ret->err_len, &ecap, errp[0]) <= 0)
-			pf[1].fd = -1;
+	collect(pid, outp[0], errp[0], ret);
+	return 0;
+}
+
+int run_cmd_filtered(const struct sock_fprog *prog, char *const argv[], char *const envp[], struct run_result *ret)
+{
+	int outp[2], errp[2], r;
+	pid_t pid;
+
+	memset(ret, 0, sizeof(*ret));
+	r = out_err_pipes(outp, errp);
+	if (r < 0)
+		return r;
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (null < 0 || dup2(null, 0) < 0 || dup2(outp[1], 1) < 0 || dup2(errp[1], 2) < 0)
+			_exit(97);
+		if (prog && (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+			     prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog) < 0))
+			_exit(99);
+		execve(argv[0], argv, envp ? envp : environ);
+		_exit(98);
 	}
-	close(outp[0]);
-	close(errp[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	ret->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-	ret->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-	if (!ret->out)
-		ret->out = calloc(1, 1);
-	if (!ret->err)
-		ret->err = calloc(1, 1);
+	r = pid < 0 ? -errno : 0;
+	close(outp[1]);
+	close(errp[1]);
+	if (r < 0) {
+		close(outp[0]);
+		close(errp[0]);
+		return r;
+	}
+	collect(pid, outp[0], errp[0], ret);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 struct run_result {
 	int exit_code;		/* exit status, or -1 if killed */
 	int signal;		/* the signal that killed it, or 0 */
+	int status;		/* its wait status */
 	char *out, *err;	/* NUL-terminated, malloc'd */
 	size_t out_len, err_len;
 };
@@ -15,4 +16,12 @@ struct run_result {
  * /dev/null, and collects stdout and stderr. Returns 0 or -errno.
  */
 int run_cmd(char *const argv[], char *const envp[], struct run_result *ret);
+/*
+ * Runs argv[0] (a path) with envp (NULL: inherit) under no_new_privs and the seccomp
+ * filter prog (NULL: none), stdin from /dev/null, and collects stdout and stderr.
+ * Every other fd not marked close-on-exec is inherited, as a shell's command
+ * inherits its redirections. Returns 0 or -errno; a failed set-up is exit code 99.
+ */
+struct sock_fprog;
+int run_cmd_filtered(const struct sock_fprog *prog, char *const argv[], char *const envp[], struct run_result *ret);
 void run_result_free(struct run_result *r);
