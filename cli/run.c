@@ -1,16 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "procbuilder.h"
 #include "cli/cli.h"
 #include "cli/launch.h"
+#include "launch/fdclose.h"
 
 void pb_cli_run_help(FILE *f)
 {
@@ -103,9 +102,13 @@ static int run_in_place(const struct pb_launch_opts *o, char **pargv, int fd, co
 
 	if (ret)
 		return ret;
-	if (o->close_fds)
-		syscall(SYS_close_range, 3, ~0u, CLOSE_RANGE_CLOEXEC);
-	ret = build_failed(&err, pb_exec(b, pipe, &err));
+	/* what cannot be marked close-on-exec would leak: nothing runs then */
+	if (o->close_fds && (ret = pb_cloexec_from(3, pb_fd_nr_open())) < 0) {
+		pb_cli_error("run", "--close-fds: %s", strerror(-ret));
+		ret = 125;
+	} else {
+		ret = build_failed(&err, pb_exec(b, pipe, &err));
+	}
 	pb_builder_free(b);
 	return ret;
 }

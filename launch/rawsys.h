@@ -19,3 +19,6 @@ static inline __attribute__((always_inline)) long pb_raw_syscall(long n, long a,
 			 : "rcx", "r11", "memory");
 	return ret;
 }
+
+/* For code the clone child runs in its parent's memory: no sanitizer instrumentation. */
+#define PB_NO_SANITIZE __attribute__((no_sanitize("address", "undefined")))

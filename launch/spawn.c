@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "launch/fdclose.h"
 #include "launch/launch.h"
 #include "launch/rawsys.h"
 
@@ -23,10 +24,20 @@ extern const unsigned char pb_stub_image[], pb_stub_image_end[];
 
 #define CHILD_STACK_SIZE (16 * 1024)
 
+/* What the child was doing when it failed. */
+enum child_step { STEP_SOCK, STEP_FDS, STEP_EXEC };
+static const char *const child_step_what[] = {
+	[STEP_SOCK] = "moving the stub's socket to fd 3",
+	[STEP_FDS] = "marking the caller's fds close-on-exec",
+	[STEP_EXEC] = "starting the stub (execveat)",
+};
+
 struct spawn_args {
 	int memfd, sock;
 	int exefd;		/* the empty program naming the stub as its interpreter, or -1 */
+	int nr_open;		/* fs.nr_open, to mark fds without close_range or /proc */
 	volatile long err;
+	volatile int step;	/* enum child_step: where err happened */
 	volatile int stub_is_interp;	/* the exec of exefd worked */
 };
 
@@ -59,8 +70,16 @@ __asm__(".text\n"
 	"1:	ret\n"
 	".size pb_clone3_run, .-pb_clone3_run\n");
 
+/* The child's failure, for the parent to report. */
+PB_NO_SANITIZE static int child_failed(struct spawn_args *a, enum child_step step, long err)
+{
+	a->step = step;
+	a->err = err;
+	return 127;
+}
+
 /* Runs in the child, in our memory, with every signal blocked: raw syscalls only. */
-__attribute__((no_sanitize("address", "undefined"), noinline)) static int stub_child(void *p)
+PB_NO_SANITIZE __attribute__((noinline)) static int stub_child(void *p)
 {
 	struct spawn_args *a = p;
 	char *argv[] = {"pb-stub", NULL}, *envp[] = {NULL};
@@ -70,12 +89,12 @@ __attribute__((no_sanitize("address", "undefined"), noinline)) static int stub_c
 		r = pb_raw_syscall(SYS_dup3, a->sock, PB_STUB_SOCK_FD, 0, 0, 0, 0);
 	else
 		r = pb_raw_syscall(SYS_fcntl, PB_STUB_SOCK_FD, F_SETFD, 0, 0, 0, 0);
-	if (r < 0) {
-		a->err = r;
-		return 127;
-	}
+	if (r < 0)
+		return child_failed(a, STEP_SOCK, r);
 	/* Nothing of ours but 0, 1, 2 and the socket survives the exec. */
-	pb_raw_syscall(SYS_close_range, PB_STUB_SOCK_FD + 1, ~0u, CLOSE_RANGE_CLOEXEC, 0, 0, 0);
+	r = pb_cloexec_from(PB_STUB_SOCK_FD + 1, a->nr_open);
+	if (r < 0)
+		return child_failed(a, STEP_FDS, r);
 	/* (exefd is never 4, as both were opened lowest-first; checked all the same) */
 	if (a->exefd >= 0 && a->exefd != STUB_INTERP_FD && (a->memfd == STUB_INTERP_FD ||
 			      pb_raw_syscall(SYS_dup3, a->memfd, STUB_INTERP_FD, O_CLOEXEC, 0, 0, 0) >= 0)) {
@@ -84,8 +103,7 @@ __attribute__((no_sanitize("address", "undefined"), noinline)) static int stub_c
 		a->stub_is_interp = 0; /* no /proc here, say: the stub itself, as the program */
 	}
 	r = pb_raw_syscall(SYS_execveat, a->memfd, (long)"", (long)argv, (long)envp, AT_EMPTY_PATH, 0);
-	a->err = r;
-	return 127;
+	return child_failed(a, STEP_EXEC, r);
 }
 
 int pb_memfd_reopen_ro(int fd)
@@ -181,7 +199,7 @@ void pb_kill_and_reap(pid_t *pid, int *pidfd, int *sock)
 
 int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
 {
-	struct spawn_args a = {.memfd = -1, .sock = -1, .exefd = -1, .err = 0};
+	struct spawn_args a = {.memfd = -1, .sock = -1, .exefd = -1, .nr_open = pb_fd_nr_open()};
 	struct clone_args ca = {0};
 	int sv[2], pidfd = -1, r;
 	sigset_t all, old;
@@ -232,7 +250,7 @@ int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
 	b->sock = sv[0];
 	b->stub_is_interp = a.stub_is_interp;
 	if (a.err) {
-		r = pb_err_sys(err, "launch", (int)a.err, "starting the stub (execveat)");
+		r = pb_err_sys(err, "launch", (int)a.err, "%s", child_step_what[a.step]);
 		pb_kill_and_reap(&b->pid, &b->pidfd, &b->sock);
 		goto out_close_memfd;
 	}

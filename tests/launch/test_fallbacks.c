@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Launches where the kernel or a seccomp filter refuses a newer system call:
+ * close_range answered with ENOSYS, EPERM or EINVAL (kernels before 5.11 for
+ * CLOSE_RANGE_CLOEXEC). The program must see what it sees without the
+ * filter, or the launch must fail with a clear error.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "launch/fdclose.h"
+#include "procbuilder.h"
+#include "tests/common/built.h"
+#include "tests/common/proc.h"
+#include "tests/common/run.h"
+
+#define PB "build/procbuilder"
+#define H "build/tests/helpers/pbhelper-static"
+
+static char *env[] = {"A=1", "LANG=C", "PATH=/usr/bin:/bin", NULL};
+
+/* Installs refusal(nr, e) here and checks that it answers. */
+static void refuse_in_this_test(int nr, int e)
+{
+	cr_assert_eq(refuse_here(nr, e), 0, "%s", strerror(errno));
+	errno = 0;
+	cr_assert_eq(syscall(nr, 0, 0, 0), -1);
+	cr_assert_eq(errno, e, "the filter answers %d with %s", nr, strerror(errno));
+}
+
+/* What H prints for args, built and started by the library in this process. */
+static char *library_run(char **args)
+{
+	struct pb_builder *b;
+	struct pb_error err;
+	size_t nargs = 0;
+	int fd = open(H, O_RDONLY | O_CLOEXEC), status;
+	char *out;
+
+	while (args[nargs])
+		nargs++;
+	cr_assert_eq(pb_builder_new(H, -1, fd, &b, &err), 0, "%s: %s", err.stage, err.msg);
+	close(fd);
+	cr_assert_eq(pb_add_arguments(b, (const char *const *)args, nargs), 0);
+	cr_assert_eq(pb_add_environment(b, (const char *const *)env, sizeof(env) / sizeof(env[0]) - 1), 0);
+	cr_assert_eq(build_and_collect(b, &out, &status, &err), 0, "%s: %s", err.stage, err.msg);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %x: %s", status, out);
+	pb_builder_free(b);
+	return out;
+}
+
+/* ---- close_range refused ---- */
+
+/* path opened without close-on-exec on the lowest free number from lowest (the test runner has fds of its own). */
+static int open_inherited(const char *path, int flags, int lowest)
+{
+	int fd = open(path, flags | O_CLOEXEC), kept;
+
+	cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
+	kept = fcntl(fd, F_DUPFD, lowest);
+	cr_assert_geq(kept, lowest);
+	close(fd);
+	return kept;
+}
+
+/* The "fds=" line of a state report. */
+static char *fds_line(const char *out)
+{
+	const char *l = strstr(out, "\nfds=");
+	size_t n;
+
+	cr_assert_not_null(l, "%s", out);
+	n = strcspn(l + 1, "\n");
+	return strndup(l + 1, n);
+}
+
+/* Whether fd is in a "fds=0,1,2,..." line. */
+static bool has_fd(const char *line, int fd)
+{
+	char item[16];
+	size_t n = (size_t)snprintf(item, sizeof(item), ",%d", fd);
+	const char *p = strchr(line, '=');
+
+	for (; p && (p = strstr(p, item)); p += n)
+		if (p[n] == ',' || p[n] == 0)
+			return true;
+	return false;
+}
+
+/* What `procbuilder run [--spawn] --close-fds --fd 5=/etc/hostname H state` reports, under prog. */
+static void close_fds_run(const struct sock_fprog *prog, bool spawn, struct run_result *r)
+{
+	char *argv[] = {PB, "run", "--close-fds", "--fd", "5=/etc/hostname", spawn ? "--spawn" : "--", H, "state", NULL};
+
+	cr_assert_eq(run_cmd_filtered(prog, argv, env, r), 0);
+	cr_assert_eq(r->exit_code, 0, "%s", r->err);
+}
+
+/*
+ * As `(exec 7</etc/hostname 8>FILE; FILTER procbuilder run --close-fds ...)`:
+ * the program sees 0, 1, 2 and 5, as without the filter.
+ */
+static void close_fds_refused_with(int e)
+{
+	char tmp[] = "/tmp/pb-fds-XXXXXX", *fds;
+	char *keep[] = {PB, "run", "--spawn", H, "state", NULL};
+	struct refusal f;
+	struct run_result kept, want, got;
+	int t = mkstemp(tmp), in, out;
+
+	cr_assert_geq(t, 0);
+	close(t);
+	in = open_inherited("/etc/hostname", O_RDONLY, 70);
+	out = open_inherited(tmp, O_WRONLY, 80);
+	/* they do reach procbuilder: without --close-fds the program has them */
+	cr_assert_eq(run_cmd_filtered(NULL, keep, env, &kept), 0);
+	fds = fds_line(kept.out);
+	cr_assert(has_fd(fds, in) && has_fd(fds, out), "%d and %d in %s: %s", in, out, fds, kept.err);
+	free(fds);
+	for (int spawn = 0; spawn < 2; spawn++) {
+		close_fds_run(NULL, spawn, &want);
+		fds = fds_line(want.out);
+		cr_assert_str_eq(fds, "fds=0,1,2,5");
+		close_fds_run(refusal(&f, __NR_close_range, e), spawn, &got);
+		cr_assert_str_eq(got.err, "");
+		cr_assert_str_eq(strchr(got.out, '\n'), strchr(want.out, '\n'), "%s:\n--- unfiltered\n%s\n--- filtered\n%s",
+				 spawn ? "spawned" : "in place", want.out, got.out);
+		free(fds);
+		run_result_free(&want);
+		run_result_free(&got);
+	}
+	run_result_free(&kept);
+	close(in);
+	close(out);
+	unlink(tmp);
+}
+
+Test(no_close_range, enosys, .timeout = 60) { close_fds_refused_with(ENOSYS); }
+Test(no_close_range, eperm, .timeout = 60) { close_fds_refused_with(EPERM); }
+Test(no_close_range, einval_as_before_linux_5_11, .timeout = 60) { close_fds_refused_with(EINVAL); }
+
+/* pb_builder_new closes the caller's fds (0, 1, 2 and what pb_add_fds gives pass), filter or not. */
+Test(no_close_range, the_library_still_closes_the_callers_fds, .timeout = 30)
+{
+	char *out;
+
+	open_inherited("/etc/hostname", O_RDONLY, 70);
+	open_inherited("/dev/null", O_WRONLY, 300);
+	refuse_in_this_test(__NR_close_range, EPERM);
+	out = library_run((char *[]){H, "report", NULL});
+	cr_assert(strstr(out, "\"fds\": [0,1,2]"), "%s", out);
+	free(out);
+	cr_assert(no_children());
+}
+
+/* Where no fd can be marked close-on-exec at all, nothing starts: a clear error rather than a leak. */
+Test(no_close_range, unmarkable_fds_refuse_to_start, .timeout = 30)
+{
+	struct sock_filter insns[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_close_range, 5, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_fcntl, 0, 5),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, F_SETFD, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, FD_CLOEXEC, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {sizeof(insns) / sizeof(insns[0]), insns};
+	struct run_result r;
+
+	open_inherited("/etc/hostname", O_RDONLY, 70); /* something to close */
+	cr_assert_eq(run_cmd_filtered(&prog, (char *[]){PB, "run", "--close-fds", "--spawn", H, "exit", "0", NULL},
+				      env, &r), 0);
+	cr_assert_eq(r.exit_code, 125, "%s", r.err);
+	cr_assert_str_eq(r.err, "procbuilder: launch: marking the caller's fds close-on-exec: Operation not permitted\n");
+	run_result_free(&r);
+	cr_assert_eq(run_cmd_filtered(&prog, (char *[]){PB, "run", "--close-fds", H, "exit", "0", NULL}, env, &r), 0);
+	cr_assert_eq(r.exit_code, 125, "%s", r.err);
+	cr_assert_str_eq(r.err, "procbuilder: run: --close-fds: Operation not permitted\n");
+	run_result_free(&r);
+	/* the same filter without --close-fds: nothing to close, the program runs */
+	cr_assert_eq(run_cmd_filtered(&prog, (char *[]){PB, "run", H, "exit", "0", NULL}, env, &r), 0);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	run_result_free(&r);
+}
+
+/*
+ * The shell's `exec 7</etc/hostname 8>FILE`, then run [--close-fds] in place,
+ * close_range refused, with /proc or without it (as
+ * in_place::runs_without_proc). The program's fds line, malloc'd.
+ */
+static char *in_place_fds(bool with_proc, const char *close_fds)
+{
+	char tmp[] = "/tmp/pb-fds-XXXXXX", cmd[1024], *fds;
+	struct run_result r;
+	int t = mkstemp(tmp);
+
+	cr_assert_geq(t, 0);
+	close(t);
+	snprintf(cmd, sizeof(cmd), "%s exec 7</etc/hostname 8>%s && exec %s run %s %s state",
+		 with_proc ? "" : "umount -l /proc &&", tmp, PB, close_fds, H);
+	cr_assert_eq(run_refusing(__NR_close_range, ENOSYS, (char *[]){"/usr/bin/unshare", "-m", "/bin/sh", "-c", cmd, NULL},
+				  env, &r), 0);
+	cr_assert_eq(r.exit_code, 0, "%s: %s", cmd, r.err);
+	fds = fds_line(r.out);
+	run_result_free(&r);
+	unlink(tmp);
+	return fds;
+}
+
+Test(no_close_range, in_place_with_and_without_proc, .timeout = 60)
+{
+	char *fds;
+
+#ifdef PB_ASAN
+	cr_skip("the ASan runtime itself reads /proc");
+#endif
+	if (geteuid() != 0)
+		cr_skip("needs root to unmount /proc in a mount namespace of its own");
+	for (int with_proc = 0; with_proc < 2; with_proc++) {
+		fds = in_place_fds(with_proc, "--");
+		cr_assert(has_fd(fds, 7) && has_fd(fds, 8), "without --close-fds, 7 and 8 pass: %s", fds);
+		free(fds);
+		fds = in_place_fds(with_proc, "--close-fds");
+		cr_assert_str_eq(fds, "fds=0,1,2", "%s /proc", with_proc ? "with" : "without");
+		free(fds);
+	}
+}
+
+/* In a child: hides /proc, opens fds at 7 and as high as allowed, lowers RLIMIT_NOFILE, then marks. */
+static int mark_without_proc(void)
+{
+	struct rlimit lim, few = {64, 64};
+	int high, null;
+
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("none", "/proc", "tmpfs", 0, NULL) < 0)
+		return 77;
+	if (access("/proc/self/fd", F_OK) == 0 || pb_fd_nr_open() != 1 << 20)
+		return 2;
+	getrlimit(RLIMIT_NOFILE, &lim);
+	lim.rlim_cur = lim.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &lim) < 0)
+		return 3;
+	high = (int)(lim.rlim_max < 1u << 20 ? lim.rlim_max : 1u << 20) - 1;
+	null = open("/dev/null", O_RDONLY);
+	if (high < 1000 || dup2(null, 7) != 7 || dup2(null, high) != high)
+		return 77;
+	if (setrlimit(RLIMIT_NOFILE, &few) < 0 || refuse_here(__NR_close_range, ENOSYS) < 0)
+		return 4;
+	if (pb_cloexec_from(3, pb_fd_nr_open()) < 0)
+		return 5;
+	if (fcntl(0, F_GETFD) != 0 || fcntl(2, F_GETFD) != 0)
+		return 6;
+	return fcntl(7, F_GETFD) == FD_CLOEXEC && fcntl(high, F_GETFD) == FD_CLOEXEC ? 0 : 7;
+}
+
+/*
+ * Without close_range and without /proc, every number below fs.nr_open (the
+ * kernel's default 2^20 when /proc/sys is unreadable too) is marked: also
+ * above an RLIMIT_NOFILE lowered after the fds were opened.
+ */
+Test(no_close_range, without_proc_every_number_below_nr_open, .timeout = 60)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(mark_without_proc());
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
+		cr_skip_test("cannot hide /proc in a mount namespace, or RLIMIT_NOFILE's hard limit is under 1000");
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %x", status);
+}
