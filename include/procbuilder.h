@@ -105,7 +105,8 @@ struct pb_built;
 
 /*
  * Creates the process at once (seed: fail fast): a tiny stub is spawned with
- * clone3 + execveat of a sealed memfd and waits for its plan. exec_fd is the
+ * clone3 (clone where clone3 gives ENOSYS) + execveat of a sealed memfd and
+ * waits for its plan. exec_fd is the
  * program (checked like execve: a regular file, executable, not on a noexec
  * mount); it is duplicated, the caller keeps its own. job_fd is a cgroup v2
  * directory fd to create the process in, or -1 for the caller's cgroup.

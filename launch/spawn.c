@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include <elf.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -12,6 +14,7 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,16 +28,18 @@ extern const unsigned char pb_stub_image[], pb_stub_image_end[];
 #define CHILD_STACK_SIZE (16 * 1024)
 
 /* What the child was doing when it failed. */
-enum child_step { STEP_SOCK, STEP_FDS, STEP_EXEC };
+enum child_step { STEP_SOCK, STEP_FDS, STEP_CGROUP, STEP_EXEC };
 static const char *const child_step_what[] = {
 	[STEP_SOCK] = "moving the stub's socket to fd 3",
 	[STEP_FDS] = "marking the caller's fds close-on-exec",
+	[STEP_CGROUP] = "moving the stub into the cgroup (cgroup.procs)",
 	[STEP_EXEC] = "starting the stub (execveat)",
 };
 
 struct spawn_args {
 	int memfd, sock;
 	int exefd;		/* the empty program naming the stub as its interpreter, or -1 */
+	int join_fd;		/* a cgroup the child must join itself (no CLONE_INTO_CGROUP), or -1 */
 	int nr_open;		/* fs.nr_open, to mark fds without close_range or /proc */
 	volatile long err;
 	volatile int step;	/* enum child_step: where err happened */
@@ -70,12 +75,58 @@ __asm__(".text\n"
 	"1:	ret\n"
 	".size pb_clone3_run, .-pb_clone3_run\n");
 
+/*
+ * clone(2) with a function to run on the child's stack, for where clone3 is
+ * unavailable: the exit signal in the low byte of flags (no
+ * CLONE_INTO_CGROUP: clone has no cgroup field), the stack's top, the pidfd
+ * (CLONE_PIDFD) at parent_tid. fn and arg cross on the child's stack, not in
+ * callee-saved registers, which the parent would have to restore.
+ */
+long pb_clone_run(unsigned long flags, void *stack_top, int *pidfd, int (*fn)(void *), void *arg);
+__asm__(".text\n"
+	".globl pb_clone_run\n"
+	".hidden pb_clone_run\n"
+	".type pb_clone_run, @function\n"
+	"pb_clone_run:\n"
+	"	and $-16, %rsi\n"
+	"	sub $16, %rsi\n"
+	"	mov %rcx, 8(%rsi)\n"
+	"	mov %r8, (%rsi)\n"
+	"	xor %r10d, %r10d\n" /* child_tid */
+	"	xor %r8d, %r8d\n" /* tls */
+	"	mov $56, %eax\n" /* __NR_clone */
+	"	syscall\n"
+	"	test %rax, %rax\n"
+	"	jnz 1f\n"
+	"	xor %ebp, %ebp\n"
+	"	pop %rdi\n"
+	"	pop %rax\n"
+	"	call *%rax\n"
+	"	mov %eax, %edi\n"
+	"	mov $60, %eax\n" /* exit */
+	"	syscall\n"
+	"	hlt\n"
+	"1:	ret\n"
+	".size pb_clone_run, .-pb_clone_run\n");
+
 /* The child's failure, for the parent to report. */
 PB_NO_SANITIZE static int child_failed(struct spawn_args *a, enum child_step step, long err)
 {
 	a->step = step;
 	a->err = err;
 	return 127;
+}
+
+/* Moves the calling process into the cgroup directory dirfd (writing 0 to cgroup.procs moves the writer). */
+PB_NO_SANITIZE static long join_cgroup(int dirfd)
+{
+	long fd = pb_raw_syscall(SYS_openat, dirfd, (long)"cgroup.procs", O_WRONLY | O_CLOEXEC, 0, 0, 0), r;
+
+	if (fd < 0)
+		return fd;
+	r = pb_raw_syscall(SYS_write, fd, (long)"0", 1, 0, 0, 0);
+	pb_raw_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
+	return r < 0 ? r : r == 1 ? 0 : -EIO;
 }
 
 /* Runs in the child, in our memory, with every signal blocked: raw syscalls only. */
@@ -95,6 +146,9 @@ PB_NO_SANITIZE __attribute__((noinline)) static int stub_child(void *p)
 	r = pb_cloexec_from(PB_STUB_SOCK_FD + 1, a->nr_open);
 	if (r < 0)
 		return child_failed(a, STEP_FDS, r);
+	/* Before the exec: nothing of the program may run outside the job. */
+	if (a->join_fd >= 0 && (r = join_cgroup(a->join_fd)) < 0)
+		return child_failed(a, STEP_CGROUP, r);
 	/* (exefd is never 4, as both were opened lowest-first; checked all the same) */
 	if (a->exefd >= 0 && a->exefd != STUB_INTERP_FD && (a->memfd == STUB_INTERP_FD ||
 			      pb_raw_syscall(SYS_dup3, a->memfd, STUB_INTERP_FD, O_CLOEXEC, 0, 0, 0) >= 0)) {
@@ -197,10 +251,94 @@ void pb_kill_and_reap(pid_t *pid, int *pidfd, int *sock)
 	*pidfd = *sock = -1;
 }
 
+/* clone3 with the stub's flags, the job's cgroup given to the kernel. */
+static long clone3_stub(const struct pb_builder *b, struct spawn_args *a, void *stack, int *pidfd)
+{
+	struct clone_args ca = {
+		.flags = CLONE_PIDFD | CLONE_VFORK | CLONE_VM,
+		.pidfd = (uint64_t)(uintptr_t)pidfd,
+		.exit_signal = SIGCHLD,
+		.stack = (uint64_t)(uintptr_t)stack,
+		.stack_size = CHILD_STACK_SIZE,
+	};
+
+	if (b->job_fd >= 0) {
+		ca.flags |= CLONE_INTO_CGROUP;
+		ca.cgroup = (uint64_t)b->job_fd;
+	}
+	return pb_clone3_run(&ca, sizeof(ca), stub_child, a);
+}
+
+/*
+ * Whether clone3's failure r says that the kernel lacks what we ask for,
+ * rather than refusing it: ENOSYS (before 5.3, and seccomp profiles that
+ * predate clone3, valgrind); with a job also E2BIG and EINVAL, what 5.3 to 5.6
+ * give for the cgroup field they do not know (nonzero: E2BIG) or for the
+ * CLONE_INTO_CGROUP flag (job fd 0: EINVAL). A newer kernel gives neither
+ * for these arguments, and the fallback places the child itself or fails, so
+ * misreading one costs a message, never the placement. EPERM and the rest
+ * are the kernel's or a filter's verdict, reported as such.
+ */
+static bool clone3_lacks(long r, bool job)
+{
+	return r == -ENOSYS || (job && (r == -E2BIG || r == -EINVAL));
+}
+
+/* What CLONE_INTO_CGROUP accepts (it gives EBADF for anything else, a cgroup v1 directory too). */
+static bool is_cgroup2(int fd)
+{
+	struct statfs sf;
+
+	return fstatfs(fd, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+/*
+ * The stub's child: clone3, or where clone3 lacks what we ask, clone(2) as
+ * glibc falls back to it, the child joining the job itself. Its pid, or
+ * -errno with err set.
+ */
+static long clone_child(const struct pb_builder *b, struct spawn_args *a, void *stack, int *pidfd,
+			struct pb_error *err)
+{
+	long pid = clone3_stub(b, a, stack, pidfd), r;
+
+	if (!clone3_lacks(pid, b->job_fd >= 0))
+		return pid >= 0 ? pid : pb_err_sys(err, "launch", (int)pid, "clone3");
+	if (b->job_fd >= 0 && !is_cgroup2(b->job_fd))
+		return pb_err_sys(err, "launch", -EBADF, "the job fd is not a cgroup v2 directory");
+	a->join_fd = b->job_fd;
+	r = pb_clone_run(CLONE_PIDFD | CLONE_VFORK | CLONE_VM | SIGCHLD, (char *)stack + CHILD_STACK_SIZE, pidfd,
+			 stub_child, a);
+	return r >= 0 ? r : pb_err_sys(err, "launch", (int)r, "clone (clone3: %s)", strerror((int)-pid));
+}
+
+/*
+ * After the clone: the child's own failure, a pidfd where clone gave none
+ * (before Linux 5.2 it ignores CLONE_PIDFD), ptrace. 0, or -errno with the
+ * child killed and reaped.
+ */
+static int adopt_stub(struct pb_builder *b, const struct spawn_args *a, struct pb_error *err)
+{
+	int r = 0;
+
+	if (a->err)
+		r = pb_err_sys(err, "launch", (int)a->err, "%s", child_step_what[a->step]);
+	else if (b->pidfd < 0 && (b->pidfd = (int)syscall(SYS_pidfd_open, b->pid, 0)) < 0)
+		r = pb_err_sys(err, "launch", -errno, "pidfd_open of the stub");
+	else if (ptrace(PTRACE_SEIZE, b->pid, 0, PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD) < 0) {
+		if (errno == EPERM)
+			b->no_ptrace = true; /* refused (seccomp, yama, ...): the trampoline fallback */
+		else
+			r = pb_err_sys(err, "launch", -errno, "ptrace(PTRACE_SEIZE) of the stub");
+	}
+	if (r < 0)
+		pb_kill_and_reap(&b->pid, &b->pidfd, &b->sock);
+	return r;
+}
+
 int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
 {
-	struct spawn_args a = {.memfd = -1, .sock = -1, .exefd = -1, .nr_open = pb_fd_nr_open()};
-	struct clone_args ca = {0};
+	struct spawn_args a = {.memfd = -1, .sock = -1, .exefd = -1, .join_fd = -1, .nr_open = pb_fd_nr_open()};
 	int sv[2], pidfd = -1, r;
 	sigset_t all, old;
 	void *stack;
@@ -224,48 +362,24 @@ int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
 		goto out_close_sock;
 	}
 	a.sock = sv[1];
-	ca.flags = CLONE_PIDFD | CLONE_VFORK | CLONE_VM;
-	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
-	ca.exit_signal = SIGCHLD;
-	ca.stack = (uint64_t)(uintptr_t)stack;
-	ca.stack_size = CHILD_STACK_SIZE;
-	if (b->job_fd >= 0) {
-		ca.flags |= CLONE_INTO_CGROUP;
-		ca.cgroup = (uint64_t)b->job_fd;
-	}
 	/* No handler of ours may run in the child: it shares our memory. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid = pb_clone3_run(&ca, sizeof(ca), stub_child, &a);
+	pid = clone_child(b, &a, stack, &pidfd, err);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	free(stack);
 	close(sv[1]);
 	sv[1] = -1;
 	if (pid < 0) {
-		r = pb_err_sys(err, "launch", (int)pid, "clone3");
+		r = (int)pid;
 		goto out_close_sock;
 	}
 	b->pid = (pid_t)pid;
 	b->pidfd = pidfd;
 	b->sock = sv[0];
 	b->stub_is_interp = a.stub_is_interp;
-	if (a.err) {
-		r = pb_err_sys(err, "launch", (int)a.err, "%s", child_step_what[a.step]);
-		pb_kill_and_reap(&b->pid, &b->pidfd, &b->sock);
-		goto out_close_memfd;
-	}
-	if (ptrace(PTRACE_SEIZE, b->pid, 0, PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD) < 0) {
-		if (errno != EPERM) {
-			r = pb_err_sys(err, "launch", -errno, "ptrace(PTRACE_SEIZE) of the stub");
-			pb_kill_and_reap(&b->pid, &b->pidfd, &b->sock);
-			goto out_close_memfd;
-		}
-		b->no_ptrace = true; /* refused (seccomp, yama, ...): the trampoline fallback */
-	}
-	close(a.memfd);
-	if (a.exefd >= 0)
-		close(a.exefd);
-	return 0;
+	r = adopt_stub(b, &a, err);
+	goto out_close_memfd; /* the stub has exec'd them (or is gone): ours go either way */
 
 out_close_sock:
 	close(sv[0]);

@@ -3,9 +3,12 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,7 +42,8 @@ static void remove_cgroup(void)
 
 TestSuite(job, .fini = remove_cgroup);
 
-Test(job, the_process_is_in_the_cgroup_before_start)
+/* Builds H in the fresh cgroup cg and checks it is there before it starts. */
+static void assert_in_the_cgroup_before_start(void)
 {
 	struct pb_builder *b;
 	struct pb_built *p;
@@ -47,7 +51,6 @@ Test(job, the_process_is_in_the_cgroup_before_start)
 	char procs_path[4200], *procs, pid[16];
 	int job, fd, status;
 
-	make_cgroup();
 	job = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	fd = open(H, O_RDONLY | O_CLOEXEC);
 	cr_assert_eq(pb_builder_new(H, job, fd, &b, &err), 0, "%s", err.msg);
@@ -66,6 +69,100 @@ Test(job, the_process_is_in_the_cgroup_before_start)
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	pb_built_free(p);
 	cr_assert(no_children());
+}
+
+Test(job, the_process_is_in_the_cgroup_before_start)
+{
+	make_cgroup();
+	assert_in_the_cgroup_before_start();
+}
+
+/* clone3 refused (ENOSYS): the clone fallback's child joins the cgroup itself, before its exec. */
+Test(job, in_the_cgroup_before_start_without_clone3)
+{
+	make_cgroup();
+	cr_assert_eq(refuse_here(__NR_clone3, ENOSYS), 0);
+	assert_in_the_cgroup_before_start();
+}
+
+/* What `cat /proc/self/cgroup` says under procbuilder run --spawn --cgroup cg, clone3 refused or not. */
+Test(job, run_spawn_cgroup_without_clone3_as_with_it, .timeout = 30)
+{
+	char *argv[] = {"build/procbuilder", "run", "--spawn", "--cgroup", cg, "/bin/busybox", "cat", "/proc/self/cgroup",
+			NULL};
+	char line[128];
+	struct run_result want, got;
+
+	make_cgroup();
+	snprintf(line, sizeof(line), "0::/%s\n", strrchr(cg, '/') + 1);
+	cr_assert_eq(run_cmd_filtered(NULL, argv, NULL, &want), 0);
+	cr_assert_eq(want.exit_code, 0, "%s", want.err);
+	cr_assert(strstr(want.out, line), "want %s in %s", line, want.out);
+	cr_assert_eq(run_refusing(__NR_clone3, ENOSYS, argv, NULL, &got), 0);
+	cr_assert_eq(got.exit_code, 0, "%s", got.err);
+	cr_assert_str_eq(got.out, want.out);
+	run_result_free(&want);
+	run_result_free(&got);
+}
+
+/*
+ * Kernels 5.3 to 5.6 have clone3 but not CLONE_INTO_CGROUP: E2BIG for its
+ * field, EINVAL for its flag. With a job, that is the fallback's case too;
+ * without one, neither can come from the kernel, so it is reported.
+ */
+Test(job, e2big_and_einval_fall_back_only_with_a_job, .timeout = 30)
+{
+	char *with_job[] = {"build/procbuilder", "run", "--spawn", "--cgroup", cg, "/bin/busybox", "cat",
+			    "/proc/self/cgroup", NULL};
+	char *without[] = {"build/procbuilder", "run", "--spawn", "/bin/busybox", "true", NULL};
+	const int errs[] = {E2BIG, EINVAL};
+	char line[128], msg[128];
+	struct run_result r;
+
+	make_cgroup();
+	snprintf(line, sizeof(line), "0::/%s\n", strrchr(cg, '/') + 1);
+	for (size_t i = 0; i < 2; i++) {
+		cr_assert_eq(run_refusing(__NR_clone3, errs[i], with_job, NULL, &r), 0);
+		cr_assert_eq(r.exit_code, 0, "%s", r.err);
+		cr_assert(strstr(r.out, line), "%s: want %s in %s", strerror(errs[i]), line, r.out);
+		run_result_free(&r);
+		cr_assert_eq(run_refusing(__NR_clone3, errs[i], without, NULL, &r), 0);
+		snprintf(msg, sizeof(msg), "procbuilder: launch: clone3: %s\n", strerror(errs[i]));
+		cr_assert_eq(r.exit_code, 125);
+		cr_assert_str_eq(r.err, msg);
+		run_result_free(&r);
+	}
+}
+
+/*
+ * A job the process cannot join: an error and no process, with clone3
+ * (CLONE_INTO_CGROUP) and then, in this process, without it.
+ */
+static void assert_unjoinable(int job, const char *clone3_says, const char *fallback_says)
+{
+	struct pb_builder *b;
+	struct pb_error err;
+	int fd = open(H, O_RDONLY | O_CLOEXEC);
+
+	cr_assert_lt(pb_builder_new(H, job, fd, &b, &err), 0);
+	cr_assert(strstr(err.msg, clone3_says), "clone3: %s", err.msg);
+	cr_assert(no_children());
+	cr_assert_eq(refuse_here(__NR_clone3, ENOSYS), 0);
+	cr_assert_lt(pb_builder_new(H, job, fd, &b, &err), 0);
+	cr_assert(strstr(err.msg, fallback_says), "without clone3: %s", err.msg);
+	cr_assert(no_children());
+	close(fd);
+}
+
+Test(job, a_removed_cgroup_is_an_error_without_clone3_too)
+{
+	int job;
+
+	make_cgroup();
+	job = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cr_assert_eq(rmdir(cg), 0);
+	assert_unjoinable(job, "clone3: ", "moving the stub into the cgroup (cgroup.procs): No such file or directory");
+	close(job);
 }
 
 Test(job, pids_max_refuses_a_fork_in_the_program)
@@ -108,4 +205,16 @@ Test(job, bad_job_fd_and_cli_errors)
 	cr_assert_eq(r.exit_code, 125);
 	cr_assert(strstr(r.err, "--cgroup /nonexistent-cgroup: No such file or directory"), "%s", r.err);
 	run_result_free(&r);
+}
+
+/* clone3 refuses a cgroup v1 directory (EBADF); so does the fallback, which could write its cgroup.procs. */
+Test(job, a_cgroup_v1_job_is_refused_without_clone3_too)
+{
+	struct statfs sf;
+	int job = open("/sys/fs/cgroup/pids", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (job < 0 || fstatfs(job, &sf) < 0 || sf.f_type != CGROUP_SUPER_MAGIC)
+		cr_skip_test("no cgroup v1 hierarchy at /sys/fs/cgroup/pids");
+	assert_unjoinable(job, "clone3: Bad file descriptor", "not a cgroup v2 directory");
+	close(job);
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Launches where the kernel or a seccomp filter refuses a newer system call:
- * close_range answered with ENOSYS, EPERM or EINVAL (kernels before 5.11 for
- * CLOSE_RANGE_CLOEXEC). The program must see what it sees without the
- * filter, or the launch must fail with a clear error.
+ * clone3 answered with ENOSYS (older container runtimes' default profiles,
+ * valgrind), close_range answered with ENOSYS, EPERM or EINVAL (kernels
+ * before 5.11 for CLOSE_RANGE_CLOEXEC). The program must see what it sees
+ * without the filter, or the launch must fail with a clear error.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -59,6 +60,54 @@ static char *library_run(char **args)
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %x: %s", status, out);
 	pb_builder_free(b);
 	return out;
+}
+
+/* ---- clone3 answered with ENOSYS ---- */
+
+Test(no_clone3, the_library_launches_and_the_program_sees_what_posix_spawn_gives, .timeout = 30)
+{
+	char *args[] = {H, "report", "arg1", "", "arg three", NULL}, *got;
+	struct run_result want;
+
+	refuse_in_this_test(__NR_clone3, ENOSYS);
+	/* glibc's posix_spawn falls back to clone itself */
+	cr_assert_eq(run_cmd(args, env, &want), 0);
+	cr_assert_eq(want.exit_code, 0, "%s", want.err);
+	got = library_run(args);
+	cr_assert_str_eq(got, want.out, "--- posix_spawn\n%s\n--- procbuilder\n%s", want.out, got);
+	cr_assert(strstr(got, "\"fds\": [0,1,2]"), "%s", got);
+	free(got);
+	run_result_free(&want);
+	cr_assert(no_children());
+}
+
+Test(no_clone3, run_spawn_sees_what_execve_gives, .timeout = 30)
+{
+	char *args[] = {H, "report", "arg1", "", "arg three", NULL};
+	char *pbargv[] = {PB, "run", "--spawn", "--", H, "report", "arg1", "", "arg three", NULL};
+	struct run_result want, got;
+
+	cr_assert_eq(run_refusing(__NR_clone3, ENOSYS, args, env, &want), 0);
+	cr_assert_eq(want.exit_code, 0, "execve: %s", want.err);
+	cr_assert(strstr(want.out, "\"no_new_privs\": 1"), "the filter was there: %s", want.out);
+	cr_assert_eq(run_refusing(__NR_clone3, ENOSYS, pbargv, env, &got), 0);
+	cr_assert_eq(got.exit_code, 0, "procbuilder: %s", got.err);
+	cr_assert_str_eq(got.err, "");
+	cr_assert_str_eq(got.out, want.out, "--- execve\n%s\n--- procbuilder run --spawn\n%s", want.out, got.out);
+	run_result_free(&want);
+	run_result_free(&got);
+}
+
+/* A refusal other than ENOSYS is the filter's verdict: reported, no clone behind its back. */
+Test(no_clone3, eperm_is_reported_not_worked_around)
+{
+	char *pbargv[] = {PB, "run", "--spawn", H, "exit", "0", NULL};
+	struct run_result r;
+
+	cr_assert_eq(run_refusing(__NR_clone3, EPERM, pbargv, env, &r), 0);
+	cr_assert_eq(r.exit_code, 125, "%s", r.err);
+	cr_assert_str_eq(r.err, "procbuilder: launch: clone3: Operation not permitted\n");
+	run_result_free(&r);
 }
 
 /* ---- close_range refused ---- */
