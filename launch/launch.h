@@ -106,7 +106,8 @@ void pb_trampoline_page(unsigned char page[4096], uint64_t rsp, uint64_t entry);
 
 /*
  * Spawns the stub: sealed memfd, clone3(CLONE_PIDFD|CLONE_VFORK|CLONE_VM
- * [|CLONE_INTO_CGROUP]), execveat, then PTRACE_SEIZE. Fills b->pid, pidfd, sock.
+ * [|CLONE_INTO_CGROUP]) (clone where clone3 is answered with ENOSYS),
+ * execveat, then PTRACE_SEIZE. Fills b->pid, pidfd, sock.
  */
 int pb_spawn_stub(struct pb_builder *b, struct pb_error *err);
 
