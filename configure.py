@@ -23,6 +23,7 @@ missing ones with apt-get, otherwise it prints the exact command and fails.
 import argparse
 import glob
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -33,7 +34,20 @@ sys.path.insert(0, os.path.join(SRC, 'misc'))
 import ninja_syntax  # noqa: E402
 
 BUILD = 'build'
-VERSION = '0.1.0'
+
+
+def header_version():
+    """The one version: PB_VERSION_MAJOR/MINOR/PATCH in include/procbuilder.h."""
+    with open(os.path.join(SRC, 'include', 'procbuilder.h')) as f:
+        text = f.read()
+    parts = [re.search(r'#define PB_VERSION_%s (\d+)' % k, text) for k in ('MAJOR', 'MINOR', 'PATCH')]
+    if not all(parts):
+        sys.exit('configure.py: ERROR: include/procbuilder.h lacks PB_VERSION_MAJOR/MINOR/PATCH')
+    return [int(m.group(1)) for m in parts]
+
+
+VERSION_PARTS = header_version()
+VERSION = '.'.join(str(v) for v in VERSION_PARTS)
 
 # What we need, and the Debian package that brings it.
 TOOLS = [('ninja', 'ninja-build'), ('pkg-config', 'pkg-config'), ('clang', 'clang'),
@@ -120,12 +134,55 @@ def check_stage_independence(stage_dir, deps):
                         % (path, num, line.strip()))
 
 
+def install_dirs(args):
+    """Where `ninja install` puts things; the libdir is multiarch where the compiler says (Debian)."""
+    prefix = args.prefix
+    libdir = args.libdir
+    if not libdir:
+        try:
+            arch = subprocess.run(shlex.split(args.cc) + ['-print-multiarch'], capture_output=True,
+                                  text=True).stdout.strip()
+        except OSError:
+            arch = ''
+        libdir = os.path.join(prefix, 'lib', arch) if arch else os.path.join(prefix, 'lib')
+    datadir = args.datadir or os.path.join(prefix, 'share')
+    return {'prefix': prefix, 'bindir': os.path.join(prefix, 'bin'), 'libdir': libdir,
+            'includedir': os.path.join(prefix, 'include'), 'datadir': datadir,
+            'pipelinedir': os.path.join(datadir, 'procbuilder', 'pipelines'),
+            'mandir': args.mandir or os.path.join(datadir, 'man')}
+
+
+def install_rules(n, d, inputs, static, shared, cli, pc):
+    """`ninja install` (DESTDIR honoured) and `ninja uninstall`, of the same list of files."""
+    so = 'libprocbuilder.so.%d' % VERSION_PARTS[0]
+    pipelines = sorted(glob.glob('pipelines/*.yaml'))
+    files = [(static, d['libdir'], 644), (shared, os.path.join(d['libdir'], so), 755),
+             ('include/procbuilder.h', d['includedir'], 644), (cli, d['bindir'], 755),
+             (pc, os.path.join(d['libdir'], 'pkgconfig'), 644)] + \
+        [(p, d['pipelinedir'], 644) for p in pipelines]
+    dirs = sorted({os.path.dirname(dst) if dst.endswith(so) else dst for _, dst, _ in files})
+    cmds = ['install -d ' + ' '.join('$$DESTDIR' + x for x in dirs)]
+    cmds += ['install -m %d %s $$DESTDIR%s' % (mode, src, dst) + ('' if dst.endswith(so) else '/')
+             for src, dst, mode in files]
+    cmds += ['ln -sf %s $$DESTDIR%s/libprocbuilder.so' % (so, d['libdir'])]
+    n.build('install', 'run', inputs + pipelines,
+            variables={'cmd': ' && '.join(cmds), 'desc': 'INSTALL %s' % d['prefix']})
+    installed = [dst if dst.endswith(so) else os.path.join(dst, os.path.basename(src)) for src, dst, _ in files]
+    installed += [os.path.join(d['libdir'], 'libprocbuilder.so')]
+    cmd = 'rm -f %s && rmdir --ignore-fail-on-non-empty %s' % (
+        ' '.join('$$DESTDIR' + x for x in installed), '$$DESTDIR' + d['pipelinedir'])
+    n.build('uninstall', 'run', [], variables={'cmd': cmd, 'desc': 'UNINSTALL %s' % d['prefix']})
+
+
 def main():
     ap = argparse.ArgumentParser(description='Generate build.ninja for procbuilder.')
     ap.add_argument('--cc', default=os.environ.get('CC', 'gcc'), help='C compiler (default: $CC or gcc)')
     ap.add_argument('--mode', choices=['debug', 'release', 'asan'], default='debug',
                     help='debug (-Werror), release (-O2) or asan (ASan+UBSan)')
     ap.add_argument('--prefix', default='/usr/local', help='install prefix')
+    ap.add_argument('--libdir', help='libraries (default: PREFIX/lib/MULTIARCH where the compiler names one)')
+    ap.add_argument('--datadir', help='data: pipelines go to DATADIR/procbuilder/pipelines (default: PREFIX/share)')
+    ap.add_argument('--mandir', help='manual pages (default: DATADIR/man)')
     ap.add_argument('--no-install-deps', action='store_true',
                     help='never run apt-get; name missing packages and fail')
     args = ap.parse_args()
@@ -154,9 +211,17 @@ def main():
         cflags += ['-O1', '-Werror', '-DPB_ASAN=1'] + san
         ldflags += san
     cflags += (bsd_cflags or []) + (yaml_cflags or [])
+    # a distribution's flags come last, so they win (hardening, -O levels)
+    env_flags = {k: os.environ.get(k, '') for k in ('CPPFLAGS', 'CFLAGS', 'LDFLAGS')}
+    cflags += shlex.split(env_flags['CPPFLAGS']) + shlex.split(env_flags['CFLAGS'])
+    ldflags += shlex.split(env_flags['LDFLAGS'])
     libs = (yaml_libs or []) + (bsd_libs or [])
+    dirs = install_dirs(args)
+    cflags += ['-DPB_PIPELINE_DATADIR=\\"%s/procbuilder/pipelines\\"' % dirs['datadir']]
 
-    configure_args = ' '.join(shlex.quote(a) for a in sys.argv[1:])
+    # regenerating (build.ninja is older than configure.py) sees the same CC and flags
+    configure_args = ' '.join(['%s=%s' % (k, shlex.quote(v)) for k, v in env_flags.items() if v] +
+                              [shlex.quote(a) for a in sys.argv[1:]])
     out = open('build.ninja.tmp', 'w')
     n = ninja_syntax.Writer(out)
     n.comment('Generated by configure.py %s; do not edit.' % configure_args)
@@ -173,12 +238,12 @@ def main():
     n.rule('ar', 'rm -f $out && ar crs $out $in', description='AR $out')
     n.rule('link', '$cc $ldflags -o $out $in $extra_libs $libs',
            description='LINK $out')
-    n.rule('solink', '$cc $ldflags -shared -Wl,--version-script=libprocbuilder.map '
-           '-Wl,-soname,libprocbuilder.so.0 -o $out $in $libs',
+    n.rule('solink', '$cc $ldflags -shared -Wl,--version-script=libprocbuilder.map -Wl,-z,relro,-z,now '
+           '-Wl,-soname,libprocbuilder.so.%d -o $out $in $libs' % VERSION_PARTS[0],
            description='SOLINK $out')
-    n.rule('pcgen', "sed -e 's|@PREFIX@|$prefix|; s|@VERSION@|$version|' $in > $out",
+    n.rule('pcgen', "sed -e 's|@PREFIX@|$prefix|; s|@LIBDIR@|$libdir|; s|@VERSION@|$version|' $in > $out",
            description='GEN $out')
-    n.rule('configure', '%s configure.py $configure_args' % shlex.quote(sys.executable),
+    n.rule('configure', 'env CC=%s %s configure.py $configure_args' % (shlex.quote(args.cc), shlex.quote(sys.executable)),
            description='CONFIGURE', generator=True)
     n.rule('run', '$cmd', description='$desc', pool='console')
     n.newline()
@@ -345,19 +410,9 @@ def main():
             variables={'cmd': 'tests/run-tests %s' % ' '.join(test_bins),
                        'desc': 'CHECK'})
 
-    prefix = args.prefix
     pc = n.build(os.path.join(BUILD, 'procbuilder.pc'), 'pcgen', 'procbuilder.pc.in',
-                 variables={'prefix': prefix, 'version': VERSION})
-    install_cmd = ' && '.join([
-        'install -d $$DESTDIR%s/lib/pkgconfig $$DESTDIR%s/include $$DESTDIR%s/bin' % ((prefix,) * 3),
-        'install -m 644 %s $$DESTDIR%s/lib/' % (static[0], prefix),
-        'install -m 755 %s $$DESTDIR%s/lib/libprocbuilder.so.0' % (shared[0], prefix),
-        'ln -sf libprocbuilder.so.0 $$DESTDIR%s/lib/libprocbuilder.so' % prefix,
-        'install -m 644 include/procbuilder.h $$DESTDIR%s/include/' % prefix,
-        'install -m 755 %s $$DESTDIR%s/bin/' % (cli_bin[0], prefix),
-        'install -m 644 %s $$DESTDIR%s/lib/pkgconfig/' % (pc[0], prefix)])
-    n.build('install', 'run', static + shared + cli_bin + pc,
-            variables={'cmd': install_cmd, 'desc': 'INSTALL %s' % prefix})
+                 variables={'prefix': args.prefix, 'libdir': dirs['libdir'], 'version': VERSION})
+    install_rules(n, dirs, static + shared + cli_bin + pc, static[0], shared[0], cli_bin[0], pc[0])
     n.build('all', 'phony', static + shared + cli_bin + test_bins + helpers + plugins)
     n.build('build.ninja', 'configure',
             implicit=['configure.py', 'misc/ninja_syntax.py'] + deps_files)

@@ -669,6 +669,9 @@ static int find_pipeline(const char *name, char *path, size_t len)
 			r = 0;
 	}
 	free(exe);
+	/* and where `ninja install` put them (configure.py --datadir) */
+	if (r < 0 && snprintf(path, len, "%s/%s.yaml", PB_PIPELINE_DATADIR, name) < (int)len && access(path, R_OK) == 0)
+		r = 0;
 	return r;
 }
 
@@ -685,7 +688,8 @@ int pb_launch_pipeline(const struct pb_launch_opts *o, struct pb_pipeline **ret,
 	if (!path)
 		return said(cmd, -ENOMEM);
 	if (find_pipeline(o->pipeline, path, 4096) < 0) {
-		pb_cli_error(cmd, "no pipeline named '%s' (looked in $PB_PIPELINE_DIR and pipelines/)", o->pipeline);
+		pb_cli_error(cmd, "no pipeline named '%s' (looked in $PB_PIPELINE_DIR, pipelines/ beside the binary and %s)",
+			     o->pipeline, PB_PIPELINE_DATADIR);
 		r = -ENOENT;
 	} else if (pb_pipeline_load_opts(path, &opts, ret, &err) < 0) {
 		fprintf(stderr, "procbuilder: %s: %s\n", err.stage, err.msg);

@@ -92,7 +92,7 @@ PB_API char *pb_error_format(const struct pb_error *err, char *buf, size_t size)
 
 PB_API const char *pb_version(void)
 {
-	return "0.1.0";
+	return PB_VERSION_STRING;
 }
 
 static int err_vset(struct pb_error *err, const char *stage, enum pb_code code,

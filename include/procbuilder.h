@@ -17,6 +17,15 @@ extern "C" {
 
 #define PB_API __attribute__((visibility("default")))
 
+/* The version of this header; pb_version() gives the library's. configure.py reads these. */
+#define PB_VERSION_MAJOR 0
+#define PB_VERSION_MINOR 1
+#define PB_VERSION_PATCH 0
+#define PB_STRINGIFY_(x) #x
+#define PB_STRINGIFY(x) PB_STRINGIFY_(x)
+#define PB_VERSION_STRING \
+	PB_STRINGIFY(PB_VERSION_MAJOR) "." PB_STRINGIFY(PB_VERSION_MINOR) "." PB_STRINGIFY(PB_VERSION_PATCH)
+
 /* What went wrong, independent of the stage that found it. */
 enum pb_code {
 	PB_OK = 0,
