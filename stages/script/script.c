@@ -7,8 +7,8 @@
 #include "stages/script/script.h"
 
 struct shebang {
-	char *name, *arg;	/* point into buf */
-	char buf[PB_BINPRM_BUF_SIZE + 1];
+	const char *name, *arg;	/* point into buf */
+	char buf[PB_BINPRM_BUF_SIZE + 1];	/* one more byte: a NUL after the last */
 };
 
 static bool is_blank(char c)
@@ -16,46 +16,77 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
+/* The first byte in [first, last] that is not a blank, or NULL (binfmt_script's next_non_spacetab). */
+static char *skip_blanks(char *first, const char *last)
+{
+	for (; first <= last; first++)
+		if (!is_blank(*first))
+			return first;
+	return NULL;
+}
+
+/* The first blank or NUL in [first, last], or NULL (binfmt_script's next_terminator). */
+static char *find_terminator(char *first, const char *last)
+{
+	for (; first <= last; first++)
+		if (is_blank(*first) || !*first)
+			return first;
+	return NULL;
+}
+
+/*
+ * The end of the #! line as binfmt_script (5.0+) finds it in its 256-byte
+ * buffer (zero-padded past the end of the file), or NULL for ENOEXEC. Without
+ * a newline the line is cut at the buffer's last byte, which is given up to
+ * the NUL: the argument may be cut (the interpreter can re-read the file), but
+ * an interpreter name that runs to the end of the buffer may be cut too, and
+ * the kernel refuses it. Measured on 6.18: "#!/x AAA...A" of 400 bytes runs /x
+ * with 251 A's; "#!////.../x" with no blank within 256 bytes is ENOEXEC.
+ */
+static char *line_end(char *buf)
+{
+	char *buf_end = buf + PB_BINPRM_BUF_SIZE - 1, *end = memchr(buf, '\n', PB_BINPRM_BUF_SIZE), *name;
+
+	if (end)
+		return end;
+	name = skip_blanks(buf + 2, buf_end);
+	if (!name || !find_terminator(name, buf_end))
+		return NULL;
+	return buf_end;
+}
+
+static int no_interpreter(struct pb_ctx *ctx, const char *why)
+{
+	return pb_fail(ctx, PB_EPARSE, "%s: the #! line %s", ctx->exec_name, why);
+}
+
 /* 1 if the file is a script (filled in), 0 if not, negative errno with ctx->err set. */
 static int read_shebang(struct pb_ctx *ctx, struct shebang *sb)
 {
 	const uint8_t *head;
 	ssize_t n = pb_ctx_exec_head(ctx, &head);
-	char *end, *p;
+	char *end, *name, *sep;
 
 	if (n < 0)
 		return (int)n;
 	if (n < 2 || head[0] != '#' || head[1] != '!')
 		return 0;
-	if (n > PB_BINPRM_BUF_SIZE) /* binfmt_script sees BINPRM_BUF_SIZE bytes */
-		n = PB_BINPRM_BUF_SIZE;
-	memcpy(sb->buf, head, (size_t)n);
-	sb->buf[n] = 0;
-	end = memchr(sb->buf, '\n', (size_t)n);
-	if (!end) {
-		if (n == PB_BINPRM_BUF_SIZE)
-			return pb_fail(ctx, PB_EPARSE, "%s: the #! line is longer than %d bytes",
-				       ctx->exec_name, PB_BINPRM_BUF_SIZE);
-		end = sb->buf + n;
-	}
+	memset(sb->buf, 0, sizeof(sb->buf));
+	memcpy(sb->buf, head, n < PB_BINPRM_BUF_SIZE ? (size_t)n : PB_BINPRM_BUF_SIZE);
+	end = line_end(sb->buf);
+	if (!end)
+		return no_interpreter(ctx, "has no blank within 256 bytes: the interpreter's name may be cut");
+	while (is_blank(end[-1]))
+		end--;
+	name = skip_blanks(sb->buf + 2, end);
+	if (!name || name == end)
+		return no_interpreter(ctx, "names no interpreter");
+	sep = find_terminator(name, end);
+	sb->arg = sep && *sep ? skip_blanks(sep, end) : NULL;
 	*end = 0;
-	while (end > sb->buf + 2 && is_blank(end[-1]))
-		*--end = 0;
-	for (p = sb->buf + 2; is_blank(*p); p++)
-		;
-	if (!*p)
-		return pb_fail(ctx, PB_EPARSE, "%s: the #! line names no interpreter", ctx->exec_name);
-	sb->name = p;
-	while (*p && !is_blank(*p))
-		p++;
-	sb->arg = NULL;
-	if (*p) {
-		*p++ = 0;
-		while (is_blank(*p))
-			p++;
-		if (*p)
-			sb->arg = p; /* the rest of the line, one argument */
-	}
+	if (sb->arg)
+		*sep = 0; /* the rest of the line, NUL or not, is one argument */
+	sb->name = name;
 	return 1;
 }
 
@@ -107,8 +138,12 @@ out_nomem:
 static int open_interpreter(struct pb_ctx *ctx, const char *path)
 {
 	const char *why = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
+	int fd, r;
 
+	/* the kernel resolves "" (a #! line of blanks and NULs) to the working directory: EACCES, measured */
+	if (!*path)
+		return pb_fail(ctx, PB_EACCES, "%s: the #! line names an empty interpreter", ctx->exec_name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return pb_err_sys(&ctx->err, ctx->stage, -errno, "#! interpreter %s", path);
 	r = pb_check_exec_file(fd, &why);
