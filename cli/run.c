@@ -17,7 +17,9 @@ void pb_cli_run_help(FILE *f)
 	      "Build PROG with the default pipeline and become it, as env or setpriv do:\n"
 	      "the process keeps its pid, parent, session, signal mask, ignored signals,\n"
 	      "limits and every fd not marked close-on-exec, exactly as execve keeps them.\n"
-	      "PROG is looked up in PATH like execvp.\n\n"
+	      "PROG is looked up in PATH like execvp, and like execvp, a PROG the kernel\n"
+	      "would refuse as no format it knows (ENOEXEC: a script without #!, say) is\n"
+	      "run as /bin/sh PROG ARGS... (--argv0 is then dropped, as execvp drops argv[0]).\n\n"
 	      "  -e, --env NAME=VALUE      set a variable (repeatable)\n"
 	      "  -i, --ignore-environment  start with an empty environment\n"
 	      "      --argv0 NAME          argv[0] for the program (default: PROG as given)\n"
@@ -36,18 +38,59 @@ void pb_cli_run_help(FILE *f)
 	      "program stops for job control, procbuilder stops; when it is killed by a\n"
 	      "signal, procbuilder kills itself with that signal (no core of its own).\n"
 	      "Exit status: the program's; 125 if procbuilder failed (the error names the\n"
-	      "stage); 126 if PROG cannot be run; 127 if it is not found; 2 on a usage error.\n"
+	      "stage); 126 if PROG cannot be run; 127 if it, or its #! interpreter, is not\n"
+	      "found; 2 on a usage error.\n"
 	      "In place, a failure past the exec ends the process with 125 and one line.\n", f);
 }
 
-/* The exit status for a failed build, after saying why. */
-static int build_failed(struct pb_error *err, int r)
+/* Returned instead of an exit status when PROG failed as execve fails with ENOEXEC, before saying anything. */
+#define RUN_ENOEXEC (-1)
+
+/*
+ * Whether the kernel refuses the file with ENOEXEC too (the cases the stages
+ * check as it does: no format at all, an ELF header for another class, byte
+ * order, type or machine, a #! line it refuses). A 32-bit i386 program is not
+ * one (the kernel runs it), nor are our stricter checks of an ELF's segments:
+ * those stay refusals rather than scripts for /bin/sh.
+ */
+static bool kernel_says_enoexec(const struct pb_error *err)
+{
+	if (err->code != PB_EPARSE)
+		return false;
+	switch (err->detail) {
+	case PB_PARSE_NONE: /* the script stage's */
+	case PB_PARSE_TRUNCATED:
+	case PB_PARSE_BAD_MAGIC:
+	case PB_PARSE_BAD_CLASS:
+	case PB_PARSE_BAD_DATA:
+	case PB_PARSE_BAD_TYPE:
+	case PB_PARSE_BAD_MACHINE:
+	case PB_PARSE_FOREIGN_MACHINE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * The exit status for a failed build, after saying why: as env and the shells
+ * give it, 127 when execve would say ENOENT (a missing #! interpreter), 126
+ * when the file cannot be run (ELOOP included). With sh_fallback, an ENOEXEC failure says
+ * nothing and is RUN_ENOEXEC.
+ */
+static int build_failed(struct pb_error *err, int r, bool sh_fallback)
 {
 	char msg[400];
 
+	if (sh_fallback && kernel_says_enoexec(err))
+		return RUN_ENOEXEC;
 	if (!err->msg[0])
 		snprintf(err->msg, sizeof(err->msg), "%s", strerror(-r));
 	fprintf(stderr, "procbuilder: %s\n", pb_error_format(err, msg, sizeof(msg)));
+	if (err->code == PB_ESYS && err->sys_errno == ENOENT)
+		return 127;
+	if (err->code == PB_ESYS && err->sys_errno == ELOOP) /* #! interpreters nested too deep */
+		return 126;
 	return err->code == PB_EACCES || err->code == PB_EPARSE ? 126 : 125;
 }
 
@@ -72,7 +115,8 @@ static int configure(struct pb_builder *b, const struct pb_launch_opts *o, char 
 }
 
 /* A builder for PROG with run's options (in place: for this process); 0, or the exit status after saying why. */
-static int make_builder(const struct pb_launch_opts *o, char **pargv, int fd, bool in_place, struct pb_builder **b)
+static int make_builder(const struct pb_launch_opts *o, char **pargv, int fd, bool in_place, bool sh_fallback,
+			struct pb_builder **b)
 {
 	struct pb_error err = {0};
 	const char *base = strrchr(o->path, '/');
@@ -84,7 +128,7 @@ static int make_builder(const struct pb_launch_opts *o, char **pargv, int fd, bo
 	if (job >= 0)
 		close(job);
 	if (r < 0)
-		return build_failed(&err, r);
+		return build_failed(&err, r, sh_fallback);
 	if (configure(*b, o, pargv) < 0) {
 		pb_builder_free(*b);
 		*b = NULL;
@@ -94,11 +138,12 @@ static int make_builder(const struct pb_launch_opts *o, char **pargv, int fd, bo
 }
 
 /* Becomes the program; returns only on failure. */
-static int run_in_place(const struct pb_launch_opts *o, char **pargv, int fd, const struct pb_pipeline *pipe)
+static int run_in_place(const struct pb_launch_opts *o, char **pargv, int fd, const struct pb_pipeline *pipe,
+			bool sh_fallback)
 {
 	struct pb_builder *b = NULL;
 	struct pb_error err = {0};
-	int ret = make_builder(o, pargv, fd, true, &b);
+	int ret = make_builder(o, pargv, fd, true, sh_fallback, &b);
 
 	if (ret)
 		return ret;
@@ -107,19 +152,20 @@ static int run_in_place(const struct pb_launch_opts *o, char **pargv, int fd, co
 		pb_cli_error("run", "--close-fds: %s", strerror(-ret));
 		ret = 125;
 	} else {
-		ret = build_failed(&err, pb_exec(b, pipe, &err));
+		ret = build_failed(&err, pb_exec(b, pipe, &err), sh_fallback);
 	}
 	pb_builder_free(b);
 	return ret;
 }
 
-static int run_spawned(const struct pb_launch_opts *o, char **pargv, int fd, const struct pb_pipeline *pipe)
+static int run_spawned(const struct pb_launch_opts *o, char **pargv, int fd, const struct pb_pipeline *pipe,
+		       bool sh_fallback)
 {
 	struct pb_builder *b = NULL;
 	struct pb_built *p = NULL;
 	struct pb_error err = {0};
 	bool stopped = o->gdb || o->stopped || pb_pipeline_holds(pipe);
-	int r, ret = make_builder(o, pargv, fd, false, &b);
+	int r, ret = make_builder(o, pargv, fd, false, sh_fallback, &b);
 
 	if (ret)
 		return ret;
@@ -132,7 +178,7 @@ static int run_spawned(const struct pb_launch_opts *o, char **pargv, int fd, con
 	if (r == 0)
 		r = stopped ? pb_start_stopped(p, &err) : pb_start(p, &err);
 	if (r < 0) {
-		ret = build_failed(&err, r);
+		ret = build_failed(&err, r, sh_fallback);
 		goto out;
 	}
 	if (o->gdb) {
@@ -149,12 +195,62 @@ out:
 	return ret;
 }
 
+/* Runs o->path with o's arguments, in place or spawned; the exit status, or RUN_ENOEXEC with sh_fallback. */
+static int run_prog(const struct pb_launch_opts *o, const struct pb_pipeline *pipe, bool sh_fallback)
+{
+	char **pargv = pb_launch_argv(o);
+	int fd = open(o->path, O_RDONLY | O_CLOEXEC), ret;
+
+	if (!pargv || fd < 0) {
+		pb_cli_error("run", "%s: %s", o->path, strerror(errno));
+		ret = 126;
+	} else if (o->spawn || pb_pipeline_holds(pipe)) {
+		ret = run_spawned(o, pargv, fd, pipe, sh_fallback);
+	} else {
+		ret = run_in_place(o, pargv, fd, pipe, sh_fallback);
+	}
+	if (fd >= 0)
+		close(fd);
+	free(pargv);
+	return ret;
+}
+
+/*
+ * glibc's execvp, when execve says ENOEXEC, runs "/bin/sh FILE ARGS..." (FILE
+ * as found in PATH; the caller's argv[0] is dropped), and so do the shells:
+ * so does run. o becomes that command.
+ */
+static int run_with_sh(struct pb_launch_opts *o, const struct pb_pipeline *pipe)
+{
+	char **args = calloc((size_t)o->nargs + 2, sizeof(char *)), **given = o->args, *path = o->path;
+	int ret = 125;
+
+	o->path = strdup("/bin/sh");
+	if (!args || !o->path) {
+		pb_cli_error("run", "out of memory");
+		goto out;
+	}
+	args[0] = o->path;
+	args[1] = path;
+	for (int i = 1; i < o->nargs; i++)
+		args[i + 1] = given[i];
+	o->args = args;
+	o->nargs++;
+	o->argv0 = NULL;
+	ret = run_prog(o, pipe, false);
+	o->args = given;
+	o->nargs--;
+out:
+	free(path);
+	free(args);
+	return ret;
+}
+
 int pb_cli_run(int argc, char **argv)
 {
 	struct pb_launch_opts *o = malloc(sizeof(*o)); /* (on the heap: the CLI runs with a 16 KiB stack) */
 	struct pb_pipeline *pipe = NULL;
-	char **pargv = NULL;
-	int fd = -1, r, ret = 125;
+	int r, ret = 125;
 
 	if (!o)
 		return 125;
@@ -164,24 +260,13 @@ int pb_cli_run(int argc, char **argv)
 		free(o);
 		return r == 1 ? 0 : r;
 	}
-	pargv = pb_launch_argv(o);
-	fd = open(o->path, O_RDONLY | O_CLOEXEC);
-	if (!pargv || fd < 0) {
-		pb_cli_error("run", "%s: %s", o->path, strerror(errno));
-		ret = 126;
-		goto out;
-	}
 	if (pb_launch_pipeline(o, &pipe, "run") < 0)
 		goto out;
-	if (o->spawn || pb_pipeline_holds(pipe))
-		ret = run_spawned(o, pargv, fd, pipe);
-	else
-		ret = run_in_place(o, pargv, fd, pipe);
+	ret = run_prog(o, pipe, true);
+	if (ret == RUN_ENOEXEC)
+		ret = run_with_sh(o, pipe);
 out:
 	pb_pipeline_free(pipe);
-	if (fd >= 0)
-		close(fd);
-	free(pargv);
 	pb_launch_opts_free(o);
 	free(o);
 	return ret;

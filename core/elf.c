@@ -95,6 +95,11 @@ static int check_ident(const Elf64_Ehdr *eh, unsigned flags, const char *what,
 	if (memcmp(id, ELFMAG, SELFMAG) != 0)
 		return FAIL(PB_PARSE_BAD_MAGIC, "%s: invalid file header: not an ELF file (magic %02x %02x %02x %02x)",
 			    what, id[0], id[1], id[2], id[3]);
+	/* (e_machine is at the same offset in an ELF32 header) */
+	if (id[EI_CLASS] == ELFCLASS32 && id[EI_DATA] == ELFDATA2LSB && eh->e_machine == EM_386 &&
+	    pb_elf_host_machine() == EM_X86_64)
+		return FAIL(PB_PARSE_COMPAT32, "%s: 32-bit (i386) programs need the kernel's exec; run it directly",
+			    what);
 	if (id[EI_CLASS] != ELFCLASS64)
 		return FAIL(PB_PARSE_BAD_CLASS, "%s: EI_CLASS is %u, only ELFCLASS64 (2) is supported",
 			    what, id[EI_CLASS]);

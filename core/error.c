@@ -56,6 +56,7 @@ static const char *const details[_PB_PARSE_MAX] = {
 	[PB_PARSE_BAD_STACK] = "bad-gnu-stack",
 	[PB_PARSE_BAD_ENTRY] = "bad-entry",
 	[PB_PARSE_NOT_REGULAR] = "not-regular-file",
+	[PB_PARSE_COMPAT32] = "compat32",
 };
 
 PB_API const char *pb_strerror(enum pb_code code)

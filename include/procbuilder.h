@@ -76,6 +76,7 @@ enum pb_parse_detail {
 	PB_PARSE_BAD_STACK,		/* PT_GNU_STACK with unknown flags or absurd size */
 	PB_PARSE_BAD_ENTRY,		/* e_entry outside every PT_LOAD */
 	PB_PARSE_NOT_REGULAR,		/* not a regular file */
+	PB_PARSE_COMPAT32,		/* a 32-bit i386 program: only the kernel's exec sets up compat mode */
 	_PB_PARSE_MAX,
 };
 
@@ -122,6 +123,9 @@ struct pb_built;
  * name becomes the process name (comm) and, unless pb_set_execfn is called,
  * the pathname the program sees as AT_EXECFN.
  * Returns 0, or -EBADF/-EACCES/-ENOEXEC/... with err filled.
+ * A file the kernel knows no format for (a script without #!) fails, in
+ * pb_build, with PB_EPARSE (-ENOEXEC), as posix_spawn and execve fail: running
+ * it with /bin/sh is execvp's fallback, not exec's; `procbuilder run` does it.
  */
 PB_API int pb_builder_new(const char *name, int job_fd, int exec_fd,
 			  struct pb_builder **ret, struct pb_error *err);
