@@ -143,7 +143,7 @@ int pb_cli_plan(int argc, char **argv)
 		pb_rng_seed(&ctx->rng, o.seed);
 	model_fresh_process(ctx);
 	ctx->exec_fd = fd;
-	ctx->exec_name = ctx->execfn = o.path;
+	ctx->exec_name = ctx->execfn = ctx->exec_path = o.path;
 	ctx->comm = o.path;
 	ctx->argv = pargv;
 	ctx->argc = (size_t)o.nargs;

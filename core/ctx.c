@@ -63,6 +63,9 @@ void pb_ctx_clear(struct pb_ctx *ctx)
 {
 	if (ctx->exec_fd_owned && ctx->exec_fd >= 0)
 		close(ctx->exec_fd);
+	for (unsigned i = 0; i < ctx->nformats; i++)
+		if (ctx->formats[i].free)
+			ctx->formats[i].free(ctx->formats[i].data);
 	free(ctx->argv_store);
 	free(ctx->str_store);
 	pb_elf_clear(&ctx->exec);

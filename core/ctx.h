@@ -74,8 +74,18 @@ struct pb_ctx {
 	bool reserve_model_only;	/* the launcher's: nothing runs in the target before the program, so
 					   reservations need no placeholder there (they would count in VmPeak) */
 
-	char **argv_store;	/* script: an argv the context owns (strings in str_store) */
+	char **argv_store;	/* script, binfmt: an argv the context owns (strings in str_store) */
 	char *str_store;
+	const char *exec_path;	/* the pathname exec_fd was opened by (execve's bprm->interp), or NULL for a
+				   bare fd; after an interpreter level, that interpreter's path (core/format.h) */
+	struct pb_format {	/* the formats that hand a file to an interpreter, tried in order (core/format.h) */
+		const char *name;
+		int (*try_exec)(struct pb_ctx *ctx, void *data);
+		void *data;
+		void (*free)(void *data);
+	} formats[4];
+	unsigned nformats;
+	unsigned exec_levels;	/* interpreter levels so far (the kernel's exec depth) */
 
 	/* shared machinery */
 	struct pb_rng rng;

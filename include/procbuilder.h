@@ -142,7 +142,11 @@ PB_API int pb_builder_new_self(const char *name, int job_fd, int exec_fd,
 /* Append argv / environment strings (copied). 0 or -ENOMEM/-EINVAL. */
 PB_API int pb_add_arguments(struct pb_builder *b, const char *const *args, size_t n);
 PB_API int pb_add_environment(struct pb_builder *b, const char *const *vars, size_t n);
-/* The pathname the program sees (AT_EXECFN, the top of its stack). */
+/*
+ * The pathname the program sees (AT_EXECFN, the top of its stack); also the
+ * path binfmt_misc extensions are matched on (without it the program is a bare
+ * fd, as for execveat(fd, "", AT_EMPTY_PATH), and extensions do not match).
+ */
 PB_API int pb_set_execfn(struct pb_builder *b, const char *path);
 /*
  * Startup fds (the seed's add_handles). NUMBERED lands at fd number arg;

@@ -555,6 +555,7 @@ void pb_builder_setup_ctx(struct pb_builder *b, struct pb_ctx *ctx)
 	ctx->exec_fd = b->exec_fd;
 	ctx->exec_name = b->execfn ? b->execfn : b->name;
 	ctx->execfn = b->execfn ? b->execfn : b->name;
+	ctx->exec_path = b->execfn; /* without one, a bare fd: binfmt_misc extensions do not match, as for execveat */
 	ctx->comm = b->name;
 	ctx->argv = b->argv;
 	ctx->argc = b->argc;

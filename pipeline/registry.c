@@ -5,6 +5,7 @@
 
 #include "pipeline/pipeline.h"
 #include "stages/args/args.h"
+#include "stages/binfmt/binfmt.h"
 #include "stages/interp/interp.h"
 #include "stages/load/load.h"
 #include "stages/parse/parse.h"
@@ -45,11 +46,18 @@ static const struct pb_opt_schema stack_opts[] = {
 	 "reuse the kernel's [stack], or place one (default auto)"},
 	{0}};
 
+static const struct pb_opt_schema binfmt_opts[] = {
+	{"enabled", PB_OPT_BOOL, NULL, NULL, "use the binfmt_misc registrations (default true)"},
+	{"dir", PB_OPT_STR, NULL, NULL, "the binfmt_misc directory to read (default " PB_BINFMT_DIR ")"},
+	{0}};
+
 static const struct pb_stage_def builtin[] = {
-	{"script", pb_stage_script, "run #! scripts through their interpreter, like binfmt_script", no_opts,
+	{"binfmt", pb_stage_binfmt, "run files binfmt_misc registrations match through their interpreter", binfmt_opts,
 	 (const char *const[]){NULL}, false},
+	{"script", pb_stage_script, "run #! scripts through their interpreter, like binfmt_script", no_opts,
+	 (const char *const[]){"binfmt", NULL}, false},
 	{"parse", pb_stage_parse, "read and validate the ELF program", parse_opts,
-	 (const char *const[]){"script", NULL}, true},
+	 (const char *const[]){"binfmt", "script", NULL}, true},
 	{"interp", pb_stage_interp, "find and parse the PT_INTERP interpreter", interp_opts,
 	 (const char *const[]){"parse", NULL}, false},
 	{"reserve", pb_stage_reserve, "keep an address range free while placing (sanitizer shadow)", reserve_opts,

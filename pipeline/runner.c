@@ -7,7 +7,7 @@
 #include "pipeline/pipeline.h"
 
 /* The same as pipelines/default.yaml; a test keeps the two equal. */
-static const char *const default_stages[] = {"script", "parse", "interp", "reserve", "load", "vdso", "stack", "args"};
+static const char *const default_stages[] = {"binfmt", "script", "parse", "interp", "reserve", "load", "vdso", "stack", "args"};
 
 int pb_pipeline_default(struct pb_pipeline **ret)
 {

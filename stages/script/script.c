@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/format.h"
 #include "stages/script/script.h"
 
 struct shebang {
@@ -91,103 +92,49 @@ static int read_shebang(struct pb_ctx *ctx, struct shebang *sb)
 }
 
 /*
- * argv [name, (arg), path, argv[1..]], all copied into one store the context
- * owns. path is the file being replaced (binfmt_script pushes bprm->interp):
- * the pathname at the first level, the previous interpreter after that.
+ * The next level, as binfmt_script makes it: argv [name, (arg), path,
+ * argv[1..]], path being the file replaced (bprm->interp: the pathname at the
+ * first level, the previous interpreter after that).
  */
-static int rewrite_argv(struct pb_ctx *ctx, const struct shebang *sb)
+static int run_interpreter(struct pb_ctx *ctx, const struct shebang *sb)
 {
-	const char *filename = ctx->exec_name;
-	size_t rest = ctx->argc ? ctx->argc - 1 : 0, n = 2 + (sb->arg != NULL) + rest, k = 0, len = 0;
-	const char **src = calloc(n, sizeof(char *));
-	char **argv = calloc(n + 1, sizeof(char *)), *store = NULL, *p;
-
-	if (!src || !argv)
-		goto out_nomem;
-	src[k++] = sb->name;
-	if (sb->arg)
-		src[k++] = sb->arg;
-	src[k++] = filename;
-	for (size_t i = 0; i < rest; i++)
-		src[k++] = ctx->argv[i + 1];
-	for (size_t i = 0; i < n; i++)
-		len += strlen(src[i]) + 1;
-	store = p = malloc(len);
-	if (!store)
-		goto out_nomem;
-	for (size_t i = 0; i < n; i++) {
-		argv[i] = strcpy(p, src[i]);
-		p += strlen(p) + 1;
-	}
-	free(src);
-	free(ctx->argv_store); /* the previous level's, if any: nothing points into it now */
-	free(ctx->str_store);
-	ctx->argv_store = argv;
-	ctx->str_store = store;
-	ctx->argv = argv;
-	ctx->argc = n;
-	return 0;
-
-out_nomem:
-	free(src);
-	free(argv);
-	return pb_fail(ctx, PB_ENOMEM, "out of memory");
-}
-
-/* open_exec's checks on the interpreter. */
-static int open_interpreter(struct pb_ctx *ctx, const char *path)
-{
-	const char *why = NULL;
-	int fd, r;
+	const char *front[3];
+	size_t n = 0;
+	int fd;
 
 	/* the kernel resolves "" (a #! line of blanks and NULs) to the working directory: EACCES, measured */
-	if (!*path)
+	if (!*sb->name)
 		return pb_fail(ctx, PB_EACCES, "%s: the #! line names an empty interpreter", ctx->exec_name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = pb_open_interpreter(ctx, sb->name, "#! interpreter");
 	if (fd < 0)
-		return pb_err_sys(&ctx->err, ctx->stage, -errno, "#! interpreter %s", path);
-	r = pb_check_exec_file(fd, &why);
-	if (r < 0) {
-		close(fd);
-		return r == -EACCES ? pb_fail(ctx, PB_EACCES, "#! interpreter %s %s", path, why)
-				    : pb_err_sys(&ctx->err, ctx->stage, r, "#! interpreter %s", path);
-	}
-	return fd;
+		return fd;
+	front[n++] = sb->name;
+	if (sb->arg)
+		front[n++] = sb->arg;
+	front[n++] = ctx->exec_name;
+	return pb_ctx_exec_replace(ctx, fd, front, n, 1);
+}
+
+/* The script format (core/format.h): 1 when the program was a script and is now its interpreter. */
+static int try_script(struct pb_ctx *ctx, void *data)
+{
+	struct shebang *sb = malloc(sizeof(*sb)); /* (on the heap: callers may run on a 16 KiB stack) */
+	int r;
+
+	(void)data;
+	if (!sb)
+		return pb_fail(ctx, PB_ENOMEM, "out of memory");
+	r = read_shebang(ctx, sb);
+	if (r > 0 && (r = run_interpreter(ctx, sb)) == 0)
+		r = 1;
+	free(sb);
+	return r;
 }
 
 int pb_stage_script(struct pb_ctx *ctx, const struct pb_stage_opts *opts)
 {
-	struct shebang *sb = malloc(sizeof(*sb));
-	int depth, r = 0, fd;
+	int r = pb_format_add(ctx, &(struct pb_format){.name = "script", .try_exec = try_script});
 
-	if (!sb)
-		return pb_fail(ctx, PB_ENOMEM, "out of memory");
-	for (depth = 0;; depth++) {
-		r = read_shebang(ctx, sb);
-		if (r <= 0)
-			break;
-		if (depth == PB_SCRIPT_MAX_DEPTH) {
-			r = pb_err_sys(&ctx->err, ctx->stage, -ELOOP, "more than %d levels of #! interpreters",
-				       PB_SCRIPT_MAX_DEPTH);
-			break;
-		}
-		fd = open_interpreter(ctx, sb->name);
-		if (fd < 0) {
-			r = fd;
-			break;
-		}
-		r = rewrite_argv(ctx, sb);
-		if (r < 0) {
-			close(fd);
-			break;
-		}
-		if (ctx->exec_fd_owned)
-			close(ctx->exec_fd);
-		ctx->exec_fd = fd;
-		ctx->exec_fd_owned = true;
-		pb_ctx_exec_changed(ctx);
-		ctx->exec_name = ctx->argv[0];
-	}
-	free(sb);
-	return r < 0 ? r : 0;
+	(void)opts;
+	return r < 0 ? r : pb_formats_run(ctx);
 }

@@ -14,11 +14,10 @@
  * interpreter with argv [interpreter, (argument), path, argv[1..]], path being
  * ctx->exec_name (the pathname; for nested scripts the previous interpreter,
  * as the kernel pushes bprm->interp). AT_EXECFN and the process name stay the
- * script's. Up to 5 levels of nesting, then ELOOP. Files that are not scripts
- * pass through untouched.
+ * script's. Up to 5 levels of interpreters (with binfmt's, core/format.h),
+ * then ELOOP. Files that are not scripts pass through untouched.
  * Options: none.
  */
 int pb_stage_script(struct pb_ctx *ctx, const struct pb_stage_opts *opts);
 
 #define PB_BINPRM_BUF_SIZE 256
-#define PB_SCRIPT_MAX_DEPTH 5

@@ -423,7 +423,7 @@ Test(cli, check_without_plugins_still_finds_errors)
 	cr_assert_eq(r.exit_code, 2, "%s", r.err);
 	snprintf(want, sizeof(want), "%s:7:24: option placement must be one of auto, kernel, planned", c.yaml);
 	cr_assert(strstr(r.err, want), "%s", r.err);
-	cr_assert(strstr(r.out, "pipelines/default.yaml: ok (pipeline default, 8 stages)"), "%s", r.out);
+	cr_assert(strstr(r.out, "pipelines/default.yaml: ok (pipeline default, 9 stages)"), "%s", r.out);
 	cr_assert_not(exists(c.marker));
 	run_result_free(&r);
 

@@ -6,11 +6,13 @@
  * 32-bit i386 programs (refused in one line). Tests run from the source root.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include "tests/common/run.h"
@@ -24,10 +26,38 @@ static void setup(void)
 	cr_assert_not_null(mkdtemp(dir));
 }
 
+#define MISC "/proc/sys/fs/binfmt_misc"
+
+/* The binfmt_misc entries a test registered: global to the machine, so removed after every test. */
+static char registered[2][64];
+static bool mounted_misc;
+
+static void unregister_all(void)
+{
+	for (int i = 0; i < 2; i++) {
+		char path[sizeof(MISC) + sizeof(registered[i])];
+		int fd;
+
+		if (!registered[i][0])
+			continue;
+		snprintf(path, sizeof(path), MISC "/%.63s", registered[i]);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			cr_expect_eq(write(fd, "-1", 2), 2, "removing %s", path);
+			close(fd);
+		}
+		registered[i][0] = 0;
+	}
+	if (mounted_misc)
+		umount2(MISC, MNT_DETACH);
+	mounted_misc = false;
+}
+
 static void teardown(void)
 {
 	char cmd[64];
 
+	unregister_all();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	cr_assert_eq(system(cmd), 0);
 }
@@ -238,4 +268,61 @@ Test(formats, i386_programs_are_refused_in_one_line)
 		run_result_free(&r);
 	}
 	run_result_free(&direct);
+}
+
+/* binfmt_misc at MISC, mounted if it was not; false where it cannot be (not root, no binfmt_misc). */
+static bool have_binfmt_misc(void)
+{
+	if (access(MISC "/register", W_OK) == 0)
+		return true;
+	if (geteuid() != 0 || mount("binfmt_misc", MISC, "binfmt_misc", 0, NULL) < 0)
+		return false;
+	mounted_misc = true;
+	return access(MISC "/register", W_OK) == 0;
+}
+
+/* Registers ":name:rest" (name remembered first, so teardown removes it whatever happens next). */
+static void register_misc(int slot, const char *name, const char *rest)
+{
+	char line[512];
+	int fd = open(MISC "/register", O_WRONLY | O_CLOEXEC);
+	int n = snprintf(line, sizeof(line), ":%s:%s", name, rest);
+
+	cr_assert_geq(fd, 0);
+	snprintf(registered[slot], sizeof(registered[slot]), "%s", name);
+	cr_assert_eq(write(fd, line, (size_t)n), n, "registering %s: %s", line, strerror(errno));
+	close(fd);
+}
+
+/*
+ * A real registration (a magic, and an extension with flag P) whose
+ * interpreter is a script of ours: run and execve (env) give the same.
+ */
+Test(formats, binfmt_misc_registrations_as_execve_runs_them)
+{
+	char name[2][64], rest[512], magic_file[128], ext_file[128], d[128], text[64];
+	int pid = getpid();
+
+	if (!have_binfmt_misc())
+		cr_skip_test("binfmt_misc cannot be mounted here (needs root and the module)");
+	strcpy(d, dumper());
+	snprintf(name[0], sizeof(name[0]), "pbtest-%d", pid);
+	snprintf(name[1], sizeof(name[1]), "pbtestx-%d", pid);
+	snprintf(rest, sizeof(rest), "M::PBTEST-%d::%s:", pid, d);
+	register_misc(0, name[0], rest);
+	snprintf(rest, sizeof(rest), "E::pbt%d::%s:P", pid, d);
+	register_misc(1, name[1], rest);
+
+	snprintf(text, sizeof(text), "PBTEST-%d and more\n", pid);
+	strcpy(magic_file, write_bytes("magic", text, strlen(text)));
+	same_as_execvp(magic_file);
+	snprintf(text, sizeof(text), "x.pbt%d", pid);
+	strcpy(ext_file, write_bytes(text, "anything\n", 9));
+	same_as_execvp(ext_file);
+	/* the interpreter really ran: with P, argv[0] (the path env gave) follows the path */
+	struct run_result r = run((char *[]){PB, "run", ext_file, "one", NULL});
+	char want[512];
+	snprintf(want, sizeof(want), "%s\n%s\n%s\none\n", d, ext_file, ext_file);
+	cr_assert_str_eq(r.out, want, "%s", r.err);
+	run_result_free(&r);
 }

@@ -76,7 +76,7 @@ Test(pipelines, debug_hands_the_process_to_gdb, .timeout = 60)
 			cr_assert(json_valid(line, strlen(line)), "%s", line);
 			json_lines++;
 		}
-	cr_assert_eq(json_lines, 8, "one line per stage");
+	cr_assert_eq(json_lines, 9, "one line per stage");
 	run_result_free(&r);
 }
 
@@ -100,7 +100,7 @@ Test(pipelines, trace_json_on_the_command_line)
 	cr_assert_eq(r.exit_code, 0);
 	for (line = strtok_r(r.err, "\n", &save); line; line = strtok_r(NULL, "\n", &save), n++)
 		cr_assert(json_valid(line, strlen(line)), "%s", line);
-	cr_assert_eq(n, 8);
+	cr_assert_eq(n, 9, "one line per stage");
 	run_result_free(&r);
 }
 
@@ -112,7 +112,7 @@ Test(commands, check_and_stages)
 	cr_assert_eq(temp_file(path, "stages:\n  - parse\n  - lod\n", 26, 0644), 0);
 	r = pb((char *[]){PB, "check", "pipelines/default.yaml", "pipelines/debug.yaml", NULL});
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
-	cr_assert(strstr(r.out, "pipelines/debug.yaml: ok (pipeline debug, 8 stages)"), "%s", r.out);
+	cr_assert(strstr(r.out, "pipelines/debug.yaml: ok (pipeline debug, 9 stages)"), "%s", r.out);
 	run_result_free(&r);
 	r = pb((char *[]){PB, "check", path, NULL});
 	cr_assert_eq(r.exit_code, 2);

@@ -59,7 +59,7 @@ Test(loader, minimal_and_defaults)
 
 Test(loader, unknown_stage_with_line_and_column)
 {
-	assert_error("pipeline: x\nstages:\n  - parse\n  - frobnicate\n", "test.yaml:4:5: unknown stage 'frobnicate'; hint: known stages are script, parse");
+	assert_error("pipeline: x\nstages:\n  - parse\n  - frobnicate\n", "test.yaml:4:5: unknown stage 'frobnicate'; hint: known stages are binfmt, script, parse");
 }
 
 Test(loader, unknown_option)
