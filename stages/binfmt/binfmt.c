@@ -88,7 +88,7 @@ static const char *parse_line(struct entry *e, char *line)
 	char *end;
 	ssize_t n;
 
-	if (strncmp(line, "interpreter ", 12) == 0 && line[12] == '/')
+	if (strncmp(line, "interpreter ", 12) == 0 && line[12]) /* (the kernel takes any non-empty path) */
 		e->interpreter = line + 12;
 	else if (strncmp(line, "flags: ", 7) == 0 || strcmp(line, "flags:") == 0)
 		return set_flags(e, line + (line[6] ? 7 : 6)) ? NULL : "unknown flag (P, O, C or F)";

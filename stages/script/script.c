@@ -42,7 +42,8 @@ static char *find_terminator(char *first, const char *last)
  * the NUL: the argument may be cut (the interpreter can re-read the file), but
  * an interpreter name that runs to the end of the buffer may be cut too, and
  * the kernel refuses it. Measured on 6.18: "#!/x AAA...A" of 400 bytes runs /x
- * with 251 A's; "#!////.../x" with no blank within 256 bytes is ENOEXEC.
+ * with the A's of bytes 5..254 as its argument; "#!////.../x" with no blank
+ * within 256 bytes is ENOEXEC.
  */
 static char *line_end(char *buf)
 {
