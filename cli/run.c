@@ -47,11 +47,13 @@ void pb_cli_run_help(FILE *f)
 #define RUN_ENOEXEC (-1)
 
 /*
- * Whether the kernel refuses the file with ENOEXEC too (the cases the stages
- * check as it does: no format at all, an ELF header for another class, byte
- * order, type or machine, a #! line it refuses). A 32-bit i386 program is not
- * one (the kernel runs it), nor are our stricter checks of an ELF's segments:
- * those stay refusals rather than scripts for /bin/sh.
+ * Whether the kernel refuses the file with ENOEXEC too: the parse checks that
+ * fail alike under execve whatever the mode (tests/parse's table, measured on
+ * 6.18: no format at all, an ELF type, machine, e_phentsize, program headers
+ * or PT_INTERP size it does not take) and the #! lines it refuses. Not those
+ * it runs and we refuse (EI_CLASS, EI_DATA, the strict checks, an e_phnum that
+ * only strict mode refuses, a 32-bit i386 program): those stay refusals rather
+ * than scripts for /bin/sh.
  */
 static bool kernel_says_enoexec(const struct pb_error *err)
 {
@@ -61,11 +63,12 @@ static bool kernel_says_enoexec(const struct pb_error *err)
 	case PB_PARSE_NONE: /* the script stage's */
 	case PB_PARSE_TRUNCATED:
 	case PB_PARSE_BAD_MAGIC:
-	case PB_PARSE_BAD_CLASS:
-	case PB_PARSE_BAD_DATA:
 	case PB_PARSE_BAD_TYPE:
 	case PB_PARSE_BAD_MACHINE:
 	case PB_PARSE_FOREIGN_MACHINE:
+	case PB_PARSE_BAD_PHENTSIZE:
+	case PB_PARSE_PHDRS_OUTSIDE:
+	case PB_PARSE_INTERP_SIZE:
 		return true;
 	default:
 		return false;

@@ -87,6 +87,18 @@ void pb_elf_clear(struct pb_elf *elf)
 	memset(elf, 0, sizeof(*elf));
 }
 
+/*
+ * An i386 program, which the kernel runs on x86_64 in compat mode (32-bit
+ * syscall entry, compat vDSO and stack layout) that only its exec sets up.
+ * Looked at before the length: an ELF32 header is shorter than an ELF64 one.
+ */
+static bool is_i386(const unsigned char *buf, size_t n)
+{
+	/* e_machine: at 18, in ELF32 and ELF64 headers alike */
+	return n >= 20 && memcmp(buf, ELFMAG, SELFMAG) == 0 && buf[EI_CLASS] == ELFCLASS32 &&
+	       buf[EI_DATA] == ELFDATA2LSB && buf[18] == EM_386 && buf[19] == 0 && pb_elf_host_machine() == EM_X86_64;
+}
+
 static int check_ident(const Elf64_Ehdr *eh, unsigned flags, const char *what,
 		       struct pb_error *err)
 {
@@ -95,11 +107,6 @@ static int check_ident(const Elf64_Ehdr *eh, unsigned flags, const char *what,
 	if (memcmp(id, ELFMAG, SELFMAG) != 0)
 		return FAIL(PB_PARSE_BAD_MAGIC, "%s: invalid file header: not an ELF file (magic %02x %02x %02x %02x)",
 			    what, id[0], id[1], id[2], id[3]);
-	/* (e_machine is at the same offset in an ELF32 header) */
-	if (id[EI_CLASS] == ELFCLASS32 && id[EI_DATA] == ELFDATA2LSB && eh->e_machine == EM_386 &&
-	    pb_elf_host_machine() == EM_X86_64)
-		return FAIL(PB_PARSE_COMPAT32, "%s: 32-bit (i386) programs need the kernel's exec; run it directly",
-			    what);
 	if (id[EI_CLASS] != ELFCLASS64)
 		return FAIL(PB_PARSE_BAD_CLASS, "%s: EI_CLASS is %u, only ELFCLASS64 (2) is supported",
 			    what, id[EI_CLASS]);
@@ -406,6 +413,8 @@ int pb_elf_read_head(int fd, const void *head, size_t head_len, unsigned flags, 
 	}
 	if (n < 0)
 		r = pb_err_sys(err, NULL, (int)n, "%s: reading the ELF header", what);
+	else if (is_i386(buf, (size_t)n))
+		r = FAIL(PB_PARSE_COMPAT32, "%s: 32-bit (i386) programs need the kernel's exec; run it directly", what);
 	else if ((size_t)n < sizeof(eh))
 		r = FAIL(PB_PARSE_TRUNCATED, "%s: invalid file header: %zd bytes, an ELF64 header needs %zu",
 			 what, n, sizeof(eh));

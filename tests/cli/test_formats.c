@@ -15,6 +15,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include "tests/common/elfgen.h"
 #include "tests/common/run.h"
 
 #define PB "build/procbuilder"
@@ -195,6 +196,31 @@ Test(formats, enoexec_files_run_with_sh_as_execvp_runs_them)
 	/* a #! interpreter the kernel refuses: the whole execve is ENOEXEC, and sh runs the script */
 	snprintf(text, sizeof(text), "#!%s\necho via\n", plain);
 	same_as_execvp(write_bytes("s", text, strlen(text)));
+}
+
+/* Files the kernel runs but the parse stage refuses are not scripts for /bin/sh: they stay refused. */
+Test(formats, refused_elf_files_the_kernel_runs_get_no_sh_fallback)
+{
+	struct elfgen g;
+	char path[128];
+	struct run_result direct, r;
+
+	for (int i = 0; i < 2; i++) {
+		elfgen_static_exec(&g, 42);
+		if (i == 0)
+			g.eh.e_ident[EI_DATA] = ELFDATA2MSB; /* binfmt_elf does not look: it runs */
+		else
+			g.eh.e_ident[EI_VERSION] = 7; /* only strict parsing refuses it */
+		strcpy(path, write_bytes("elf", elfgen_bytes(&g), g.size));
+		cr_assert_eq(run_cmd_filtered(NULL, (char *[]){path, NULL}, NULL, &direct), 0);
+		cr_assert_eq(direct.exit_code, 42, "case %d: the kernel runs it", i);
+		r = run((char *[]){PB, "run", path, NULL});
+		cr_assert_eq(r.exit_code, 126, "case %d: %s", i, r.err);
+		cr_assert(strstr(r.err, "procbuilder: parse: "), "case %d: %s", i, r.err);
+		cr_assert_str_eq(r.out, "");
+		run_result_free(&r);
+		run_result_free(&direct);
+	}
 }
 
 Test(formats, enoexec_fallback_finds_prog_in_path_as_execvp)

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "stages/parse/parse.h"
@@ -162,6 +163,44 @@ Test(parse, error_names_stage_and_maps_to_enoexec)
 	pb_error_format(&ctx.err, buf, sizeof(buf));
 	cr_assert(strncmp(buf, "parse: ", 7) == 0, "%s", buf);
 	cr_assert_not(ctx.exec_parsed);
+	pb_ctx_clear(&ctx);
+}
+
+/* A 32-bit i386 header, whole (52 bytes and its program header) or not: compat32, not "truncated". */
+Test(parse, i386_is_compat32_whatever_its_length)
+{
+	static const size_t lens[] = {20, 52, 60, 96};
+	uint8_t head[96] = {0x7f, 'E', 'L', 'F', ELFCLASS32, ELFDATA2LSB, EV_CURRENT};
+
+	head[16] = ET_EXEC;
+	head[18] = EM_386;
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		struct pb_ctx ctx;
+		int fd = memfd_create("i386", MFD_CLOEXEC);
+
+		cr_assert_eq(write(fd, head, lens[i]), (ssize_t)lens[i]);
+		cr_assert_eq(parse_fd(fd, false, &ctx), -ENOEXEC);
+		cr_assert_eq(ctx.err.detail, PB_PARSE_COMPAT32, "%zu bytes: %s", lens[i], ctx.err.msg);
+		cr_assert(strstr(ctx.err.msg, "32-bit (i386) programs need the kernel's exec; run it directly"), "%s",
+			  ctx.err.msg);
+		close(fd);
+		pb_ctx_clear(&ctx);
+	}
+}
+
+/* Another 32-bit machine: the kernel refuses it (ENOEXEC); it is not compat32 here but a bad class. */
+Test(parse, arm32_is_a_bad_class)
+{
+	uint8_t head[96] = {0x7f, 'E', 'L', 'F', ELFCLASS32, ELFDATA2LSB, EV_CURRENT};
+	struct pb_ctx ctx;
+	int fd = memfd_create("arm", MFD_CLOEXEC);
+
+	head[16] = ET_EXEC;
+	head[18] = EM_ARM;
+	cr_assert_eq(write(fd, head, sizeof(head)), (ssize_t)sizeof(head));
+	cr_assert_eq(parse_fd(fd, false, &ctx), -ENOEXEC);
+	cr_assert_eq(ctx.err.detail, PB_PARSE_BAD_CLASS, "%s", ctx.err.msg);
+	close(fd);
 	pb_ctx_clear(&ctx);
 }
 
