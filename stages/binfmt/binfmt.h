@@ -25,7 +25,8 @@
  * argv[1..]], or with flag P [interpreter, path, argv[0], argv[1..]].
  * Flag F: the kernel opened the interpreter at registration; here it is
  * opened when the stage runs (a later change of the path shows). Flags C
- * (credentials from the file) and O (the file passed open as AT_EXECFD) are
+ * (credentials from the file; the kernel sets O with it) and O (the file
+ * passed open as AT_EXECFD) are
  * refused with PB_EACCES naming the entry: C would take the file's privilege
  * for its interpreter, which cannot be given from outside, and O exists for
  * files the interpreter cannot read, which we cannot read either.
