@@ -49,15 +49,16 @@ def header_version():
 VERSION_PARTS = header_version()
 VERSION = '.'.join(str(v) for v in VERSION_PARTS)
 
-# What we need, and the Debian package that brings it.
-TOOLS = [('ninja', 'ninja-build'), ('pkg-config', 'pkg-config'), ('clang', 'clang'),
-         ('musl-gcc', 'musl-tools'), ('busybox', 'busybox-static'),
-         ('gdb', 'gdb')]
-PKG_MODULES = [('yaml-0.1', 'libyaml-dev'), ('libbsd', 'libbsd-dev'),
-               ('criterion', 'libcriterion-dev')]
+# What we need, and the Debian package that brings it: to build the library
+# and the CLI; then to test, fuzz and make the manual pages.
+BUILD_TOOLS = [('ninja', 'ninja-build'), ('pkg-config', 'pkg-config')]
+BUILD_MODULES = [('yaml-0.1', 'libyaml-dev'), ('libbsd', 'libbsd-dev')]
+TEST_TOOLS = [('clang', 'clang'), ('musl-gcc', 'musl-tools'), ('busybox', 'busybox-static'), ('gdb', 'gdb'),
+              ('help2man', 'help2man'), ('go-md2man', 'go-md2man')]
+TEST_MODULES = [('criterion', 'libcriterion-dev')]
 # Files the tests need that no tool or module check finds.
-FILES = [('/usr/lib/x86_64-linux-gnu/libc.a', 'libc6-dev'),
-         ('/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a', 'libclang-rt-14-dev')]
+TEST_FILES = [('/usr/lib/x86_64-linux-gnu/libc.a', 'libc6-dev'),
+              ('/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a', 'libclang-rt-14-dev')]
 
 
 def die(msg):
@@ -74,39 +75,49 @@ def pkg_config(*args):
     return out.split()
 
 
-def missing_packages(cc):
-    missing = []
-    cc_prog = shlex.split(cc)[0]
-    if not shutil.which(cc_prog):
-        missing.append('clang' if 'clang' in cc_prog else 'gcc')
-    for tool, pkg in TOOLS:
-        if not shutil.which(tool):
-            missing.append(pkg)
+def missing_packages(tools, modules, files):
+    missing = [pkg for tool, pkg in tools if not shutil.which(tool)]
     have_pkgconfig = shutil.which('pkg-config') is not None
-    for module, pkg in PKG_MODULES:
-        if not have_pkgconfig or pkg_config('--exists', module) is None:
-            missing.append(pkg)
-    for path, pkg in FILES:
-        if not os.path.exists(path):
-            missing.append(pkg)
-    return sorted(set(missing))
+    missing += [pkg for module, pkg in modules if not have_pkgconfig or pkg_config('--exists', module) is None]
+    missing += [pkg for path, pkg in files if not os.path.exists(path)]
+    return missing
+
+
+def missing_for_build(cc):
+    cc_prog = shlex.split(cc)[0]
+    missing = [] if shutil.which(cc_prog) else ['clang' if 'clang' in cc_prog else 'gcc']
+    return sorted(set(missing + missing_packages(BUILD_TOOLS, BUILD_MODULES, [])))
+
+
+def missing_for_tests():
+    return sorted(set(missing_packages(TEST_TOOLS, TEST_MODULES, TEST_FILES)))
+
+
+def apt_install(missing):
+    cmd = ['apt-get', 'install', '-y', '-qq'] + missing
+    print('configure.py: installing ' + ' '.join(missing), file=sys.stderr)
+    env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
+    ok = subprocess.run(['apt-get', 'update', '-qq'], env=env).returncode == 0
+    return ok and subprocess.run(cmd, env=env).returncode == 0
 
 
 def ensure_dependencies(cc, may_install):
-    missing = missing_packages(cc)
-    if not missing:
-        return
-    cmd = ['apt-get', 'install', '-y', '-qq'] + missing
-    if may_install and os.geteuid() == 0 and shutil.which('apt-get'):
-        print('configure.py: installing ' + ' '.join(missing), file=sys.stderr)
-        env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
-        ok = subprocess.run(['apt-get', 'update', '-qq'], env=env).returncode == 0
-        ok = ok and subprocess.run(cmd, env=env).returncode == 0
-        if ok and not missing_packages(cc):
-            return
-        die('installing packages failed; run: ' + ' '.join(cmd))
-    die('missing packages: %s\n  install them with: %s' %
-        (' '.join(missing), ' '.join(cmd)))
+    """As root on Debian, installs what is missing; else fails for the build's
+    needs and returns the apt-get line the tests still need (or None)."""
+    missing = missing_for_build(cc) + missing_for_tests()
+    if missing and may_install and os.geteuid() == 0 and shutil.which('apt-get'):
+        if not apt_install(missing) or missing_for_build(cc):
+            die('installing packages failed; run: apt-get install ' + ' '.join(missing))
+    build = missing_for_build(cc)
+    if build:
+        die('missing packages: %s\n  install them with: apt-get install %s' % (' '.join(build), ' '.join(build)))
+    tests = missing_for_tests()
+    if not tests:
+        return None
+    line = 'apt-get install ' + ' '.join(tests)
+    print('configure.py: the library and the CLI build; tests, fuzzing and manual pages need: ' + line,
+          file=sys.stderr)
+    return line
 
 
 def read_deps(path):
@@ -152,23 +163,53 @@ def install_dirs(args):
             'mandir': args.mandir or os.path.join(datadir, 'man')}
 
 
-def install_rules(n, d, inputs, static, shared, cli, pc):
+# The manual pages: one per command from its --help (help2man), the pipeline
+# file's from docs/pipeline.md (go-md2man): nothing written twice.
+COMMANDS = [('', 'build a Linux process from the outside, stage by stage'),
+            ('run', 'build a program from the outside and become it, or start it as a child'),
+            ('plan', 'print the plan and initial stack for a program, creating nothing'),
+            ('inspect', 'print the parsed ELF headers of a program'),
+            ('stages', 'list the stages pipelines can name, with their options'),
+            ('check', 'validate pipeline files')]
+
+
+def man_pages(n, cli):
+    """Rules and edges for build/man/*.{1,5}; returns their paths."""
+    n.rule('man1', 'help2man --no-info --no-discard-stderr --include=docs/man/see-also.h2m '
+           '--name="$desc1" --help-option="$sub --help" --version-option=--version $in | '
+           'sed -e "s/^\\\\.TH PROCBUILDER /.TH $title /" -e "/^\\\\.SH NAME/{n;s/^procbuilder /$page /}" > $out',
+           description='MAN $out')
+    n.rule('man5', 'cat $in | go-md2man > $out', description='MAN $out')
+    pages = []
+    for sub, desc in COMMANDS:
+        page = 'procbuilder' + ('-' + sub if sub else '')
+        pages += n.build(os.path.join(BUILD, 'man', page + '.1'), 'man1', cli,
+                         implicit=['docs/man/see-also.h2m'],
+                         variables={'sub': sub, 'desc1': desc, 'page': page, 'title': page.upper()})
+    pages += n.build(os.path.join(BUILD, 'man', 'procbuilder-pipeline.5'), 'man5',
+                     ['docs/man/pipeline-name.md', 'docs/pipeline.md'])
+    return pages
+
+
+def install_rules(n, d, inputs, static, shared, cli, pc, man):
     """`ninja install` (DESTDIR honoured) and `ninja uninstall`, of the same list of files."""
     so = 'libprocbuilder.so.%d' % VERSION_PARTS[0]
     pipelines = sorted(glob.glob('pipelines/*.yaml'))
-    files = [(static, d['libdir'], 644), (shared, os.path.join(d['libdir'], so), 755),
-             ('include/procbuilder.h', d['includedir'], 644), (cli, d['bindir'], 755),
-             (pc, os.path.join(d['libdir'], 'pkgconfig'), 644)] + \
-        [(p, d['pipelinedir'], 644) for p in pipelines]
-    dirs = sorted({os.path.dirname(dst) if dst.endswith(so) else dst for _, dst, _ in files})
+    into = os.path.join
+    files = [(static, into(d['libdir'], os.path.basename(static)), 644), (shared, into(d['libdir'], so), 755),
+             ('include/procbuilder.h', into(d['includedir'], 'procbuilder.h'), 644),
+             (cli, into(d['bindir'], 'procbuilder'), 755),
+             (pc, into(d['libdir'], 'pkgconfig', 'procbuilder.pc'), 644),
+             ('misc/procbuilder.bash', into(d['datadir'], 'bash-completion', 'completions', 'procbuilder'), 644)] + \
+        [(p, into(d['pipelinedir'], os.path.basename(p)), 644) for p in pipelines] + \
+        [(m, into(d['mandir'], 'man' + m[-1], os.path.basename(m)), 644) for m in man]
+    dirs = sorted({os.path.dirname(dst) for _, dst, _ in files})
     cmds = ['install -d ' + ' '.join('$$DESTDIR' + x for x in dirs)]
-    cmds += ['install -m %d %s $$DESTDIR%s' % (mode, src, dst) + ('' if dst.endswith(so) else '/')
-             for src, dst, mode in files]
+    cmds += ['install -m %d %s $$DESTDIR%s' % (mode, src, dst) for src, dst, mode in files]
     cmds += ['ln -sf %s $$DESTDIR%s/libprocbuilder.so' % (so, d['libdir'])]
-    n.build('install', 'run', inputs + pipelines,
+    n.build('install', 'run', inputs + pipelines + man + ['misc/procbuilder.bash'],
             variables={'cmd': ' && '.join(cmds), 'desc': 'INSTALL %s' % d['prefix']})
-    installed = [dst if dst.endswith(so) else os.path.join(dst, os.path.basename(src)) for src, dst, _ in files]
-    installed += [os.path.join(d['libdir'], 'libprocbuilder.so')]
+    installed = [dst for _, dst, _ in files] + [into(d['libdir'], 'libprocbuilder.so')]
     cmd = 'rm -f %s && rmdir --ignore-fail-on-non-empty %s' % (
         ' '.join('$$DESTDIR' + x for x in installed), '$$DESTDIR' + d['pipelinedir'])
     n.build('uninstall', 'run', [], variables={'cmd': cmd, 'desc': 'UNINSTALL %s' % d['prefix']})
@@ -187,7 +228,7 @@ def main():
                     help='never run apt-get; name missing packages and fail')
     args = ap.parse_args()
     os.chdir(SRC)
-    ensure_dependencies(args.cc, not args.no_install_deps)
+    tests_missing = ensure_dependencies(args.cc, not args.no_install_deps)
 
     yaml_cflags = pkg_config('--cflags', 'yaml-0.1')
     yaml_libs = pkg_config('--libs', 'yaml-0.1')
@@ -403,20 +444,29 @@ def main():
     for src in sources('fuzz'):
         fuzzers += n.build(os.path.join(BUILD, 'fuzz', os.path.splitext(os.path.basename(src))[0]), 'fuzzcc',
                            [src] + lib_srcs)
-    n.build('fuzz', 'phony', fuzzers)
-    n.build('fuzz-smoke', 'run', ['fuzz/smoke'] + fuzzers, implicit=helpers,
-            variables={'cmd': 'fuzz/smoke 60 %s' % ' '.join(fuzzers), 'desc': 'FUZZ-SMOKE'})
-    n.build('check', 'run', ['tests/run-tests'] + test_bins, implicit=cli_bin + helpers + plugins,
-            variables={'cmd': 'tests/run-tests %s' % ' '.join(test_bins),
-                       'desc': 'CHECK'})
+    man = man_pages(n, cli_bin)
+    if tests_missing:
+        # only what needs those packages fails, and says which
+        man = []
+        for target in ('check', 'fuzz', 'fuzz-smoke', 'man'):
+            n.build(target, 'run', [], variables={
+                'cmd': 'echo "ninja %s needs: %s" >&2; exit 1' % (target, tests_missing), 'desc': 'MISSING'})
+    else:
+        n.build('fuzz', 'phony', fuzzers)
+        n.build('fuzz-smoke', 'run', ['fuzz/smoke'] + fuzzers, implicit=helpers,
+                variables={'cmd': 'fuzz/smoke 60 %s' % ' '.join(fuzzers), 'desc': 'FUZZ-SMOKE'})
+        n.build('check', 'run', ['tests/run-tests'] + test_bins, implicit=cli_bin + helpers + plugins,
+                variables={'cmd': 'tests/run-tests %s' % ' '.join(test_bins), 'desc': 'CHECK'})
+        n.build('man', 'phony', man)
 
     pc = n.build(os.path.join(BUILD, 'procbuilder.pc'), 'pcgen', 'procbuilder.pc.in',
                  variables={'prefix': args.prefix, 'libdir': dirs['libdir'], 'version': VERSION})
-    install_rules(n, dirs, static + shared + cli_bin + pc, static[0], shared[0], cli_bin[0], pc[0])
-    n.build('all', 'phony', static + shared + cli_bin + test_bins + helpers + plugins)
+    install_rules(n, dirs, static + shared + cli_bin + pc, static[0], shared[0], cli_bin[0], pc[0], man)
+    n.build('all', 'phony', static + shared + cli_bin + plugins + man + ([] if tests_missing else test_bins + helpers))
     n.build('build.ninja', 'configure',
             implicit=['configure.py', 'misc/ninja_syntax.py'] + deps_files)
-    n.default(static + shared + cli_bin + test_bins + helpers + plugins)
+    # the library and the CLI; `ninja check` builds the tests
+    n.default(static + shared + cli_bin + plugins)
     out.close()
     os.replace('build.ninja.tmp', 'build.ninja')
     print('configure.py: wrote build.ninja (mode %s, cc %s, stages: %s)'
