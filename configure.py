@@ -54,7 +54,7 @@ VERSION = '.'.join(str(v) for v in VERSION_PARTS)
 BUILD_TOOLS = [('ninja', 'ninja-build'), ('pkg-config', 'pkg-config')]
 BUILD_MODULES = [('yaml-0.1', 'libyaml-dev'), ('libbsd', 'libbsd-dev')]
 TEST_TOOLS = [('clang', 'clang'), ('musl-gcc', 'musl-tools'), ('busybox', 'busybox-static'), ('gdb', 'gdb'),
-              ('help2man', 'help2man'), ('go-md2man', 'go-md2man')]
+              ('help2man', 'help2man'), ('go-md2man', 'go-md2man'), ('lexgrog', 'man-db')]
 TEST_MODULES = [('criterion', 'libcriterion-dev')]
 # Files the tests need that no tool or module check finds.
 TEST_FILES = [('/usr/lib/x86_64-linux-gnu/libc.a', 'libc6-dev'),
