@@ -145,6 +145,17 @@ def check_stage_independence(stage_dir, deps):
                         % (path, num, line.strip()))
 
 
+def check_exports():
+    """libprocbuilder.map lists exactly the functions procbuilder.h declares PB_API."""
+    with open(os.path.join(SRC, 'include', 'procbuilder.h')) as f:
+        declared = set(re.findall(r'^PB_API [^(]*?\b(pb_\w+)\(', f.read(), re.M))
+    with open(os.path.join(SRC, 'libprocbuilder.map')) as f:
+        listed = set(re.findall(r'^\s+(pb_\w+);', f.read(), re.M))
+    if declared != listed:
+        die('libprocbuilder.map and include/procbuilder.h disagree: only declared %s, only listed %s'
+            % (sorted(declared - listed), sorted(listed - declared)))
+
+
 def install_dirs(args):
     """Where `ninja install` puts things; the libdir is multiarch where the compiler says (Debian)."""
     prefix = args.prefix
@@ -229,6 +240,7 @@ def main():
     args = ap.parse_args()
     os.chdir(SRC)
     tests_missing = ensure_dependencies(args.cc, not args.no_install_deps)
+    check_exports()
 
     yaml_cflags = pkg_config('--cflags', 'yaml-0.1')
     yaml_libs = pkg_config('--libs', 'yaml-0.1')
