@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <string.h>
@@ -16,9 +17,12 @@ void pb_cli_inspect_help(FILE *f)
 	      "type, machine, entry, segments with flags, interpreter, stack.\n\n"
 	      "  --json   print one JSON object instead of text\n"
 	      "  --lax    check only what the kernel checks (parse option strict: false)\n"
-	      "  --help   show this help\n\n"
-	      "Exit status: 0 on success, 2 when FILE is not a valid ELF program or on\n"
-	      "a usage error; the error goes to stderr as 'procbuilder: parse: MESSAGE'.\n", f);
+	      "  --help   show this help\n"
+	      "  --version  print procbuilder's version\n\n"
+	      "Options may follow FILE.\n"
+	      "Exit status: 0 on success; 126 when FILE is not a valid ELF program (as run\n"
+	      "gives for it; the error goes to stderr as 'procbuilder: parse: MESSAGE') or\n"
+	      "cannot be read; 127 when it does not exist; 2 on a usage error.\n", f);
 }
 
 static const char *kind_of(const struct pb_elf *e)
@@ -109,12 +113,12 @@ int pb_cli_inspect(int argc, char **argv)
 	int json = 0, c, r;
 	_cleanup_close_ int fd = -1;
 
-	while ((c = getopt_long(argc, argv, "+jlh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jlh", longopts, NULL)) != -1) { /* options anywhere */
 		switch (c) {
 		case 'j': json = 1; break;
 		case 'l': strict.b = false; break;
 		case 'h': pb_cli_inspect_help(stdout); return 0;
-		default: pb_cli_inspect_help(stderr); return PB_EXIT_USAGE;
+		default: return pb_cli_bad_option("inspect", c, argv);
 		}
 	}
 	if (optind != argc - 1) {
@@ -124,7 +128,7 @@ int pb_cli_inspect(int argc, char **argv)
 	fd = open(argv[optind], O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO: refused by parse, not waited on */
 	if (fd < 0) {
 		pb_cli_error("inspect", "%s: %s", argv[optind], strerror(errno));
-		return PB_EXIT_ERROR;
+		return errno == ENOENT ? PB_EXIT_NOT_FOUND : PB_EXIT_CANNOT_EXEC;
 	}
 	pb_ctx_init(&ctx);
 	ctx.exec_fd = fd;
@@ -133,8 +137,9 @@ int pb_cli_inspect(int argc, char **argv)
 	r = pb_stage_parse(&ctx, &opts);
 	if (r < 0) {
 		pb_cli_error(ctx.err.stage, "%s", ctx.err.msg);
+		r = ctx.err.code == PB_EPARSE ? PB_EXIT_CANNOT_EXEC : PB_EXIT_ERROR; /* as run gives for it */
 		pb_ctx_clear(&ctx);
-		return PB_EXIT_ERROR;
+		return r;
 	}
 	if (json)
 		print_json(argv[optind], &ctx.exec);

@@ -73,10 +73,21 @@ static bool is_exec_file(const char *path, int *ret_errno)
 	return true;
 }
 
-/* execvp's search: a name with a slash is used as is; EACCES is remembered, ENOENT goes on. */
-static char *find_in_path(const char *prog, int *ret_errno)
+/* PATH as the program will have it, or NULL. */
+static const char *env_path(const struct pb_launch_opts *o)
 {
-	const char *path = getenv("PATH");
+	for (size_t i = 0; i < o->envc; i++)
+		if (strncmp(o->env[i], "PATH=", 5) == 0)
+			return o->env[i] + 5;
+	return NULL;
+}
+
+/*
+ * execvp's search in the environment the program gets (as env does): a name
+ * with a slash is used as is; EACCES is remembered, ENOENT goes on.
+ */
+static char *find_in_path(const char *prog, const char *path, int *ret_errno)
+{
 	int e = ENOENT;
 
 	if (strchr(prog, '/'))
@@ -266,7 +277,7 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 	if (copy_environ(o) < 0)
 		return PB_EXIT_ERROR;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+e:ih", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:e:ih", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'e':
 			if (set_env(o, optarg) < 0) {
@@ -347,6 +358,7 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 			o->ns_mode = optarg[0] == 'o' ? PB_NS_OVERLAY : PB_NS_ISOLATED;
 			break;
 		case 'h': help(stdout); return 1;
+		case '?': case ':': return pb_cli_bad_option(cmd, c, argv);
 		default: goto usage;
 		}
 	}
@@ -356,7 +368,7 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 	}
 	o->args = argv + optind;
 	o->nargs = argc - optind;
-	o->path = find_in_path(o->args[0], &e);
+	o->path = find_in_path(o->args[0], env_path(o), &e);
 	if (!o->path) {
 		pb_cli_error(cmd, "%s: %s", o->args[0], strerror(e));
 		return e == ENOENT ? 127 : 126;

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "procbuilder.h"
@@ -22,6 +25,29 @@ void pb_cli_error(const char *what, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+int pb_cli_bad_option(const char *cmd, int c, char *const *argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (c == ':')
+		pb_cli_error(cmd, "option '%s' needs a value", arg);
+	else if (optopt && strncmp(arg, "--", 2) != 0)
+		pb_cli_error(cmd, "unknown option '-%c'", optopt);
+	else
+		pb_cli_error(cmd, "unknown option '%s'", arg);
+	fprintf(stderr, "Try 'procbuilder %s --help'.\n", cmd);
+	return PB_EXIT_USAGE;
+}
+
+int pb_cli_exit_of(const struct pb_error *err)
+{
+	if (err->code == PB_ESYS && err->sys_errno == ENOENT)
+		return PB_EXIT_NOT_FOUND;
+	if (err->code == PB_ESYS && err->sys_errno == ELOOP) /* #! interpreters nested too deep */
+		return PB_EXIT_CANNOT_EXEC;
+	return err->code == PB_EACCES || err->code == PB_EPARSE ? PB_EXIT_CANNOT_EXEC : PB_EXIT_ERROR;
 }
 
 int pb_cli_is_help(const char *arg)
@@ -82,5 +108,10 @@ int main(int argc, char **argv)
 		pb_cli_error(argv[1], "unknown command (try 'procbuilder --help')");
 		return PB_EXIT_USAGE;
 	}
+	if (argc == 3 && strcmp(argv[2], "--version") == 0) { /* every command answers it */
+		printf("procbuilder %s\n", pb_version());
+		return 0;
+	}
+	opterr = 0; /* pb_cli_bad_option says it, naming the command */
 	return cmd->main(argc - 1, argv + 1);
 }

@@ -27,9 +27,11 @@ void pb_cli_plan_help(FILE *f)
 	fputs("  (--fd, --listen, --ns, --cgroup, --no-ptrace, --spawn, --stopped, --gdb and --close-fds\n"
 	      "   are run's: plan makes no process)\n", f);
 	fputs(
-	      "  -h, --help                show this help\n\n"
-	      "Exit status: 0; 2 if a stage fails (the error names it) or on a usage error;\n"
-	      "126/127 if PROG cannot be run / is not found.\n", f);
+	      "  -h, --help                show this help\n"
+	      "      --version             print procbuilder's version\n\n"
+	      "Exit status: 0; 126 if PROG cannot be run, 127 if it (or its interpreter) is\n"
+	      "not found, as run gives them; 125 if a stage fails for another reason (the\n"
+	      "error names it); 2 on a usage error.\n", f);
 }
 
 static const char *at_name(uint64_t id)
@@ -161,6 +163,7 @@ int pb_cli_plan(int argc, char **argv)
 	r = pb_pipeline_run(pipe, ctx, (enum pb_trace)o.trace, stderr);
 	if (r < 0) {
 		pb_cli_error(ctx->err.stage, "%s", ctx->err.msg);
+		ret = pb_cli_exit_of(&ctx->err);
 		goto out_clear;
 	}
 	if (o.json) {

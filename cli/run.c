@@ -31,7 +31,8 @@ void pb_cli_run_help(FILE *f)
 	fputs(pb_launch_build_help, f);
 	fputs("      --gdb                 spawned, handed stopped at its entry to gdb -p\n"
 	      "      --gdb-ex CMD          ... running gdb -batch -ex CMD (repeatable; implies --gdb)\n", f);
-	fputs("  -h, --help                show this help\n\n"
+	fputs("  -h, --help                show this help\n"
+	      "      --version             print procbuilder's version\n\n"
 	      "With --spawn, every catchable signal sent to procbuilder is forwarded to the\n"
 	      "program (as SI_QUEUE, with the sender's pid and value), except those a\n"
 	      "terminal or our own process group sent, which the program got too. When the\n"
@@ -90,11 +91,7 @@ static int build_failed(struct pb_error *err, int r, bool sh_fallback)
 	if (!err->msg[0])
 		snprintf(err->msg, sizeof(err->msg), "%s", strerror(-r));
 	fprintf(stderr, "procbuilder: %s\n", pb_error_format(err, msg, sizeof(msg)));
-	if (err->code == PB_ESYS && err->sys_errno == ENOENT)
-		return 127;
-	if (err->code == PB_ESYS && err->sys_errno == ELOOP) /* #! interpreters nested too deep */
-		return 126;
-	return err->code == PB_EACCES || err->code == PB_EPARSE ? 126 : 125;
+	return pb_cli_exit_of(err);
 }
 
 /* What run's options say about the build, for either kind of builder. */

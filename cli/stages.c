@@ -9,7 +9,11 @@ void pb_cli_stages_help(FILE *f)
 {
 	fputs("Usage: procbuilder stages [--plugin PATH.so]...\n"
 	      "List the stages a pipeline can name, with their options; --plugin adds a\n"
-	      "plugin's stages to the list.\n", f);
+	      "plugin's stages to the list (loading it runs its code).\n\n"
+	      "      --plugin PATH.so  add this plugin's stages (repeatable; --plugin=PATH too)\n"
+	      "  -h, --help            show this help\n"
+	      "      --version         print procbuilder's version\n\n"
+	      "Exit status: 0; 125 if a plugin cannot be loaded; 2 on a usage error.\n", f);
 }
 
 void pb_cli_check_help(FILE *f)
@@ -33,25 +37,32 @@ void pb_cli_check_help(FILE *f)
 
 int pb_cli_stages(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{"plugin", required_argument, NULL, 'p'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
 	struct pb_registry *reg = pb_registry_new();
 	struct pb_error err;
-	int ret = 0;
+	int c, ret = 0;
 
-	for (int i = 1; i < argc && reg; i++) {
-		if (pb_cli_is_help(argv[i])) {
-			pb_cli_stages_help(stdout);
-			goto out;
+	while (reg && (c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (pb_registry_load_plugin(reg, optarg, &err) < 0) {
+				pb_cli_error("stages", "%s", err.msg);
+				ret = PB_EXIT_ERROR;
+				goto out;
+			}
+			break;
+		case 'h': pb_cli_stages_help(stdout); goto out;
+		default: ret = pb_cli_bad_option("stages", c, argv); goto out;
 		}
-		if (strcmp(argv[i], "--plugin") != 0 || i + 1 == argc) {
-			pb_cli_stages_help(stderr);
-			ret = PB_EXIT_USAGE;
-			goto out;
-		}
-		if (pb_registry_load_plugin(reg, argv[++i], &err) < 0) {
-			pb_cli_error("stages", "%s", err.msg);
-			ret = PB_EXIT_ERROR;
-			goto out;
-		}
+	}
+	if (reg && optind < argc) {
+		pb_cli_error("stages", "unexpected argument '%s' (try 'procbuilder stages --help')", argv[optind]);
+		ret = PB_EXIT_USAGE;
+		goto out;
 	}
 	if (reg)
 		pb_registry_print(reg, stdout);
@@ -62,6 +73,8 @@ out:
 
 /* check's status for a file that is valid as far as it was checked without its plugins */
 #define PB_EXIT_UNCHECKED 1
+/* and for an invalid one (its documented status, the same as a usage error's) */
+#define PB_EXIT_INVALID 2
 
 /* Says on stderr what was not checked in p, loaded without its plugins; true if there is anything. */
 static bool note_unchecked(const struct pb_pipeline *p)
@@ -87,7 +100,7 @@ static bool note_unchecked(const struct pb_pipeline *p)
 	return p->nskipped_plugins > 0;
 }
 
-/* Checks one file: 0, PB_EXIT_UNCHECKED or PB_EXIT_ERROR, after saying which. */
+/* Checks one file: 0, PB_EXIT_UNCHECKED or PB_EXIT_INVALID, after saying which. */
 static int check_file(const char *path, bool plugins)
 {
 	struct pb_pipeline *p;
@@ -96,7 +109,7 @@ static int check_file(const char *path, bool plugins)
 
 	if (pb_pipeline_load_file(path, NULL, plugins ? 0 : PB_PIPELINE_SKIP_PLUGINS, &p, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
-		return PB_EXIT_ERROR;
+		return PB_EXIT_INVALID;
 	}
 	if (note_unchecked(p)) {
 		printf("%s: valid as far as checked without plugins (pipeline %s, %zu stages checked, %zu not)\n",
@@ -119,11 +132,11 @@ int pb_cli_check(int argc, char **argv)
 	bool plugins = false;
 	int c, ret = 0;
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p': plugins = true; break;
 		case 'h': pb_cli_check_help(stdout); return 0;
-		default: pb_cli_check_help(stderr); return PB_EXIT_USAGE;
+		default: return pb_cli_bad_option("check", c, argv);
 		}
 	}
 	if (optind == argc) {

@@ -52,11 +52,11 @@ Test(cli, inspect_static_busybox)
 	run_result_free(&r);
 }
 
-Test(cli, inspect_not_elf_is_status_2)
+Test(cli, inspect_not_elf_is_status_126_as_run_gives)
 {
 	struct run_result r = pb("inspect", "/etc/passwd", NULL);
 
-	cr_assert_eq(r.exit_code, 2);
+	cr_assert_eq(r.exit_code, 126);
 	cr_assert_eq(r.out_len, 0, "nothing on stdout: %s", r.out);
 	cr_assert(strncmp(r.err, "procbuilder: parse: /etc/passwd: invalid file header", 52) == 0,
 		  "%s", r.err);
@@ -67,7 +67,7 @@ Test(cli, inspect_missing_file)
 {
 	struct run_result r = pb("inspect", "/nonexistent", NULL);
 
-	cr_assert_eq(r.exit_code, 2);
+	cr_assert_eq(r.exit_code, 127);
 	cr_assert(strstr(r.err, "/nonexistent: No such file or directory"), "%s", r.err);
 	run_result_free(&r);
 }
@@ -466,7 +466,7 @@ Test(cli, run_and_plan_refuse_plugins_with_no_plugins)
 		run_result_free(&r);
 	}
 	r = pb_in(&c, (char *[]){PB, "plan", "--no-plugins", "--pipeline", c.yaml, "/bin/true", NULL});
-	cr_assert_eq(r.exit_code, 2, "%s", r.err);
+	cr_assert_eq(r.exit_code, 125, "%s", r.err); /* as run: a refused pipeline is procbuilder's failure */
 	cr_assert(strncmp(r.err, want, strlen(want)) == 0, "%s", r.err);
 	cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
 	cr_assert_eq(r.out_len, 0, "%s", r.out);
@@ -520,4 +520,113 @@ Test(cli, help_says_when_plugins_load)
 		cr_assert(strstr(r.out, "--no-plugins          refuse a pipeline that names plugins"), "%s", r.out);
 		run_result_free(&r);
 	}
+}
+
+/* ---- the CLI's rough edges (issue 18): options anywhere getopt allows, one-line errors, statuses ---- */
+
+Test(cli, a_bad_option_is_one_line_and_a_hint)
+{
+	const char *cmds[] = {"run", "plan", "inspect", "stages", "check"};
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		char want[128];
+		struct run_result r = pb((char *)cmds[i], "--bogus", "/bin/true");
+
+		snprintf(want, sizeof(want), "procbuilder: %s: unknown option '--bogus'\nTry 'procbuilder %s --help'.\n",
+			 cmds[i], cmds[i]);
+		cr_assert_eq(r.exit_code, 2, "%s", cmds[i]);
+		cr_assert_str_eq(r.err, want, "%s", cmds[i]);
+		cr_assert_eq(r.out_len, 0);
+		run_result_free(&r);
+	}
+	{
+		struct run_result r = pb("run", "--seed", NULL);
+		cr_assert_eq(r.exit_code, 2);
+		cr_assert(strstr(r.err, "option '--seed' needs a value"), "%s", r.err);
+		run_result_free(&r);
+	}
+}
+
+Test(cli, version_on_every_command)
+{
+	const char *cmds[] = {"run", "plan", "inspect", "stages", "check"};
+	struct run_result v = pb("--version", NULL, NULL);
+
+	cr_assert_eq(v.exit_code, 0);
+	cr_assert(strncmp(v.out, "procbuilder ", 12) == 0, "%s", v.out);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		struct run_result r = pb((char *)cmds[i], "--version", NULL);
+		cr_assert_eq(r.exit_code, 0, "%s: %s", cmds[i], r.err);
+		cr_assert_str_eq(r.out, v.out, "%s", cmds[i]);
+		run_result_free(&r);
+	}
+	run_result_free(&v);
+}
+
+Test(cli, options_where_getopt_takes_them)
+{
+	struct run_result r = pb("inspect", "/bin/true", "--json"); /* after FILE */
+
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(r.out[0] == '{', "%s", r.out);
+	run_result_free(&r);
+	r = pb("stages", "--plugin=./no-such-plugin.so", NULL); /* the = form reaches the loader */
+	cr_assert_eq(r.exit_code, 125, "%s", r.err);
+	cr_assert(strstr(r.err, "no-such-plugin.so"), "%s", r.err);
+	run_result_free(&r);
+	r = pb("check", "--", "pipelines/default.yaml");
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	run_result_free(&r);
+	r = pb("check", "pipelines/default.yaml", "--help"); /* help, not a validation */
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "Usage: procbuilder check") && !strstr(r.out, ": ok"), "%s", r.out);
+	run_result_free(&r);
+}
+
+/* PROG is looked up in the PATH the program gets, as env -i does. */
+Test(cli, path_search_in_the_programs_environment_like_env)
+{
+	char *pb_argv[] = {PB, "run", "-i", "-e", "PATH=/nonexistent", "ls", "/", NULL};
+	char *env_argv[] = {"/usr/bin/env", "-i", "PATH=/nonexistent", "ls", "/", NULL};
+	char *pb_default[] = {PB, "run", "-i", "ls", "/", NULL};
+	char *env_default[] = {"/usr/bin/env", "-i", "ls", "/", NULL};
+	struct run_result p, e;
+
+	cr_assert_eq(run_cmd(pb_argv, NULL, &p), 0);
+	cr_assert_eq(run_cmd(env_argv, NULL, &e), 0);
+	cr_assert_eq(e.exit_code, 127, "%s", e.err);
+	cr_assert_eq(p.exit_code, e.exit_code, "%s", p.err);
+	run_result_free(&p);
+	run_result_free(&e);
+	/* no PATH at all: execvp's default, /bin:/usr/bin */
+	cr_assert_eq(run_cmd(pb_default, NULL, &p), 0);
+	cr_assert_eq(run_cmd(env_default, NULL, &e), 0);
+	cr_assert_eq(e.exit_code, 0, "%s", e.err);
+	cr_assert_eq(p.exit_code, 0, "%s", p.err);
+	cr_assert_str_eq(p.out, e.out);
+	run_result_free(&p);
+	run_result_free(&e);
+}
+
+/* plan and inspect: 127 not found, 126 cannot be run, as run and a shell give them; 2 only for usage. */
+Test(cli, plan_and_inspect_statuses_are_distinct)
+{
+	char script[] = "/tmp/pb-nointerp-XXXXXX";
+	int fd = mkstemp(script);
+	struct run_result r;
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "#!/nonexistent/interp\n", 22), 22);
+	close(fd);
+	chmod(script, 0755);
+	r = pb("plan", script, NULL);
+	cr_assert_eq(r.exit_code, 127, "%s", r.err);
+	run_result_free(&r);
+	r = pb("plan", "/etc/passwd", NULL);
+	cr_assert_eq(r.exit_code, 126, "%s", r.err);
+	run_result_free(&r);
+	r = pb("plan", "--bogus", "/bin/true");
+	cr_assert_eq(r.exit_code, 2, "%s", r.err);
+	run_result_free(&r);
+	unlink(script);
 }

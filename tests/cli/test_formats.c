@@ -172,7 +172,7 @@ Test(formats, shebang_blanks_cr_and_empty_interpreters)
 
 Test(formats, too_many_nested_interpreters_as_execvp)
 {
-	char prev[128] = "/bin/sh", text[160], name[8];
+	char prev[128] = "/bin/sh", text[160], name[16];
 
 	for (int i = 0; i < 6; i++) {
 		snprintf(text, sizeof(text), "#!%s\necho level %d\n", prev, i);

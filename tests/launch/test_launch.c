@@ -646,7 +646,7 @@ Test(plan, json_and_errors)
 	cr_assert(strstr(r.err, "plan makes none"), "%s", r.err);
 	run_result_free(&r);
 	cr_assert_eq(run_cmd((char *[]){PB, "plan", "--reserve", "sideways", "/bin/true", NULL}, test_env, &r), 0);
-	cr_assert_eq(r.exit_code, 2);
+	cr_assert_eq(r.exit_code, 125); /* the stage refuses it: a failed build, as run says */
 	cr_assert(strstr(r.err, "procbuilder: reserve: range must be"), "%s", r.err);
 	run_result_free(&r);
 }
