@@ -23,6 +23,7 @@ struct pb_launch_opts {
 	size_t envc;
 	const char *argv0;	/* --argv0, or NULL */
 	bool seeded, json;
+	int map;		/* plan --map: 0, 1 text, 2 svg */
 	uint64_t seed;
 	const char *interp;	/* --interp PATH */
 	const char *sysroot;	/* --sysroot DIR */
@@ -54,9 +55,10 @@ struct pb_launch_opts {
 
 /*
  * Parses [options] [--] PROG [ARGS...]; help is printed by the caller's
- * help function. Returns 0, 1 after --help, or the exit status of an error.
+ * help function; plan_outputs accepts plan's --json and --map. Returns 0,
+ * 1 after --help, or the exit status of an error.
  */
-int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
+int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 		    void (*help)(FILE *), struct pb_launch_opts *o);
 void pb_launch_opts_free(struct pb_launch_opts *o);
 /*

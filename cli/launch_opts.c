@@ -239,7 +239,7 @@ static int parse_fd_option(struct pb_launch_opts *o, const char *spec, const cha
 	return 0;
 }
 
-int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
+int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 		    void (*help)(FILE *), struct pb_launch_opts *o)
 {
 	static const struct option longopts[] = {
@@ -248,6 +248,7 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 		{"argv0", required_argument, NULL, 'a'},
 		{"seed", required_argument, NULL, 's'},
 		{"json", no_argument, NULL, 'j'},
+		{"map", optional_argument, NULL, 'm'},
 		{"interp", required_argument, NULL, 'I'},
 		{"sysroot", required_argument, NULL, 'S'},
 		{"vdso", required_argument, NULL, 'V'},
@@ -300,9 +301,21 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool allow_json,
 			o->seeded = true;
 			break;
 		case 'j':
-			if (!allow_json)
+			if (!plan_outputs)
 				goto usage;
 			o->json = true;
+			break;
+		case 'm':
+			if (!plan_outputs)
+				goto usage;
+			if (!optarg || strcmp(optarg, "text") == 0) {
+				o->map = 1;
+			} else if (strcmp(optarg, "svg") == 0) {
+				o->map = 2;
+			} else {
+				pb_cli_error(cmd, "--map is text or svg, not '%s'", optarg);
+				return PB_EXIT_USAGE;
+			}
 			break;
 		case 'I': o->interp = optarg; break;
 		case 'S': o->sysroot = optarg; break;

@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/launch.h"
+#include "cli/map.h"
 #include "core/json.h"
 #include "pipeline/pipeline.h"
 
@@ -22,7 +23,12 @@ void pb_cli_plan_help(FILE *f)
 	      "  -i, --ignore-environment  start with an empty environment\n"
 	      "      --argv0 NAME          argv[0] for the program\n"
 	      "      --seed N              deterministic addresses and AT_RANDOM\n"
-	      "      --json                one JSON object\n", f);
+	      "      --json                one JSON object\n"
+	      "      --map[=text|svg]      instead, the address space the program will start in:\n"
+	      "                            a table like /proc/PID/maps (text), or an SVG drawing\n"
+	      "                            of it; the kernel's [stack], [vvar], [vdso] included\n"
+	      "                            (columns: START-END PERM SIZE KIND STAGE OBJECT NOTE;\n"
+	      "                            KIND is kernel, file, anon, stack, reserve or kept)\n", f);
 	fputs(pb_launch_build_help, f);
 	fputs("  (--fd, --listen, --ns, --cgroup, --no-ptrace, --spawn, --stopped, --gdb and --close-fds\n"
 	      "   are run's: plan makes no process)\n", f);
@@ -84,6 +90,20 @@ static void print_stack(const struct pb_ctx *ctx, bool json)
 		printf("  %-22s 0x%llx\n", at_name(aux[2 * i]), (unsigned long long)aux[2 * i + 1]);
 }
 
+/* The address space the plan leaves, from the host model it was made against. 0 or -ENOMEM. */
+static int print_map(const struct pb_ctx *ctx, bool svg)
+{
+	struct pb_region_map map = {0};
+	int r = pb_region_map_build(&map, &ctx->plan, &ctx->host);
+
+	if (r == 0 && svg)
+		pb_region_map_print_svg(&map, &ctx->plan, stdout);
+	else if (r == 0)
+		pb_region_map_print_text(&map, &ctx->plan, stdout);
+	pb_region_map_free(&map);
+	return r;
+}
+
 /* No process: the plan is for a model of a fresh one, drawn from ctx's rng. */
 static void model_fresh_process(struct pb_ctx *ctx)
 {
@@ -124,6 +144,11 @@ int pb_cli_plan(int argc, char **argv)
 	if (r != 0) {
 		pb_launch_opts_free(&o);
 		return r == 1 ? 0 : r;
+	}
+	if (o.map && o.json) {
+		pb_cli_error("plan", "--map and --json are two different outputs; give one");
+		pb_launch_opts_free(&o);
+		return PB_EXIT_USAGE;
 	}
 	if (o.nfd_specs || o.nlisten_specs || o.cgroup || o.no_ptrace || o.spawn || o.close_fds || o.nns_specs) {
 		pb_cli_error("plan", "--fd, --listen, --ns, --cgroup, --no-ptrace, --spawn, --stopped, --gdb and "
@@ -166,7 +191,13 @@ int pb_cli_plan(int argc, char **argv)
 		ret = pb_cli_exit_of(&ctx->err);
 		goto out_clear;
 	}
-	if (o.json) {
+	if (o.map) {
+		r = print_map(ctx, o.map == 2);
+		if (r < 0) {
+			pb_cli_error("plan", "--map: %s", strerror(-r));
+			goto out_clear;
+		}
+	} else if (o.json) {
 		fputs("{\"plan\":", stdout);
 		pb_plan_print_json(&ctx->plan, stdout);
 		print_stack(ctx, true);
