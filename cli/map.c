@@ -344,7 +344,8 @@ static void draw_region(FILE *f, const struct pb_region *r, const struct pb_plan
 	char row[256], size[16], obj[64], perm[5];
 
 	format_row(r, plan, row, sizeof(row));
-	fprintf(f, "<rect class=\"region %s\" x=\"%d\" y=\"%u\" width=\"%d\" height=\"%u\" fill=\"%s\"%s>",
+	fprintf(f, "<rect class=\"region %s\" x=\"%d\" y=\"%u\" width=\"%d\" height=\"%u\" fill=\"%s\" "
+		   "stroke=\"#333\" stroke-width=\"0.5\"%s>",
 		kind_names[r->kind], SVG_BOX_X, y, SVG_BOX_W, h, colour,
 		placeholder ? " fill-opacity=\"0.3\" stroke-dasharray=\"4 2\"" : "");
 	fputs("<title>", f);
