@@ -26,7 +26,7 @@ void pb_cli_plan_help(FILE *f)
 	      "      --json                one JSON object\n"
 	      "      --map[=text|svg]      instead, the address space the program will start in:\n"
 	      "                            a table like /proc/PID/maps (text), or an SVG drawing\n"
-	      "                            of it; the kernel's [stack], [vvar], [vdso] included\n"
+	      "                            of it, [stack], [vvar] and [vdso] included\n"
 	      "                            (columns: START-END PERM SIZE KIND STAGE OBJECT NOTE;\n"
 	      "                            KIND is kernel, file, anon, stack, reserve or kept)\n", f);
 	fputs(pb_launch_build_help, f);

@@ -42,17 +42,21 @@ struct step {
 	char stage[16], op[16], prot[4];
 };
 
+/* `plan --seed 7 [opt1] [opt2] prog`, which must succeed. */
 static struct run_result pb_plan(char *opt1, char *opt2, char *prog)
 {
-	char *argv[] = {PB, "plan", "--seed", "7", opt1, opt2, prog, NULL};
+	char *argv[8] = {PB, "plan", "--seed", "7"};
 	struct run_result r;
+	int n = 4;
 
-	if (!opt2) { /* (argv stops at the first NULL: the program moves up) */
-		argv[5] = prog;
-		argv[6] = NULL;
-	}
+	if (opt1)
+		argv[n++] = opt1;
+	if (opt2)
+		argv[n++] = opt2;
+	argv[n++] = prog;
+	argv[n] = NULL;
 	cr_assert_eq(run_cmd(argv, NULL, &r), 0);
-	cr_assert_eq(r.exit_code, 0, "plan %s %s %s: %s", opt1, opt2 ? opt2 : "", prog, r.err);
+	cr_assert_eq(r.exit_code, 0, "plan %s %s %s: %s", opt1 ? opt1 : "", opt2 ? opt2 : "", prog, r.err);
 	return r;
 }
 
@@ -82,7 +86,7 @@ static void planned_map(char *opt, char *prog, struct rows *ret)
 /* The steps of `plan --seed 7 prog`, up to 64. */
 static unsigned planned_steps(char *prog, struct step *s)
 {
-	struct run_result r = pb_plan(prog, NULL, NULL);
+	struct run_result r = pb_plan(NULL, NULL, prog);
 	char *save = NULL;
 	unsigned n = 0;
 
@@ -352,7 +356,7 @@ static struct run_result parse_svg(const char *svg)
 		"for rect in root.iter(ns + 'rect'):\n"
 		"    print(rect.find(ns + 'title').text)\n";
 	char path[] = "/tmp/pb-map-XXXXXX";
-	char *argv[] = {"python3", "-c", (char *)script, path, NULL};
+	char *argv[] = {"/usr/bin/python3", "-c", (char *)script, path, NULL};
 	struct run_result r;
 
 	cr_assert_eq(temp_file(path, svg, strlen(svg), 0600), 0);
@@ -364,13 +368,16 @@ static struct run_result parse_svg(const char *svg)
 /* One <rect> per row of the text map, its <title> that row, highest address first. */
 static void assert_svg_matches_text(char *opt, char *prog)
 {
-	struct run_result svg = pb_plan("--map=svg", opt, prog), titles;
-	char *rows = text_rows(opt, prog), *want = calloc(1, strlen(rows) + 1), *save = NULL;
+	struct run_result svg, titles;
+	char *rows, *want, *save = NULL;
 	char *lines[64];
 	unsigned n = 0;
 
 	if (access("/usr/bin/python3", X_OK) != 0)
 		cr_skip_test("no /usr/bin/python3 to parse the SVG");
+	svg = pb_plan("--map=svg", opt, prog);
+	rows = text_rows(opt, prog);
+	want = calloc(1, strlen(rows) + 1);
 	cr_assert(strncmp(svg.out, "<?xml", 5) == 0, "%s", svg.out);
 	titles = parse_svg(svg.out);
 	cr_assert_eq(titles.exit_code, 0, "not well-formed: %s", titles.err);
