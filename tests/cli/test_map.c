@@ -344,7 +344,8 @@ static char *text_rows(char *opt, char *prog)
 
 /*
  * python3's XML parser (from the system python) reads the SVG: it must be
- * well formed, and print the <title> of every <rect> in document order.
+ * well formed, its boxes one below the other inside the drawing; it prints the
+ * <title> of every <rect> in document order.
  */
 static struct run_result parse_svg(const char *svg)
 {
@@ -353,8 +354,13 @@ static struct run_result parse_svg(const char *svg)
 		"ns = '{http://www.w3.org/2000/svg}'\n"
 		"root = ET.parse(sys.argv[1]).getroot()\n"
 		"assert root.tag == ns + 'svg', root.tag\n"
+		"bottom = 0\n"
 		"for rect in root.iter(ns + 'rect'):\n"
-		"    print(rect.find(ns + 'title').text)\n";
+		"    y, h = float(rect.get('y')), float(rect.get('height'))\n"
+		"    assert y >= bottom and h > 0, 'boxes overlap'\n"
+		"    bottom = y + h\n"
+		"    print(rect.find(ns + 'title').text)\n"
+		"assert bottom <= float(root.get('height')), 'drawn below the bottom'\n";
 	char path[] = "/tmp/pb-map-XXXXXX";
 	char *argv[] = {"/usr/bin/python3", "-c", (char *)script, path, NULL};
 	struct run_result r;
