@@ -33,6 +33,7 @@ struct pb_launch_opts {
 	const char *pipeline;	/* --pipeline NAME|FILE */
 	bool no_plugins;	/* --no-plugins: refuse a pipeline that names plugins */
 	int trace;		/* --trace: 0, 1 text, 2 json */
+	const char *trace_file;	/* --trace-file: the trace goes there, not to stderr */
 	bool gdb;		/* --gdb: hand the process to gdb */
 	bool no_ptrace;		/* --no-ptrace */
 	bool spawn;		/* --spawn: a child, with us as its proxy (also --gdb, --stopped) */

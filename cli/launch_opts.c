@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <netdb.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -257,6 +258,7 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 		{"pipeline", required_argument, NULL, 'P'},
 		{"no-plugins", no_argument, NULL, 'p'},
 		{"trace", optional_argument, NULL, 'T'},
+		{"trace-file", required_argument, NULL, 't'},
 		{"gdb", no_argument, NULL, 'G'},
 		{"no-ptrace", no_argument, NULL, 'N'},
 		{"spawn", no_argument, NULL, 'W'},
@@ -334,6 +336,13 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 				return PB_EXIT_USAGE;
 			}
 			break;
+		case 't':
+			if (!optarg[0] || strlen(optarg) >= sizeof(((struct pb_pipeline *)0)->trace_file)) {
+				pb_cli_error(cmd, "--trace-file wants a path (shorter than 256 bytes)");
+				return PB_EXIT_USAGE;
+			}
+			o->trace_file = optarg;
+			break;
 		case 'G': o->gdb = o->spawn = true; break;
 		case 'N': o->no_ptrace = true; break;
 		case 'W': o->spawn = true; break;
@@ -375,6 +384,8 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 		default: goto usage;
 		}
 	}
+	if (o->trace_file && !o->trace)
+		o->trace = 1; /* --trace-file alone: the text trace, there */
 	if (optind >= argc) {
 		pb_cli_error(cmd, "no program given (try 'procbuilder %s --help')", cmd);
 		return PB_EXIT_USAGE;
@@ -420,6 +431,8 @@ const char pb_launch_build_help[] =
 	"                            its code), before anything is loaded or started: for\n"
 	"                            pipeline files you do not trust\n"
 	"      --trace[=text|json]   tell the story of the build on stderr\n"
+	"      --trace-file PATH     ... appended to PATH instead, away from the program's\n"
+	"                            output (implies --trace; over a pipeline's trace_file:)\n"
 	"      --fd 'N<PATH'         fd N reads PATH (quoted: a shell would take N<PATH itself)\n"
 	"      --fd 'N>PATH'         fd N writes PATH, created (0666 & ~umask) or truncated\n"
 	"      --fd 'N>>PATH'        fd N appends to PATH, created if missing\n"
@@ -428,9 +441,11 @@ const char pb_launch_build_help[] =
 	"      --fd 'N>&M'           the same (as in a shell, M's access mode is not checked)\n"
 	"      --fd N=PATH           as N<PATH: read-only, never created\n"
 	"      --fd 'N=&M'           as N<&M\n"
-	"      --listen NAME=ADDR    bind and listen on ADDR (unix:PATH, tcp:HOST:PORT, or PORT\n"
-	"                            on 127.0.0.1) and pass it named NAME at 3, 4, ... with\n"
-	"                            LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES (socket activation)\n"
+	"      --listen NAME=ADDR    bind and listen on ADDR (unix:PATH, unix:@ABSTRACT,\n"
+	"                            tcp:HOST:PORT, tcp:[IPV6]:PORT, or PORT on 127.0.0.1) and\n"
+	"                            pass it named NAME at 3, 4, ... with LISTEN_FDS/LISTEN_PID/\n"
+	"                            LISTEN_FDNAMES (socket activation); a stale socket file at\n"
+	"                            PATH (nobody listening) is replaced\n"
 	"      --cgroup DIR          create the process in this cgroup v2 directory (absolute,\n"
 	"                            or relative to the cgroup2 mount), limits apply from its\n"
 	"                            first instruction\n"
@@ -464,28 +479,64 @@ static int said(const char *cmd, int r)
 	return r;
 }
 
-/* A listening socket for ADDR: unix:PATH, tcp:HOST:PORT, or PORT (on 127.0.0.1). */
-static int listen_on(const char *addr, const char *cmd)
+static int bind_and_listen(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	int e;
+
+	if (fd >= 0 && bind(fd, sa, len) == 0 && listen(fd, 128) == 0)
+		return fd;
+	e = -errno;
+	if (fd >= 0)
+		close(fd);
+	return e;
+}
+
+/*
+ * A socket file left by an earlier run: a socket at path nobody listens on.
+ * (In place, nobody is left to remove ours at exit.) Anything else stays.
+ */
+static bool stale_socket(const struct sockaddr_un *sun, socklen_t len)
+{
+	struct stat st;
+	int fd, r;
+
+	if (lstat(sun->sun_path, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return false;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	r = fd < 0 ? 0 : connect(fd, (const struct sockaddr *)sun, len);
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0 && r < 0 && errno == ECONNREFUSED;
+}
+
+/* unix:PATH, or unix:@NAME in the abstract namespace (no file). */
+static int listen_unix(const char *name)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	size_t n = strlen(name);
+	socklen_t len;
+	int r;
+
+	if (n == 0 || n >= sizeof(sun.sun_path))
+		return n ? -ENAMETOOLONG : -EINVAL;
+	memcpy(sun.sun_path, name, n);
+	if (name[0] == '@')
+		sun.sun_path[0] = 0;
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (name[0] == '@' ? 0 : 1));
+	r = bind_and_listen(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), (struct sockaddr *)&sun, len);
+	if (r == -EADDRINUSE && name[0] != '@' && stale_socket(&sun, len) && unlink(sun.sun_path) == 0)
+		r = bind_and_listen(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), (struct sockaddr *)&sun, len);
+	return r;
+}
+
+/* tcp:HOST:PORT, tcp:[V6ADDR]:PORT, or PORT on 127.0.0.1. */
+static int listen_tcp(const char *addr, const char *cmd)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai = NULL;
 	char host[256] = "127.0.0.1", *colon;
 	const char *port = addr;
 	int fd, one = 1;
 
-	if (strncmp(addr, "unix:", 5) == 0) {
-		struct sockaddr_un sun = {.sun_family = AF_UNIX};
-		if (strlen(addr + 5) >= sizeof(sun.sun_path))
-			return -ENAMETOOLONG;
-		strcpy(sun.sun_path, addr + 5);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 128) < 0) {
-			int e = -errno;
-			if (fd >= 0)
-				close(fd);
-			return e;
-		}
-		return fd;
-	}
 	if (strncmp(addr, "tcp:", 4) == 0) {
 		snprintf(host, sizeof(host), "%s", addr + 4);
 		colon = strrchr(host, ':');
@@ -493,6 +544,10 @@ static int listen_on(const char *addr, const char *cmd)
 			return -EINVAL;
 		*colon = 0;
 		port = addr + 4 + (colon - host) + 1;
+		if (host[0] == '[' && colon > host + 1 && colon[-1] == ']') { /* [::1]: as in URLs */
+			colon[-1] = 0;
+			memmove(host, host + 1, strlen(host));
+		}
 	}
 	if (getaddrinfo(host[0] ? host : NULL, port, &hints, &ai) != 0 || !ai) {
 		pb_cli_error(cmd, "--listen %s: cannot resolve", addr);
@@ -501,15 +556,17 @@ static int listen_on(const char *addr, const char *cmd)
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd >= 0)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
-		int e = -errno;
-		if (fd >= 0)
-			close(fd);
-		freeaddrinfo(ai);
-		return e;
-	}
+	fd = bind_and_listen(fd, ai->ai_addr, ai->ai_addrlen);
 	freeaddrinfo(ai);
 	return fd;
+}
+
+/* A listening socket for ADDR: unix:PATH, unix:@NAME, tcp:HOST:PORT, tcp:[V6]:PORT, or PORT. */
+static int listen_on(const char *addr, const char *cmd)
+{
+	if (strncmp(addr, "unix:", 5) == 0)
+		return listen_unix(addr + 5);
+	return listen_tcp(addr, cmd);
 }
 
 /*
@@ -700,6 +757,14 @@ static int find_pipeline(const char *name, char *path, size_t len)
 	return r;
 }
 
+/* --trace-file over the pipeline's trace_file: (appended to, as the pipeline's; text unless --trace=json) */
+static int with_trace_file(const struct pb_launch_opts *o, struct pb_pipeline *p)
+{
+	if (o->trace_file)
+		snprintf(p->trace_file, sizeof(p->trace_file), "%s", o->trace_file);
+	return 0;
+}
+
 int pb_launch_pipeline(const struct pb_launch_opts *o, struct pb_pipeline **ret, const char *cmd)
 {
 	struct pb_pipeline_opts opts = {.sz = sizeof(opts), .flags = o->no_plugins ? PB_PIPELINE_NO_PLUGINS : 0};
@@ -708,7 +773,7 @@ int pb_launch_pipeline(const struct pb_launch_opts *o, struct pb_pipeline **ret,
 	int r = 0;
 
 	if (!o->pipeline)
-		return pb_pipeline_default(ret) < 0 ? -ENOMEM : 0;
+		return pb_pipeline_default(ret) < 0 ? -ENOMEM : with_trace_file(o, *ret);
 	path = malloc(4096);
 	if (!path)
 		return said(cmd, -ENOMEM);
@@ -721,7 +786,7 @@ int pb_launch_pipeline(const struct pb_launch_opts *o, struct pb_pipeline **ret,
 		r = pb_error_errno(&err);
 	}
 	free(path);
-	return r;
+	return r < 0 ? r : with_trace_file(o, *ret);
 }
 
 /* (paths on the heap: the CLI runs with a 16 KiB stack) */

@@ -185,7 +185,7 @@ int pb_cli_plan(int argc, char **argv)
 		pb_rng_seed(&ctx->rng, pipe->seed);
 		model_fresh_process(ctx);
 	}
-	r = pb_pipeline_run(pipe, ctx, (enum pb_trace)o.trace, stderr);
+	r = pb_pipeline_run(pipe, ctx, (enum pb_trace)o.trace, NULL) /* stderr, or the trace file */;
 	if (r < 0) {
 		pb_cli_error(ctx->err.stage, "%s", ctx->err.msg);
 		ret = pb_cli_exit_of(&ctx->err);

@@ -630,3 +630,36 @@ Test(cli, plan_and_inspect_statuses_are_distinct)
 	run_result_free(&r);
 	unlink(script);
 }
+
+/* --trace-file: the build's story goes to the file, not into the program's stderr. */
+Test(cli, trace_file_keeps_the_trace_out_of_stderr)
+{
+	char path[] = "/tmp/pb-trace-XXXXXX", *argv[8];
+	const char *modes[][3] = {{"run", "/bin/true", NULL}, {"run", "--spawn", "/bin/true"}, {"plan", "/bin/true", NULL}};
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	for (size_t i = 0; i < 3; i++) {
+		struct run_result r;
+		char buf[8192] = {0};
+		int n = 0;
+		ssize_t len;
+
+		cr_assert_eq(ftruncate(fd, 0), 0);
+		argv[n++] = PB;
+		argv[n++] = (char *)modes[i][0];
+		argv[n++] = "--trace-file";
+		argv[n++] = path;
+		for (int k = 1; k < 3 && modes[i][k]; k++)
+			argv[n++] = (char *)modes[i][k];
+		argv[n] = NULL;
+		cr_assert_eq(run_cmd(argv, NULL, &r), 0);
+		cr_assert_eq(r.exit_code, 0, "%s", r.err);
+		cr_assert_eq(r.err_len, 0, "%s: the trace reached stderr: %s", modes[i][0], r.err);
+		len = pread(fd, buf, sizeof(buf) - 1, 0);
+		cr_assert(len > 0 && strstr(buf, "[parse] done"), "%s %s: %s", modes[i][0], modes[i][1], buf);
+		run_result_free(&r);
+	}
+	close(fd);
+	unlink(path);
+}

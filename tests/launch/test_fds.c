@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Startup fds: the seed's handle tests, and socket activation with a real listener. */
 #include <criterion/criterion.h>
+#include <stddef.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -157,40 +160,87 @@ Test(fds, numbered_replaces_stdin_and_fds_do_not_leak)
 	cr_assert_eq(count_open_fds(), fds, "fd leak");
 }
 
-/* A real socket-activated server, started by procbuilder run --listen. */
-Test(fds, socket_activation_with_a_real_listener, .timeout = 30)
+/* procbuilder run --listen spec H listen: connects to sa (retrying until it listens), pings, checks the reply. */
+static void activated(const char *spec, const struct sockaddr *sa, socklen_t len)
 {
-	char path[] = "/tmp/pb-sock-XXXXXX", spec[128], reply[256] = {0};
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	char *argv[] = {PB, "run", "--listen", spec, H, "listen", NULL};
+	char reply[256] = {0};
+	char *argv[] = {PB, "run", "--listen", (char *)spec, H, "listen", NULL};
 	posix_spawn_file_actions_t fa;
 	int c = -1, status;
 	pid_t pid;
 
-	cr_assert_not_null(mkdtemp(path));
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/web.sock", path);
-	snprintf(spec, sizeof(spec), "web=unix:%s", sun.sun_path);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	cr_assert_eq(posix_spawn(&pid, PB, &fa, NULL, argv, (char *[]){"PATH=/usr/bin:/bin", NULL}), 0);
 	posix_spawn_file_actions_destroy(&fa);
 	for (int tries = 0; tries < 200; tries++) { /* until the listener is there */
-		c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (connect(c, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+		c = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (connect(c, sa, len) == 0)
 			break;
 		close(c);
 		c = -1;
 		usleep(20000);
 	}
-	cr_assert_geq(c, 0, "could not connect");
+	cr_assert_geq(c, 0, "could not connect to %s", spec);
 	cr_assert_eq(write(c, "ping\n", 5), 5);
 	cr_assert_gt(read(c, reply, sizeof(reply) - 1), 0);
 	cr_assert_str_eq(reply, "activated web: ping\n");
 	close(c);
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %x", status);
+}
+
+/* A real socket-activated server, started by procbuilder run --listen. */
+Test(fds, socket_activation_with_a_real_listener, .timeout = 30)
+{
+	char path[] = "/tmp/pb-sock-XXXXXX", spec[128];
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+
+	cr_assert_not_null(mkdtemp(path));
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/web.sock", path);
+	snprintf(spec, sizeof(spec), "web=unix:%s", sun.sun_path);
+	activated(spec, (struct sockaddr *)&sun, sizeof(sun));
+	/* the socket file is left, as by any server: the next run replaces it (nobody listens) */
+	activated(spec, (struct sockaddr *)&sun, sizeof(sun));
+	unlink(sun.sun_path);
+	/* but never a file that is not a socket */
+	{
+		int f = open(sun.sun_path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+		struct run_result r;
+		struct stat st;
+		close(f);
+		cr_assert_eq(run_cmd((char *[]){PB, "run", "--listen", spec, H, "exit", "0", NULL},
+				     (char *[]){"PATH=/usr/bin:/bin", NULL}, &r), 0);
+		cr_assert_neq(r.exit_code, 0, "a regular file was replaced");
+		cr_assert(strstr(r.err, "Address already in use"), "%s", r.err);
+		cr_assert(stat(sun.sun_path, &st) == 0 && S_ISREG(st.st_mode));
+		run_result_free(&r);
+	}
 	unlink(sun.sun_path);
 	rmdir(path);
+}
+
+Test(fds, socket_activation_abstract_and_ipv6, .timeout = 30)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct sockaddr_in6 six = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	socklen_t len = sizeof(six);
+	char spec[128];
+	int probe;
+
+	/* unix:@NAME: the abstract namespace, no file */
+	snprintf(sun.sun_path + 1, sizeof(sun.sun_path) - 1, "pb-test-%d", getpid());
+	snprintf(spec, sizeof(spec), "web=unix:@%s", sun.sun_path + 1);
+	activated(spec, (struct sockaddr *)&sun,
+		  (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(sun.sun_path + 1)));
+	/* tcp:[::1]:PORT, with a port the kernel says is free */
+	probe = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe < 0 || bind(probe, (struct sockaddr *)&six, sizeof(six)) < 0)
+		cr_skip_test("no IPv6 loopback here");
+	cr_assert_eq(getsockname(probe, (struct sockaddr *)&six, &len), 0);
+	close(probe);
+	snprintf(spec, sizeof(spec), "web=tcp:[::1]:%u", ntohs(six.sin6_port));
+	activated(spec, (struct sockaddr *)&six, sizeof(six));
 }
 
 Test(fds, cli_fd_options)
