@@ -69,7 +69,9 @@ static void print_json(const char *file, const struct pb_elf *e)
 {
 	char fl[4];
 
-	fputs("{\"file\":", stdout);
+	fputc('{', stdout);
+	pb_json_format(stdout, "inspect", PB_JSON_INSPECT_VERSION);
+	fputs(",\"file\":", stdout);
 	pb_json_str(stdout, file);
 	printf(",\"type\":\"%s\",\"machine\":\"%s\",\"entry\":%llu,\"interp\":",
 	       pb_elf_type_name(e->type), pb_elf_machine_name(e->machine),

@@ -74,7 +74,16 @@ static void print_stack(const struct pb_ctx *ctx, bool json)
 			printf("%s{\"id\":%llu,\"name\":\"%s\",\"value\":%llu}", i ? "," : "",
 			       (unsigned long long)aux[2 * i], at_name(aux[2 * i]),
 			       (unsigned long long)aux[2 * i + 1]);
-		fputs("]}", stdout);
+		printf("]},\"mm\":{\"start_code\":%llu,\"end_code\":%llu,\"start_data\":%llu,\"end_data\":%llu,"
+		       "\"start_brk\":%llu,\"brk\":%llu,\"start_stack\":%llu,\"arg_start\":%llu,\"arg_end\":%llu,"
+		       "\"env_start\":%llu,\"env_end\":%llu,\"auxv\":%llu,\"auxv_size\":%llu}",
+		       (unsigned long long)ctx->mm.start_code, (unsigned long long)ctx->mm.end_code,
+		       (unsigned long long)ctx->mm.start_data, (unsigned long long)ctx->mm.end_data,
+		       (unsigned long long)ctx->mm.start_brk, (unsigned long long)ctx->mm.brk,
+		       (unsigned long long)ctx->mm.start_stack, (unsigned long long)ctx->mm.arg_start,
+		       (unsigned long long)ctx->mm.arg_end, (unsigned long long)ctx->mm.env_start,
+		       (unsigned long long)ctx->mm.env_end, (unsigned long long)ctx->mm.auxv,
+		       (unsigned long long)ctx->mm.auxv_size);
 		return;
 	}
 	printf("stack: top 0x%llx, rsp 0x%llx (%llu bytes), argc %zu, envc %zu\n",
@@ -198,7 +207,9 @@ int pb_cli_plan(int argc, char **argv)
 			goto out_clear;
 		}
 	} else if (o.json) {
-		fputs("{\"plan\":", stdout);
+		fputc('{', stdout);
+		pb_json_format(stdout, "plan", PB_JSON_PLAN_VERSION);
+		fputs(",\"plan\":", stdout);
 		pb_plan_print_json(&ctx->plan, stdout);
 		print_stack(ctx, true);
 		fputs("}\n", stdout);

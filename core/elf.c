@@ -73,9 +73,9 @@ const char *pb_elf_phdr_type_name(uint32_t type)
 
 const char *pb_elf_flags_str(uint32_t flags, char buf[4])
 {
-	buf[0] = flags & PF_R ? 'R' : '-';
-	buf[1] = flags & PF_W ? 'W' : '-';
-	buf[2] = flags & PF_X ? 'X' : '-';
+	buf[0] = flags & PF_R ? 'r' : '-'; /* as plan's prot and /proc/PID/maps spell them */
+	buf[1] = flags & PF_W ? 'w' : '-';
+	buf[2] = flags & PF_X ? 'x' : '-';
 	buf[3] = 0;
 	return buf;
 }

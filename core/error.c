@@ -9,19 +9,20 @@
 static const struct {
 	const char *name;
 	int neg_errno;
+	const char *symbol;	/* the enum's name: stable, for machine-read output */
 } codes[_PB_CODE_MAX] = {
-	[PB_OK] = {"success", 0},
-	[PB_EPARSE] = {"malformed or unsupported ELF", -ENOEXEC},
-	[PB_ELOAD] = {"cannot load image", -EINVAL},
-	[PB_EINVAL] = {"invalid argument", -EINVAL},
-	[PB_EBADF] = {"bad file descriptor", -EBADF},
-	[PB_ELOADER_MISSING] = {"dynamic program but no interpreter resolver", -EINVAL},
-	[PB_E2BIG] = {"argument list too long", -E2BIG},
-	[PB_ENOMEM] = {"out of memory or address space", -ENOMEM},
-	[PB_EINTERP] = {"unusable interpreter", -ELIBBAD},
-	[PB_EACCES] = {"permission denied", -EACCES},
-	[PB_ESTUB] = {"process under construction died", -ECHILD},
-	[PB_ESYS] = {"system call failed", -EIO},
+	[PB_OK] = {"success", 0, "PB_OK"},
+	[PB_EPARSE] = {"malformed or unsupported ELF", -ENOEXEC, "PB_EPARSE"},
+	[PB_ELOAD] = {"cannot load image", -EINVAL, "PB_ELOAD"},
+	[PB_EINVAL] = {"invalid argument", -EINVAL, "PB_EINVAL"},
+	[PB_EBADF] = {"bad file descriptor", -EBADF, "PB_EBADF"},
+	[PB_ELOADER_MISSING] = {"dynamic program but no interpreter resolver", -EINVAL, "PB_ELOADER_MISSING"},
+	[PB_E2BIG] = {"argument list too long", -E2BIG, "PB_E2BIG"},
+	[PB_ENOMEM] = {"out of memory or address space", -ENOMEM, "PB_ENOMEM"},
+	[PB_EINTERP] = {"unusable interpreter", -ELIBBAD, "PB_EINTERP"},
+	[PB_EACCES] = {"permission denied", -EACCES, "PB_EACCES"},
+	[PB_ESTUB] = {"process under construction died", -ECHILD, "PB_ESTUB"},
+	[PB_ESYS] = {"system call failed", -EIO, "PB_ESYS"},
 };
 
 static const char *const details[_PB_PARSE_MAX] = {
@@ -58,6 +59,11 @@ static const char *const details[_PB_PARSE_MAX] = {
 	[PB_PARSE_NOT_REGULAR] = "not-regular-file",
 	[PB_PARSE_COMPAT32] = "compat32",
 };
+
+const char *pb_code_symbol(enum pb_code code)
+{
+	return (unsigned)code < _PB_CODE_MAX ? codes[code].symbol : "PB_UNKNOWN";
+}
 
 PB_API const char *pb_strerror(enum pb_code code)
 {

@@ -19,3 +19,5 @@ void pb_err_stage(struct pb_error *err, const char *stage);
 
 /* Clears err to PB_OK. */
 void pb_err_clear(struct pb_error *err);
+/* The code's enum name ("PB_EPARSE"), stable for machine-read output. */
+const char *pb_code_symbol(enum pb_code code);

@@ -30,3 +30,8 @@ void pb_json_str(FILE *f, const char *s)
 	}
 	pb_json_strn(f, s, strlen(s));
 }
+
+void pb_json_format(FILE *f, const char *name, int version)
+{
+	fprintf(f, "\"format\":\"procbuilder-%s\",\"format_version\":%d", name, version);
+}

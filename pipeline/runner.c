@@ -82,10 +82,14 @@ static void trace_stage(const struct pb_pipeline_stage *st, const struct pb_ctx 
 
 	snap(ctx, &after);
 	if (how == PB_TRACE_JSON) {
-		fprintf(out, "{\"stage\":\"%s\",\"ns\":%lld,\"ok\":%s", st->def->name, ns, r == 0 ? "true" : "false");
+		fputc('{', out); /* one record a stage, each self-describing (JSON lines) */
+		pb_json_format(out, "trace", PB_JSON_TRACE_VERSION);
+		fprintf(out, ",\"stage\":\"%s\",\"ns\":%lld,\"ok\":%s", st->def->name, ns, r == 0 ? "true" : "false");
 		if (r < 0) {
-			fputs(",\"error\":", out);
+			fprintf(out, ",\"error\":{\"code\":\"%s\",\"errno\":%d,\"message\":", pb_code_symbol(ctx->err.code),
+				ctx->err.sys_errno);
 			pb_json_str(out, ctx->err.msg);
+			fputc('}', out);
 		}
 		fputs(",\"steps\":[", out);
 		for (size_t i = first_step; i < ctx->plan.nsteps; i++) {

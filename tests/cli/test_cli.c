@@ -663,3 +663,45 @@ Test(cli, trace_file_keeps_the_trace_out_of_stderr)
 	close(fd);
 	unlink(path);
 }
+
+/* ---- JSON outputs against their schemas (docs/json.md, docs/schema; tests/json-check) ---- */
+
+static void schema_valid(const char *what, const char *cmd)
+{
+	char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
+	struct run_result r;
+
+	cr_assert_eq(run_cmd(argv, NULL, &r), 0);
+	cr_assert_eq(r.exit_code, 0, "%s: %s%s", what, r.out, r.err);
+	cr_assert(strstr(r.out, "valid"), "%s: %s", what, r.out);
+	run_result_free(&r);
+}
+
+Test(json, every_output_validates_against_its_schema, .timeout = 60)
+{
+	schema_valid("inspect, dynamic", PB " inspect --json /bin/true | tests/json-check inspect");
+	schema_valid("inspect, static", PB " inspect --json build/tests/helpers/pbhelper-static | tests/json-check inspect");
+	schema_valid("plan, dynamic", PB " plan --json --seed 5 /bin/true | tests/json-check plan");
+	schema_valid("plan, static-PIE",
+		     PB " plan --json build/tests/helpers/pbhelper-static-pie report | tests/json-check plan");
+	schema_valid("trace, in place", PB " run --trace=json /bin/true 2>&1 >/dev/null | tests/json-check trace --lines");
+	schema_valid("trace, spawned",
+		     PB " run --spawn --trace=json /bin/true 2>&1 >/dev/null | tests/json-check trace --lines");
+	/* a failing stage: its record carries the code, errno and message */
+	schema_valid("trace, a failure",
+		     "f=$(mktemp) && printf 'x\\n' > $f && chmod +x $f && " PB " plan --trace=json $f 2>&1 >/dev/null | "
+		     "grep '^{' | tee $f.out | tests/json-check trace --lines && grep -q '\"code\":\"PB_EPARSE\"' $f.out; "
+		     "s=$?; rm -f $f $f.out; exit $s");
+}
+
+Test(json, the_checker_refuses_what_the_schema_does_not_allow)
+{
+	char *argv[] = {"/bin/sh", "-c", PB " plan --json /bin/true | sed 's/\"format_version\":1,//' | tests/json-check plan",
+			NULL};
+	struct run_result r;
+
+	cr_assert_eq(run_cmd(argv, NULL, &r), 0);
+	cr_assert_eq(r.exit_code, 1, "%s%s", r.out, r.err);
+	cr_assert(strstr(r.err, "'format_version' is a required property"), "%s", r.err);
+	run_result_free(&r);
+}

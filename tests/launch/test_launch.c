@@ -638,7 +638,8 @@ Test(plan, json_and_errors)
 
 	cr_assert_eq(run_cmd((char *[]){PB, "plan", "--json", H_STATIC, NULL}, test_env, &r), 0);
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
-	cr_assert(strncmp(r.out, "{\"plan\":{\"files\":[\"program\"],\"steps\":[", 38) == 0, "%s", r.out);
+	cr_assert(strncmp(r.out, "{\"format\":\"procbuilder-plan\",\"format_version\":1,\"plan\":{\"files\":[\"program\"],\"steps\":[",
+			  85) == 0, "%s", r.out);
 	cr_assert(strstr(r.out, "\"stack\":{"), "%s", r.out);
 	run_result_free(&r);
 	cr_assert_eq(run_cmd((char *[]){PB, "plan", "--fd", "5=/etc/hostname", "/bin/true", NULL}, test_env, &r), 0);

@@ -298,7 +298,8 @@ Test(runner, json_trace_parses_back)
 		   NULL);
 	for (line = strtok_r(trace, "\n", &save); line; line = strtok_r(NULL, "\n", &save), lines++) {
 		cr_assert(json_valid(line, strlen(line)), "not JSON: %s", line);
-		cr_assert(strncmp(line, "{\"stage\":\"", 10) == 0 && strstr(line, "\"ns\":"), "%s", line);
+		cr_assert(strncmp(line, "{\"format\":\"procbuilder-trace\",\"format_version\":1,\"stage\":\"", 58) == 0 &&
+			  strstr(line, "\"ns\":"), "%s", line);
 	}
 	cr_assert_eq(lines, 8);
 	free(trace);
