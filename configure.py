@@ -146,15 +146,21 @@ def check_stage_independence(stage_dir, deps):
                         % (path, num, line.strip()))
 
 
+# The installed headers whose PB_API declarations are the shared library's exports.
+PUBLIC_HEADERS = ['include/procbuilder.h', 'include/procbuilder/stage.h']
+
+
 def check_exports():
-    """libprocbuilder.map lists exactly the functions procbuilder.h declares PB_API."""
-    with open(os.path.join(SRC, 'include', 'procbuilder.h')) as f:
-        declared = set(re.findall(r'^PB_API [^(]*?\b(pb_\w+)\(', f.read(), re.M))
+    """libprocbuilder.map lists exactly the functions the installed headers declare PB_API."""
+    declared = set()
+    for header in PUBLIC_HEADERS:
+        with open(os.path.join(SRC, header)) as f:
+            declared |= set(re.findall(r'^PB_API [^(]*?\b(pb_\w+)\(', f.read(), re.M))
     with open(os.path.join(SRC, 'libprocbuilder.map')) as f:
         listed = set(re.findall(r'^\s+(pb_\w+);', f.read(), re.M))
     if declared != listed:
-        die('libprocbuilder.map and include/procbuilder.h disagree: only declared %s, only listed %s'
-            % (sorted(declared - listed), sorted(listed - declared)))
+        die('libprocbuilder.map and %s disagree: only declared %s, only listed %s'
+            % (' + '.join(PUBLIC_HEADERS), sorted(declared - listed), sorted(listed - declared)))
 
 
 def install_dirs(args):
@@ -210,6 +216,7 @@ def install_rules(n, d, inputs, static, shared, cli, pc, man):
     into = os.path.join
     files = [(static, into(d['libdir'], os.path.basename(static)), 644), (shared, into(d['libdir'], so), 755),
              ('include/procbuilder.h', into(d['includedir'], 'procbuilder.h'), 644),
+             ('include/procbuilder/stage.h', into(d['includedir'], 'procbuilder', 'stage.h'), 644),
              (cli, into(d['bindir'], 'procbuilder'), 755),
              (pc, into(d['libdir'], 'pkgconfig', 'procbuilder.pc'), 644),
              ('misc/procbuilder.bash', into(d['datadir'], 'bash-completion', 'completions', 'procbuilder'), 644)] + \
@@ -223,7 +230,8 @@ def install_rules(n, d, inputs, static, shared, cli, pc, man):
             variables={'cmd': ' && '.join(cmds), 'desc': 'INSTALL %s' % d['prefix']})
     installed = [dst for _, dst, _ in files] + [into(d['libdir'], 'libprocbuilder.so')]
     cmd = 'rm -f %s && rmdir --ignore-fail-on-non-empty %s' % (
-        ' '.join('$$DESTDIR' + x for x in installed), '$$DESTDIR' + d['pipelinedir'])
+        ' '.join('$$DESTDIR' + x for x in installed),
+        ' '.join('$$DESTDIR' + x for x in (d['pipelinedir'], os.path.join(d['includedir'], 'procbuilder'))))
     n.build('uninstall', 'run', [], variables={'cmd': cmd, 'desc': 'UNINSTALL %s' % d['prefix']})
 
 
@@ -307,7 +315,10 @@ def main():
     n.rule('cc', '$cc -MMD -MF $out.d $cflags $extra_cflags -c $in -o $out',
            description='CC $out', depfile='$out.d', deps='gcc')
     n.rule('ar', 'rm -f $out && ar crs $out $in', description='AR $out')
-    n.rule('link', '$cc $ldflags -o $out $in $extra_libs $libs',
+    # Programs export the library's API (only the PB_API symbols are visible
+    # to export) so that a plugin they load binds to their copy: a plugin
+    # carries none (procbuilder/stage.h).
+    n.rule('link', "$cc $ldflags '-Wl,--export-dynamic-symbol=pb_*' -o $out $in $extra_libs $libs",
            description='LINK $out')
     n.rule('solink', '$cc $ldflags -shared -Wl,--version-script=libprocbuilder.map -Wl,-z,relro,-z,now '
            '-Wl,-soname,libprocbuilder.so.%d -o $out $in $libs' % VERSION_PARTS[0],
@@ -383,20 +394,19 @@ def main():
     static = n.build(os.path.join(BUILD, 'libprocbuilder.a'), 'ar', all_objs)
     shared = n.build(os.path.join(BUILD, 'libprocbuilder.so'), 'solink', all_objs,
                      implicit='libprocbuilder.map')
-    # Example stage plugins: each links its own copy of core, like every stage.
-    # A plugin names what its copy of core needs (libbsd): the CLI has it linked in, not loaded.
-    n.rule('plugin', '$cc $ldflags -shared -o $out $in %s' % ' '.join(bsd_libs or []), description='PLUGIN $out')
+    # Stage plugins, built as an outside plugin is: against include/ alone
+    # (procbuilder/stage.h), no copy of the library; what they call is
+    # resolved when the program that loads them (which exports it) does.
+    n.rule('plugin', '$cc -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -O2 -Wall -Wextra -Werror '
+           '-Wno-unused-parameter -Iinclude -shared $ldflags -o $out $in', description='PLUGIN $out')
     plugins = []
     for ex_dir in sorted(glob.glob('examples/*/')):
-        objs = []
-        for src in sources(ex_dir.rstrip('/')):
-            objs += obj(src)
         plugins += n.build(os.path.join(BUILD, 'examples', os.path.basename(ex_dir.rstrip('/')) + '.so'),
-                           'plugin', objs + core_lib)
+                           'plugin', sources(ex_dir.rstrip('/')), implicit=PUBLIC_HEADERS)
     # Plugins the tests load (one per source file), built the same way.
     for src in sources('tests/plugins'):
         plugins += n.build(os.path.join(BUILD, 'tests', 'plugins', os.path.basename(src)[:-2] + '.so'),
-                           'plugin', obj(src) + core_lib)
+                           'plugin', src, implicit=PUBLIC_HEADERS)
     cli = []
     for s in sources('cli'):
         cli += obj(s)

@@ -16,24 +16,6 @@ const struct pb_opt *pb_opt_find(const struct pb_stage_opts *opts, const char *k
 	return NULL;
 }
 
-bool pb_opt_bool(const struct pb_stage_opts *opts, const char *key, bool def)
-{
-	const struct pb_opt *o = pb_opt_find(opts, key);
-	return o && o->type == PB_OPT_BOOL ? o->b : def;
-}
-
-int64_t pb_opt_int(const struct pb_stage_opts *opts, const char *key, int64_t def)
-{
-	const struct pb_opt *o = pb_opt_find(opts, key);
-	return o && o->type == PB_OPT_INT ? o->i : def;
-}
-
-const char *pb_opt_str(const struct pb_stage_opts *opts, const char *key, const char *def)
-{
-	const struct pb_opt *o = pb_opt_find(opts, key);
-	return o && o->type == PB_OPT_STR ? o->s : def;
-}
-
 void pb_ctx_set_host(struct pb_ctx *ctx, const struct pb_host *host, const char *unnamed_as)
 {
 	if (host != &ctx->host)
@@ -74,17 +56,6 @@ void pb_ctx_clear(struct pb_ctx *ctx)
 		close(ctx->interp_fd);
 	pb_plan_clear(&ctx->plan);
 	pb_ctx_init(ctx);
-}
-
-int pb_fail(struct pb_ctx *ctx, enum pb_code code, const char *fmt, ...)
-{
-	char msg[sizeof(ctx->err.msg)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return pb_err_set(&ctx->err, ctx->stage, code, 0, "%s", msg);
 }
 
 int pb_ctx_step(struct pb_ctx *ctx, enum pb_step_kind kind, uint64_t addr, uint64_t len,

@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "procbuilder.h"
+#include "procbuilder/stage.h"
 #include "core/aspace.h"
 #include "core/elf.h"
 #include "core/error.h"
@@ -19,9 +20,7 @@ struct pb_reservation {
 	bool model_only;	/* kept out of use by the planner, no placeholder in the target */
 };
 
-/* One stage option as the pipeline file gives it. */
-enum pb_opt_type { PB_OPT_BOOL, PB_OPT_INT, PB_OPT_STR };
-
+/* One stage option as the pipeline file gives it (enum pb_opt_type: procbuilder/stage.h). */
 struct pb_opt {
 	const char *key;
 	enum pb_opt_type type;
@@ -37,15 +36,14 @@ struct pb_stage_opts {
 	size_t n;
 };
 
-/* The option named key, or NULL. */
+/* The option named key, or NULL (pb_opt_bool, _int, _str: procbuilder/stage.h). */
 const struct pb_opt *pb_opt_find(const struct pb_stage_opts *opts, const char *key);
-bool pb_opt_bool(const struct pb_stage_opts *opts, const char *key, bool def);
-int64_t pb_opt_int(const struct pb_stage_opts *opts, const char *key, int64_t def);
-const char *pb_opt_str(const struct pb_stage_opts *opts, const char *key, const char *def);
 
 /*
  * The one context every stage reads and writes. Stages communicate only
- * through it; none calls another.
+ * through it; none calls another. Built-in stages use its fields; plugins
+ * see it opaque, through the functions of procbuilder/stage.h (core/stage.c),
+ * so this layout is not part of the stage ABI.
  */
 struct pb_ctx {
 	const char *stage;	/* the stage running now; pb_fail names it */
@@ -151,5 +149,4 @@ int pb_ctx_release_kept(struct pb_ctx *ctx);
 ssize_t pb_ctx_exec_head(struct pb_ctx *ctx, const uint8_t **ret_head);
 void pb_ctx_exec_changed(struct pb_ctx *ctx);
 
-/* Records an error for the running stage and returns its negative errno. */
-int pb_fail(struct pb_ctx *ctx, enum pb_code code, const char *fmt, ...) PB_PRINTF(3, 4);
+/* pb_fail (records an error for the running stage): procbuilder/stage.h. */

@@ -272,8 +272,8 @@ PB_API void pb_pipeline_free(struct pb_pipeline *p);
 /*
  * Adding stages by API: a registry starts with the built-in stages;
  * pb_registry_add adds one (or replaces one of the same name: that swaps a
- * stage). The definition is struct pb_stage_def from pipeline/pipeline.h (the
- * stage ABI: built against the same procbuilder source, see docs/pipeline.md).
+ * stage). The definition is struct pb_stage_def from <procbuilder/stage.h>
+ * (the stage ABI, with what a stage may do; see docs/pipeline.md).
  * pb_pipeline_load_with takes the registry over.
  */
 struct pb_registry;

@@ -5,26 +5,7 @@
 #include "procbuilder.h"
 #include "core/ctx.h"
 
-typedef int (*pb_stage_fn)(struct pb_ctx *ctx, const struct pb_stage_opts *opts);
-
-/* One option a stage takes: its type, and (strings) the values it allows. */
-struct pb_opt_schema {
-	const char *name;
-	enum pb_opt_type type;
-	const char *const *values;	/* NULL-terminated, or NULL: any string */
-	int (*check)(const char *value);	/* for strings: 0 if valid, or NULL */
-	const char *help;
-};
-
-/* A stage the runner knows: its name in pipeline files, entry point and rules. */
-struct pb_stage_def {
-	const char *name;
-	pb_stage_fn run;
-	const char *summary;
-	const struct pb_opt_schema *opts;	/* ends with {NULL} */
-	const char *const *after;		/* stages that must come before it, when present */
-	bool required;				/* every pipeline needs it */
-};
+/* pb_stage_fn, struct pb_opt_schema and struct pb_stage_def: procbuilder/stage.h (via core/ctx.h). */
 
 #define PB_REGISTRY_MAX 64
 #define PB_REGISTRY_MAX_PLUGINS 8
@@ -49,13 +30,10 @@ int pb_registry_add_def(struct pb_registry *reg, const struct pb_stage_def *def)
 const struct pb_stage_def *pb_registry_find(const struct pb_registry *reg, const char *name);
 /*
  * Plugins are shared objects that export
- *   const unsigned pb_plugin_abi = PB_STAGE_ABI;
+ *   const unsigned pb_plugin_abi = PB_STAGE_ABI_VERSION;
  *   const struct pb_stage_def pb_plugin_stages[] = {{...}, {0}};
- * and link their own copy of core (libpb_core.a), like every stage.
- * PB_STAGE_ABI changes whenever struct pb_ctx does.
+ * built against procbuilder/stage.h alone (docs/pipeline.md).
  */
-#define PB_STAGE_ABI (0x70620000u + (unsigned)sizeof(struct pb_ctx))
-
 /* Loads a plugin and adds its stages. 0 or a negative errno with err filled. */
 int pb_registry_load_plugin(struct pb_registry *reg, const char *path, struct pb_error *err);
 

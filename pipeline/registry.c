@@ -119,25 +119,36 @@ int pb_registry_add_def(struct pb_registry *reg, const struct pb_stage_def *def)
 	return 0;
 }
 
+/* Its pb_plugin_abi and pb_plugin_stages, checked; 0 or -EINVAL with err filled. */
+static int plugin_symbols(void *h, const char *path, const struct pb_stage_def **ret_defs, struct pb_error *err)
+{
+	const unsigned *abi = dlsym(h, "pb_plugin_abi");
+	const struct pb_stage_def *defs = dlsym(h, "pb_plugin_stages");
+
+	if (!abi || !defs)
+		return pb_err_set(err, "pipeline", PB_EINVAL, 0,
+				  "plugin %s exports no pb_plugin_abi/pb_plugin_stages (visibility default?)", path);
+	if (*abi != PB_STAGE_ABI_VERSION)
+		return pb_err_set(err, "pipeline", PB_EINVAL, 0,
+				  "plugin %s is built for stage ABI version %u, this procbuilder %s has version %u; "
+				  "hint: rebuild it against this procbuilder/stage.h", path, *abi, PB_VERSION_STRING,
+				  PB_STAGE_ABI_VERSION);
+	*ret_defs = defs;
+	return 0;
+}
+
 int pb_registry_load_plugin(struct pb_registry *reg, const char *path, struct pb_error *err)
 {
-	const struct pb_stage_def *defs;
-	const unsigned *abi;
+	const struct pb_stage_def *defs = NULL;
 	void *h;
-	int r = 0;
+	int r;
 
 	if (reg->nplugins == PB_REGISTRY_MAX_PLUGINS)
 		return pb_err_set(err, "pipeline", PB_EINVAL, 0, "more than %d plugins", PB_REGISTRY_MAX_PLUGINS);
 	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!h)
 		return pb_err_set(err, "pipeline", PB_EINVAL, 0, "plugin %s: %s", path, dlerror());
-	abi = dlsym(h, "pb_plugin_abi");
-	defs = dlsym(h, "pb_plugin_stages");
-	if (!abi || !defs)
-		r = pb_err_set(err, "pipeline", PB_EINVAL, 0, "plugin %s exports no pb_plugin_abi/pb_plugin_stages", path);
-	else if (*abi != PB_STAGE_ABI)
-		r = pb_err_set(err, "pipeline", PB_EINVAL, 0, "plugin %s was built for another procbuilder (ABI %#x, not %#x)",
-			       path, *abi, PB_STAGE_ABI);
+	r = plugin_symbols(h, path, &defs, err);
 	for (; r == 0 && defs->name; defs++)
 		if (pb_registry_add_def(reg, defs) < 0)
 			r = pb_err_set(err, "pipeline", PB_EINVAL, 0, "plugin %s: cannot add stage %s", path, defs->name);

@@ -2,8 +2,11 @@
 /*
  * An example stage, built as a plugin: keeps one more address range free
  * while the image is placed, and (with keep) until the program starts. It
- * links its own copy of core (libpb_core.a), like every stage, and talks to
- * the rest only through struct pb_ctx.
+ * needs nothing but the installed SDK:
+ *
+ *   cc -shared -fPIC -o extra-reserve.so extra_reserve.c $(pkg-config --cflags --libs procbuilder)
+ *
+ * and is used from a pipeline file (the path relative to that file):
  *
  *   plugins: [extra-reserve.so]
  *   stages:
@@ -12,39 +15,34 @@
  *     - ...
  */
 #include <stdio.h>
-#include <sys/mman.h>
 
-#include "pipeline/pipeline.h"
+#include <procbuilder/stage.h>
+
+static int parse_range(const char *v, unsigned long long *ret_lo, unsigned long long *ret_hi)
+{
+	int end = 0;
+
+	if (!v || sscanf(v, "%llx-%llx%n", ret_lo, ret_hi, &end) != 2 || v[end])
+		return -1;
+	return *ret_lo < *ret_hi && !(*ret_lo & 4095) && !(*ret_hi & 4095) ? 0 : -1;
+}
 
 static int check_range(const char *v)
 {
 	unsigned long long lo, hi;
-	int end = 0;
 
-	return sscanf(v, "%llx-%llx%n", &lo, &hi, &end) == 2 && !v[end] && lo < hi && !(lo & 4095) && !(hi & 4095)
-	       ? 0 : -1;
+	return parse_range(v, &lo, &hi);
 }
 
+/* pb_ctx_reserve refuses a range already taken, naming what holds it, and takes it for the stages after. */
 static int extra_reserve(struct pb_ctx *ctx, const struct pb_stage_opts *opts)
 {
-	const char *range = pb_opt_str(opts, "range", NULL);
 	unsigned long long lo, hi;
-	const char *busy;
-	int r;
 
-	if (!range || sscanf(range, "%llx-%llx", &lo, &hi) != 2)
-		return pb_fail(ctx, PB_EINVAL, "range START-END is required");
-	if (pb_aspace_busy(&ctx->as, lo, hi, &busy))
-		return pb_fail(ctx, PB_ELOAD, "0x%llx-0x%llx is already taken by %s", lo, hi, busy);
-	if (ctx->nreservations == PB_MAX_RESERVATIONS)
-		return pb_fail(ctx, PB_EINVAL, "too many reservations");
-	r = pb_ctx_step(ctx, PB_STEP_RESERVE, lo, hi - lo, PROT_NONE, "extra reservation (plugin)");
-	if (r < 0)
-		return r;
-	ctx->reservations[ctx->nreservations++] =
-		(struct pb_reservation){.lo = lo, .hi = hi, .keep = pb_opt_bool(opts, "keep", false)};
-	pb_aspace_take(&ctx->as, lo, hi, "extra reservation");
-	return 0;
+	if (parse_range(pb_opt_str(opts, "range", NULL), &lo, &hi) < 0)
+		return pb_fail(ctx, PB_EINVAL, "range START-END (page-aligned hex) is required");
+	return pb_ctx_reserve(ctx, lo, hi, pb_opt_bool(opts, "keep", false) ? PB_RESERVE_KEEP : 0,
+			      "extra reservation (plugin)");
 }
 
 static const struct pb_opt_schema opts[] = {
@@ -53,8 +51,8 @@ static const struct pb_opt_schema opts[] = {
 	{0},
 };
 
-__attribute__((visibility("default"))) const unsigned pb_plugin_abi = PB_STAGE_ABI;
-__attribute__((visibility("default"))) const struct pb_stage_def pb_plugin_stages[] = {
+PB_PLUGIN_EXPORT const unsigned pb_plugin_abi = PB_STAGE_ABI_VERSION;
+PB_PLUGIN_EXPORT const struct pb_stage_def pb_plugin_stages[] = {
 	{"extra-reserve", extra_reserve, "keep one more range free (example plugin)", opts,
 	 (const char *const[]){"parse", NULL}, false},
 	{0},

@@ -42,29 +42,10 @@ int pb_reserve_range(const char *range, uint64_t min_addr, uint64_t *ret_lo, uin
 	return 0;
 }
 
-/*
- * A placeholder counts against RLIMIT_AS, which execve's program would not
- * pay: with a finite limit the range is kept out of use by the planner only;
- * so too when the launcher says nothing could take the range in the target
- * before the program starts (and a 64 TiB placeholder would stay in VmPeak).
- */
+/* One free piece, kept out of use (core/stage.c says when only by the planner). */
 static int add(struct pb_ctx *ctx, uint64_t lo, uint64_t hi, bool keep)
 {
-	bool model_only = ctx->host.as_rlim.rlim_cur != RLIM_INFINITY || ctx->reserve_model_only;
-	int r;
-
-	if (ctx->nreservations == PB_MAX_RESERVATIONS)
-		return pb_fail(ctx, PB_EINVAL, "more than %d reserved pieces", PB_MAX_RESERVATIONS);
-	if (!model_only) {
-		r = pb_ctx_step(ctx, PB_STEP_RESERVE, lo, hi - lo, PROT_NONE, "reserved range");
-		if (r < 0)
-			return r;
-		if (keep)
-			ctx->plan.steps[r].flags |= PB_STEP_KEEP;
-	}
-	ctx->reservations[ctx->nreservations++] = (struct pb_reservation){lo, hi, keep && !model_only, model_only};
-	return pb_aspace_take(&ctx->as, lo, hi, "reservation") < 0 ?
-	       pb_fail(ctx, PB_EINVAL, "cannot record the reservation") : 0;
+	return pb_ctx_reserve(ctx, lo, hi, keep ? PB_RESERVE_KEEP : 0, "reserved range");
 }
 
 int pb_stage_reserve(struct pb_ctx *ctx, const struct pb_stage_opts *opts)

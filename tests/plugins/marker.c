@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "pipeline/pipeline.h"
+#include <procbuilder/stage.h>
 
 __attribute__((constructor)) static void create_marker(void)
 {
@@ -24,8 +24,8 @@ static int marker(struct pb_ctx *ctx, const struct pb_stage_opts *opts)
 	return 0;
 }
 
-__attribute__((visibility("default"))) const unsigned pb_plugin_abi = PB_STAGE_ABI;
-__attribute__((visibility("default"))) const struct pb_stage_def pb_plugin_stages[] = {
+PB_PLUGIN_EXPORT const unsigned pb_plugin_abi = PB_STAGE_ABI_VERSION;
+PB_PLUGIN_EXPORT const struct pb_stage_def pb_plugin_stages[] = {
 	{"marker", marker, "does nothing (test plugin)", NULL, (const char *const[]){"parse", NULL}, false},
 	{0},
 };

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The stage SDK (procbuilder/stage.h): the ABI version a plugin must carry,
+ * plan steps that take their range, the context accessors.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "pipeline/pipeline.h"
+#include "tests/common/fakectx.h"
+
+#define SDK_ADDR 0x200000000ull
+
+/* Runs text (stages extra ones of reg may be named) on /bin/true in a fake context; returns the run's result. */
+static int run_on_true(const char *text, struct pb_registry *reg, struct pb_ctx *ctx)
+{
+	static char *const argv[] = {"/bin/true", NULL};
+	struct pb_pipeline *p = NULL;
+	struct pb_error err;
+	int r;
+
+	cr_assert_eq(pb_pipeline_load_text(text, strlen(text), "test.yaml", reg, 0, &p, &err), 0, "%s", err.msg);
+	fake_ctx(ctx);
+	ctx->exec_fd = open("/bin/true", O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(ctx->exec_fd, 0);
+	ctx->argv = argv;
+	ctx->argc = 1;
+	pb_rng_seed(&ctx->rng, 5);
+	r = pb_pipeline_run(p, ctx, PB_TRACE_OFF, NULL);
+	pb_pipeline_free(p);
+	return r;
+}
+
+static void done(struct pb_ctx *ctx)
+{
+	close(ctx->exec_fd);
+	pb_ctx_clear(ctx);
+}
+
+static struct pb_registry *registry_with(const char *name, pb_stage_fn fn)
+{
+	struct pb_registry *reg = pb_registry_new();
+	struct pb_stage_def def = {.name = name, .run = fn, .summary = "test stage"};
+
+	cr_assert_not_null(reg);
+	cr_assert_eq(pb_registry_add_def(reg, &def), 0);
+	return reg;
+}
+
+Test(sdk, plugin_of_another_abi_version_refused_with_both_versions)
+{
+	struct pb_registry *reg = pb_registry_new();
+	char so[4096], want[4300], yaml[4200];
+	struct pb_pipeline *p = NULL;
+	struct pb_error err;
+
+	cr_assert_not_null(realpath("build/tests/plugins/otherabi.so", so));
+	cr_assert_eq(pb_registry_load_plugin(reg, so, &err), -EINVAL);
+	snprintf(want, sizeof(want), "plugin %s is built for stage ABI version %u, this procbuilder %s has version %u",
+		 so, PB_STAGE_ABI_VERSION + 1, PB_VERSION_STRING, PB_STAGE_ABI_VERSION);
+	cr_assert(strstr(err.msg, want), "got: %s\nwant: %s", err.msg, want);
+	cr_assert_null(pb_registry_find(reg, "otherabi"), "a stage of a refused plugin was added");
+	cr_assert_eq(reg->nplugins, 0);
+	pb_registry_free(reg);
+	/* from a pipeline file: the same, at the plugins: entry */
+	snprintf(yaml, sizeof(yaml), "plugins: [%s]\nstages: [parse, load, stack, args]\n", so);
+	cr_assert_lt(pb_pipeline_load_text(yaml, strlen(yaml), "test.yaml", NULL, 0, &p, &err), 0);
+	cr_assert(strstr(err.msg, "test.yaml:1:11: ") && strstr(err.msg, want), "%s", err.msg);
+}
+
+/* The SDK's way: the call takes what it maps, and a second one on the same page is refused. */
+static int polite(struct pb_ctx *ctx, const struct pb_stage_opts *opts)
+{
+	int r = pb_ctx_map_anon(ctx, SDK_ADDR, 4096, PROT_READ, "polite mapping");
+
+	if (r < 0)
+		return r;
+	cr_assert(pb_ctx_busy(ctx, SDK_ADDR, SDK_ADDR + 1, NULL), "pb_ctx_map_anon did not take its range");
+	return pb_ctx_map_anon(ctx, SDK_ADDR + 4096, 4096, PROT_READ, "second mapping") ?:
+	       pb_ctx_map_anon(ctx, SDK_ADDR, 8192, PROT_READ, "overlapping mapping");
+}
+
+Test(sdk, sdk_steps_take_their_range_and_refuse_a_taken_one)
+{
+	struct pb_ctx ctx;
+	int r = run_on_true("stages: [parse, polite, load, stack, args]\n", registry_with("polite", polite), &ctx);
+
+	cr_assert_eq(r, -EINVAL);
+	cr_assert_eq(ctx.err.code, PB_ELOAD);
+	cr_assert_str_eq(ctx.err.stage, "polite");
+	cr_assert(strstr(ctx.err.msg, "map-anon 0x200000000-0x200002000 (overlapping mapping) meets polite mapping, "
+				      "already taken"), "%s", ctx.err.msg);
+	done(&ctx);
+}
+
+/* A reservation through the SDK: load places around it, and it is released before the build returns. */
+#define GIB (1ull << 30)
+#define BELOW_VDSO (FAKE_VDSO - 0x6000)	/* where fake_ctx's [vdso] begins: top-down placement starts below it */
+
+static int reserve_top(struct pb_ctx *ctx, const struct pb_stage_opts *opts)
+{
+	return pb_ctx_reserve(ctx, BELOW_VDSO - GIB, BELOW_VDSO, 0, "top GiB");
+}
+
+Test(sdk, reservation_is_placed_around_and_released)
+{
+	struct pb_ctx ctx;
+	int r = run_on_true("stages: [parse, interp, top, load, stack, args]\n", registry_with("top", reserve_top), &ctx);
+	bool reserved = false, released = false;
+
+	cr_assert_eq(r, 0, "%s", ctx.err.msg);
+	for (size_t i = 0; i < ctx.plan.nsteps; i++) {
+		const struct pb_step *s = &ctx.plan.steps[i];
+		reserved |= s->kind == PB_STEP_RESERVE && s->addr == BELOW_VDSO - GIB && !strcmp(s->stage, "top");
+		released |= s->kind == PB_STEP_RELEASE && s->addr == BELOW_VDSO - GIB;
+	}
+	cr_assert(reserved && released, "reserved %d released %d", reserved, released);
+	cr_assert_leq(ctx.interp_bias + ctx.interp.hi, BELOW_VDSO - GIB, "the interpreter is in the reservation");
+	done(&ctx);
+}
+
+/* What a stage may read and write, through the accessors. */
+static int reader(struct pb_ctx *ctx, const struct pb_stage_opts *opts)
+{
+	uint64_t v;
+
+	cr_assert_eq(pb_ctx_get(ctx, PB_CTX_EXEC_BIAS, &v), 0);
+	cr_assert_eq(v, ctx->exec_bias);
+	cr_assert_eq(pb_ctx_get(ctx, PB_CTX_SP, &v), -ENODATA, "args has not run");
+	cr_assert_eq(pb_ctx_get(ctx, _PB_CTX_FIELD_MAX, &v), -EINVAL);
+	cr_assert_eq(pb_ctx_get(ctx, PB_CTX_ARGC, &v), 0);
+	cr_assert_eq(v, 1);
+	cr_assert_str_eq(pb_ctx_arg(ctx, 0), "/bin/true");
+	cr_assert_null(pb_ctx_arg(ctx, 1));
+	cr_assert_str_eq(pb_ctx_name(ctx, PB_NAME_INTERP), ctx->exec.interp);
+	cr_assert_eq(pb_ctx_set(ctx, PB_CTX_EXEC_BIAS, 0), -EPERM);
+	return pb_ctx_set(ctx, PB_CTX_ENTRY, ctx->entry + 1);
+}
+
+Test(sdk, context_read_and_written_through_accessors)
+{
+	struct pb_ctx ctx;
+	uint64_t entry;
+	int r = run_on_true("stages: [parse, interp, load, reader, stack, args]\n", registry_with("reader", reader), &ctx);
+
+	cr_assert_eq(r, 0, "%s", ctx.err.msg);
+	entry = ctx.interp_bias + ctx.interp.entry;
+	cr_assert_eq(ctx.entry, entry + 1, "the entry the stage wrote was not kept");
+	done(&ctx);
+}
