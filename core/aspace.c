@@ -23,6 +23,15 @@ bool pb_aspace_busy(const struct pb_aspace *as, uint64_t lo, uint64_t hi, const 
 	return false;
 }
 
+bool pb_aspace_covered(const struct pb_aspace *as, uint64_t lo, uint64_t hi)
+{
+	/* the ranges are sorted: walk them, moving lo past each one that holds it */
+	for (unsigned i = 0; i < as->n && lo < hi; i++)
+		if (as->r[i].lo <= lo && lo < as->r[i].hi)
+			lo = as->r[i].hi;
+	return lo >= hi;
+}
+
 int pb_aspace_take(struct pb_aspace *as, uint64_t lo, uint64_t hi, const char *what)
 {
 	unsigned i;

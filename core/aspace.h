@@ -23,6 +23,8 @@ struct pb_aspace {
 void pb_aspace_init(struct pb_aspace *as);
 /* True if [lo, hi) meets a taken range; *ret_what (if not NULL) names it. */
 bool pb_aspace_busy(const struct pb_aspace *as, uint64_t lo, uint64_t hi, const char **ret_what);
+/* True if every byte of [lo, hi) lies in taken ranges (which may touch). */
+bool pb_aspace_covered(const struct pb_aspace *as, uint64_t lo, uint64_t hi);
 /* Marks [lo, hi) taken; 0, -EEXIST if it meets a taken range, -ENOSPC if full. */
 int pb_aspace_take(struct pb_aspace *as, uint64_t lo, uint64_t hi, const char *what);
 /* Frees every taken range fully inside [lo, hi) and trims the ones that cross it. */

@@ -134,6 +134,31 @@ static long long now_ns(void)
 	return (long long)ts.tv_sec * 1000000000ll + ts.tv_nsec;
 }
 
+/*
+ * The rule behind plan == run: every mapping step a stage emitted is taken in
+ * the address-space model by the time the stage returns (the SDK's calls
+ * take it as they emit it; built-in stages take it themselves). A step left
+ * out would be planned over by a later stage, and only the stub would find
+ * the collision, blaming that later step. 0 or -EINVAL naming the step.
+ */
+static int check_steps_taken(struct pb_ctx *ctx, size_t first)
+{
+	char prot[4];
+
+	for (size_t i = first; i < ctx->plan.nsteps; i++) {
+		const struct pb_step *s = &ctx->plan.steps[i];
+		if (s->kind != PB_STEP_RESERVE && s->kind != PB_STEP_MAP_FILE && s->kind != PB_STEP_MAP_ANON)
+			continue;
+		if (!pb_aspace_covered(&ctx->as, s->addr, s->addr + s->len))
+			return pb_fail(ctx, PB_EINVAL,
+				       "%s 0x%llx-0x%llx %s (%s) is not taken in the address-space model; hint: a stage "
+				       "takes what it maps (pb_ctx_map_anon and pb_ctx_reserve do)",
+				       pb_step_kind_name(s->kind), (unsigned long long)s->addr,
+				       (unsigned long long)(s->addr + s->len), pb_prot_str(s->prot, prot), s->note);
+	}
+	return 0;
+}
+
 int pb_pipeline_run(const struct pb_pipeline *p, struct pb_ctx *ctx, enum pb_trace trace, FILE *out)
 {
 	FILE *own = NULL;
@@ -169,6 +194,8 @@ int pb_pipeline_run(const struct pb_pipeline *p, struct pb_ctx *ctx, enum pb_tra
 			t0 = now_ns();
 		}
 		r = st->def->run(ctx, &opts);
+		if (r == 0)
+			r = check_steps_taken(ctx, first);
 		if (r < 0)
 			pb_err_stage(&ctx->err, st->def->name);
 		if (how != PB_TRACE_OFF)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The stage SDK (procbuilder/stage.h): the ABI version a plugin must carry,
- * plan steps that take their range, the context accessors.
+ * the address-space rule on plan steps, the context accessors.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -72,6 +72,25 @@ Test(sdk, plugin_of_another_abi_version_refused_with_both_versions)
 	snprintf(yaml, sizeof(yaml), "plugins: [%s]\nstages: [parse, load, stack, args]\n", so);
 	cr_assert_lt(pb_pipeline_load_text(yaml, strlen(yaml), "test.yaml", NULL, 0, &p, &err), 0);
 	cr_assert(strstr(err.msg, "test.yaml:1:11: ") && strstr(err.msg, want), "%s", err.msg);
+}
+
+/* Maps a page without taking it in the model: what a stage must not do. */
+static int rogue(struct pb_ctx *ctx, const struct pb_stage_opts *opts)
+{
+	int r = pb_ctx_step(ctx, PB_STEP_MAP_ANON, SDK_ADDR, 4096, PROT_READ | PROT_WRITE, "rogue mapping");
+	return r < 0 ? r : 0;
+}
+
+Test(sdk, mapping_step_outside_the_model_refused_naming_the_stage)
+{
+	struct pb_ctx ctx;
+	int r = run_on_true("stages: [parse, rogue, load, stack, args]\n", registry_with("rogue", rogue), &ctx);
+
+	cr_assert_eq(r, -EINVAL, "a step outside the address-space model was planned: %d", r);
+	cr_assert_str_eq(ctx.err.stage, "rogue");
+	cr_assert(strstr(ctx.err.msg, "map-anon 0x200000000-0x200001000 rw- (rogue mapping) is not taken in the "
+				      "address-space model"), "%s", ctx.err.msg);
+	done(&ctx);
 }
 
 /* The SDK's way: the call takes what it maps, and a second one on the same page is refused. */
