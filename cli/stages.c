@@ -9,7 +9,9 @@ void pb_cli_stages_help(FILE *f)
 {
 	fputs("Usage: procbuilder stages [--plugin PATH.so]...\n"
 	      "List the stages a pipeline can name, with their options; --plugin adds a\n"
-	      "plugin's stages to the list (loading it runs its code).\n\n"
+	      "plugin's stages to the list (loading it runs its code). PATH is relative to\n"
+	      "the current directory, a name without a slash too (the library path is not\n"
+	      "searched).\n\n"
 	      "      --plugin PATH.so  add this plugin's stages (repeatable; --plugin=PATH too)\n"
 	      "  -h, --help            show this help\n"
 	      "      --version         print procbuilder's version\n\n"

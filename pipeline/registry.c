@@ -119,6 +119,21 @@ int pb_registry_add_def(struct pb_registry *reg, const struct pb_stage_def *def)
 	return 0;
 }
 
+/*
+ * dlopen searches the library path for a name without a slash (and would
+ * find a system library of that name first): a plugin is a file, named
+ * relative to the current directory, as the shell would take it.
+ */
+static void *open_plugin(const char *path)
+{
+	char rel[4096];
+
+	if (strchr(path, '/'))
+		return dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	snprintf(rel, sizeof(rel), "./%s", path);
+	return dlopen(rel, RTLD_NOW | RTLD_LOCAL);
+}
+
 /* Its pb_plugin_abi and pb_plugin_stages, checked; 0 or -EINVAL with err filled. */
 static int plugin_symbols(void *h, const char *path, const struct pb_stage_def **ret_defs, struct pb_error *err)
 {
@@ -145,7 +160,7 @@ int pb_registry_load_plugin(struct pb_registry *reg, const char *path, struct pb
 
 	if (reg->nplugins == PB_REGISTRY_MAX_PLUGINS)
 		return pb_err_set(err, "pipeline", PB_EINVAL, 0, "more than %d plugins", PB_REGISTRY_MAX_PLUGINS);
-	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	h = open_plugin(path);
 	if (!h)
 		return pb_err_set(err, "pipeline", PB_EINVAL, 0, "plugin %s: %s", path, dlerror());
 	r = plugin_symbols(h, path, &defs, err);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The stage SDK (procbuilder/stage.h): the ABI version a plugin must carry,
- * the address-space rule on plan steps, the context accessors.
+ * the address-space rule on plan steps, plugin paths, the context accessors.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -172,4 +172,45 @@ Test(sdk, context_read_and_written_through_accessors)
 	entry = ctx.interp_bias + ctx.interp.entry;
 	cr_assert_eq(ctx.entry, entry + 1, "the entry the stage wrote was not kept");
 	done(&ctx);
+}
+
+/* dlopen would search the library path for a bare name; procbuilder takes it relative to the current directory. */
+Test(sdk, plugin_without_a_slash_is_taken_from_the_current_directory)
+{
+	struct pb_registry *reg = pb_registry_new();
+	struct pb_error err;
+
+	cr_assert_eq(chdir("build/tests/plugins"), 0);
+	cr_assert_eq(pb_registry_load_plugin(reg, "marker.so", &err), 0, "%s", err.msg);
+	cr_assert_not_null(pb_registry_find(reg, "marker"));
+	/* a library name the search would have found is not found here */
+	cr_assert_lt(pb_registry_load_plugin(reg, "libc.so.6", &err), 0, "libc.so.6 came from the library path");
+	cr_assert(strstr(err.msg, "plugin libc.so.6: ./libc.so.6: cannot open"), "%s", err.msg);
+	pb_registry_free(reg);
+}
+
+/* In a pipeline file a bare name is relative to the file, wherever we run from. */
+Test(sdk, plugin_without_a_slash_in_a_file_is_relative_to_the_file)
+{
+	char dir[] = "/tmp/pb-sdk-XXXXXX", so[4096], link[4200], yaml[4200];
+	struct pb_pipeline *p = NULL;
+	struct pb_error err;
+	FILE *f;
+
+	cr_assert_not_null(realpath("build/tests/plugins/marker.so", so));
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(link, sizeof(link), "%s/marker.so", dir);
+	cr_assert_eq(symlink(so, link), 0);
+	snprintf(yaml, sizeof(yaml), "%s/p.yaml", dir);
+	f = fopen(yaml, "w");
+	cr_assert_not_null(f);
+	fputs("plugins: [marker.so]\nstages: [parse, marker, load, stack, args]\n", f);
+	fclose(f);
+	cr_assert_eq(chdir("/"), 0);
+	cr_assert_eq(pb_pipeline_load_file(yaml, NULL, 0, &p, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(p->stages[1].def->name, "marker");
+	pb_pipeline_free(p);
+	unlink(yaml);
+	unlink(link);
+	rmdir(dir);
 }
