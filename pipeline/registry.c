@@ -134,6 +134,10 @@ static void *open_plugin(const char *path)
 	return dlopen(rel, RTLD_NOW | RTLD_LOCAL);
 }
 
+/* Before stage ABI versions, plugins carried 0x70620000 + sizeof(struct pb_ctx) of the core they copied. */
+#define OLD_STAMP 0x70620000u
+#define OLD_STAMP_MASK 0xffff0000u
+
 /* Its pb_plugin_abi and pb_plugin_stages, checked; 0 or -EINVAL with err filled. */
 static int plugin_symbols(void *h, const char *path, const struct pb_stage_def **ret_defs, struct pb_error *err)
 {
@@ -143,6 +147,11 @@ static int plugin_symbols(void *h, const char *path, const struct pb_stage_def *
 	if (!abi || !defs)
 		return pb_err_set(err, "pipeline", PB_EINVAL, 0,
 				  "plugin %s exports no pb_plugin_abi/pb_plugin_stages (visibility default?)", path);
+	if ((*abi & OLD_STAMP_MASK) == OLD_STAMP)
+		return pb_err_set(err, "pipeline", PB_EINVAL, 0,
+				  "plugin %s carries the stamp %#x of a procbuilder before stage ABI versions (with its own "
+				  "copy of core), this procbuilder %s has version %u; hint: rebuild it against "
+				  "procbuilder/stage.h", path, *abi, PB_VERSION_STRING, PB_STAGE_ABI_VERSION);
 	if (*abi != PB_STAGE_ABI_VERSION)
 		return pb_err_set(err, "pipeline", PB_EINVAL, 0,
 				  "plugin %s is built for stage ABI version %u, this procbuilder %s has version %u; "

@@ -74,6 +74,20 @@ Test(sdk, plugin_of_another_abi_version_refused_with_both_versions)
 	cr_assert(strstr(err.msg, "test.yaml:1:11: ") && strstr(err.msg, want), "%s", err.msg);
 }
 
+Test(sdk, plugin_with_the_old_size_stamp_refused_as_such)
+{
+	struct pb_registry *reg = pb_registry_new();
+	char so[4096], want[4300];
+	struct pb_error err;
+
+	cr_assert_not_null(realpath("build/tests/plugins/oldstamp.so", so));
+	cr_assert_eq(pb_registry_load_plugin(reg, so, &err), -EINVAL);
+	snprintf(want, sizeof(want), "plugin %s carries the stamp 0x70621b58 of a procbuilder before stage ABI versions", so);
+	cr_assert(strstr(err.msg, want), "got: %s\nwant: %s", err.msg, want);
+	cr_assert_null(pb_registry_find(reg, "oldstamp"));
+	pb_registry_free(reg);
+}
+
 /* Maps a page without taking it in the model: what a stage must not do. */
 static int rogue(struct pb_ctx *ctx, const struct pb_stage_opts *opts)
 {
