@@ -10,6 +10,7 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -380,14 +381,49 @@ PB_API int pb_start_stopped(struct pb_built *p, struct pb_error *err);
 PB_API int pb_pipeline_holds(const struct pb_pipeline *p);
 
 /*
- * Waits for the started process to end; *ret_status gets a waitpid(2)
- * status. Returns 0 or a negative errno.
+ * The lifecycle of a started process. Ownership: p owns info->pidfd and
+ * closes it in pb_built_free (dup it to keep it); these calls reap the
+ * process through that pidfd, so a pid is never signalled or waited for
+ * after it could have been recycled. Whoever reaps first wins: if the
+ * caller reaps the process itself (waitpid, waitid(P_PIDFD), a SIGCHLD
+ * handler with SIG_IGN...), the calls below say -ECHILD. They may be called
+ * from any thread, but not concurrently on the same p.
+ *
+ * pb_wait blocks until the process ends: 0 and *ret_status (a waitpid(2)
+ * status), or a negative errno (-ECHILD: not started, or already reaped).
  */
 PB_API int pb_wait(struct pb_built *p, int *ret_status);
 
+/* Without blocking: 1 and *ret_status if it has ended (now reaped), 0 if it runs, or a negative errno. */
+PB_API int pb_try_wait(struct pb_built *p, int *ret_status);
+
 /*
- * Frees the handle. A process that was built but never started is killed
- * and reaped; a started one that was not waited for is left running.
+ * Waits at most timeout_ms (negative: without limit, as pb_wait): 1 and
+ * *ret_status if it ended, 0 if it still runs when the time is up, or a
+ * negative errno.
+ */
+PB_API int pb_wait_timeout(struct pb_built *p, int timeout_ms, int *ret_status);
+
+/*
+ * Sends sig through the pidfd (pidfd_send_signal(2)): 0, -ESRCH once it is
+ * reaped, -EINVAL before pb_start (pb_built_free ends an unstarted one), or
+ * another negative errno.
+ */
+PB_API int pb_kill(struct pb_built *p, int sig);
+
+/* The ended process's resource usage, as wait4(2) gives it: 0, or -ECHILD until it is reaped. */
+PB_API int pb_rusage(const struct pb_built *p, struct rusage *ret);
+
+/*
+ * The pidfd, owned by p (valid until pb_built_free): poll/epoll it for
+ * POLLIN, which it reports once the process has ended; then pb_try_wait.
+ */
+PB_API int pb_built_pidfd(const struct pb_built *p);
+
+/*
+ * Frees the handle and closes its pidfd. A process that was built but never
+ * started is killed and reaped; a started one that was not reaped is left
+ * running (a zombie until its parent reaps it: wait before freeing).
  */
 PB_API void pb_built_free(struct pb_built *p);
 

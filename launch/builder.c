@@ -731,20 +731,6 @@ PB_API int pb_pipeline_holds(const struct pb_pipeline *p)
 	return p && p->hold;
 }
 
-PB_API int pb_wait(struct pb_built *p, int *ret_status)
-{
-	int status;
-
-	if (!p->started || p->reaped)
-		return -ECHILD;
-	while (waitpid(p->info.pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	p->reaped = true;
-	*ret_status = status;
-	return 0;
-}
-
 PB_API void pb_built_free(struct pb_built *p)
 {
 	pid_t pid;

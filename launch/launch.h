@@ -2,6 +2,7 @@
 #pragma once
 #include <signal.h>
 #include <stdbool.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "procbuilder.h"
@@ -71,6 +72,7 @@ struct pb_built {
 	int sock;			/* no-ptrace fallback: "go" goes here at start, else -1 */
 	uint64_t sigmask;		/* the program's, set again after injected steps */
 	bool step;			/* injected calls may be single-stepped (SIGTRAP not ignored) */
+	struct rusage rusage;		/* the ended process's, once reaped (launch/lifecycle.c) */
 };
 
 /* The environment with LISTEN_* for the named fds (LISTEN_PID=pid), if any; 0 or -ENOMEM. */
