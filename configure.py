@@ -54,7 +54,7 @@ VERSION = '.'.join(str(v) for v in VERSION_PARTS)
 BUILD_TOOLS = [('ninja', 'ninja-build'), ('pkg-config', 'pkg-config')]
 BUILD_MODULES = [('yaml-0.1', 'libyaml-dev'), ('libbsd', 'libbsd-dev')]
 TEST_TOOLS = [('clang', 'clang'), ('musl-gcc', 'musl-tools'), ('busybox', 'busybox-static'), ('gdb', 'gdb'),
-              ('help2man', 'help2man'), ('go-md2man', 'go-md2man'), ('lexgrog', 'man-db')]
+              ('help2man', 'help2man'), ('go-md2man', 'go-md2man'), ('lexgrog', 'man-db'), ('doxygen', 'doxygen')]
 TEST_MODULES = [('criterion', 'libcriterion-dev')]
 # Files the tests need that no tool or module check finds.
 TEST_FILES = [('/usr/lib/x86_64-linux-gnu/libc.a', 'libc6-dev'),
@@ -206,6 +206,15 @@ def man_pages(n, cli):
                          variables={'sub': sub, 'desc1': desc, 'page': page, 'title': page.upper()})
     pages += n.build(os.path.join(BUILD, 'man', 'procbuilder-pipeline.5'), 'man5',
                      ['docs/man/pipeline-name.md', 'docs/pipeline.md'])
+    # section 3 from the headers' own comments (doxygen): a page per group, a link page per function
+    # and struct; not the pages of enum values, fields and macros, whose names are not ours alone
+    out = os.path.join(BUILD, 'man3')
+    n.rule('man3', 'rm -rf $out.d $out && mkdir -p $out.d $out && '
+           'PB_VERSION=%s PB_MAN3_OUT=$out.d doxygen docs/man/Doxyfile && '
+           'cp $out.d/man/man3/procbuilder_*.3 $out.d/man/man3/pb_[a-z]*.3 $out && rm -rf $out.d' % VERSION,
+           description='MAN3 $out')
+    pages += n.build(out, 'man3', ['docs/man/Doxyfile', 'docs/man/doc-comments.sed', 'include/procbuilder.h',
+                                   'include/procbuilder/stage.h'])
     return pages
 
 
@@ -221,17 +230,22 @@ def install_rules(n, d, inputs, static, shared, cli, pc, man):
              (pc, into(d['libdir'], 'pkgconfig', 'procbuilder.pc'), 644),
              ('misc/procbuilder.bash', into(d['datadir'], 'bash-completion', 'completions', 'procbuilder'), 644)] + \
         [(p, into(d['pipelinedir'], os.path.basename(p)), 644) for p in pipelines] + \
-        [(m, into(d['mandir'], 'man' + m[-1], os.path.basename(m)), 644) for m in man]
+        [(m, into(d['mandir'], 'man' + m[-1], os.path.basename(m)), 644) for m in man if m[-2] == '.']
+    man3 = [m for m in man if m[-2] != '.']  # build/man3, a directory of pages
     dirs = sorted({os.path.dirname(dst) for _, dst, _ in files})
     cmds = ['install -d ' + ' '.join('$$DESTDIR' + x for x in dirs)]
     cmds += ['install -m %d %s $$DESTDIR%s' % (mode, src, dst) for src, dst, mode in files]
     cmds += ['ln -sf %s $$DESTDIR%s/libprocbuilder.so' % (so, d['libdir'])]
+    cmds += ['install -d $$DESTDIR%s && install -m 644 %s/*.3 $$DESTDIR%s/' % (into(d['mandir'], 'man3'), m,
+                                                                         into(d['mandir'], 'man3')) for m in man3]
     n.build('install', 'run', inputs + pipelines + man + ['misc/procbuilder.bash'],
             variables={'cmd': ' && '.join(cmds), 'desc': 'INSTALL %s' % d['prefix']})
     installed = [dst for _, dst, _ in files] + [into(d['libdir'], 'libprocbuilder.so')]
     cmd = 'rm -f %s && rmdir --ignore-fail-on-non-empty %s' % (
         ' '.join('$$DESTDIR' + x for x in installed),
         ' '.join('$$DESTDIR' + x for x in (d['pipelinedir'], os.path.join(d['includedir'], 'procbuilder'))))
+    for m in man3:
+        cmd += ' && for f in %s/*.3; do rm -f "$$DESTDIR%s/$${f##*/}"; done' % (m, into(d['mandir'], 'man3'))
     n.build('uninstall', 'run', [], variables={'cmd': cmd, 'desc': 'UNINSTALL %s' % d['prefix']})
 
 

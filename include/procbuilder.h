@@ -27,6 +27,8 @@ extern "C" {
 #define PB_VERSION_STRING \
 	PB_STRINGIFY(PB_VERSION_MAJOR) "." PB_STRINGIFY(PB_VERSION_MINOR) "." PB_STRINGIFY(PB_VERSION_PATCH)
 
+/** @defgroup procbuilder_errors procbuilder errors: codes, messages, errno values, version
+ * @{ */
 /* What went wrong, independent of the stage that found it. */
 enum pb_code {
 	PB_OK = 0,
@@ -103,7 +105,10 @@ PB_API int pb_error_errno(const struct pb_error *err);
 
 /* Formats "stage: message" into buf (always NUL-terminated); returns buf. */
 PB_API char *pb_error_format(const struct pb_error *err, char *buf, size_t size);
+/** @} */
 
+/** @defgroup procbuilder_builder procbuilder builder: making a process and telling it what to be
+ * @{ */
 /*
  * Building a process (the seed's ProcessBuilder).
  *
@@ -258,7 +263,10 @@ PB_API int pb_set_pdeathsig(struct pb_builder *b, int sig);
  * The builder is spent either way: free it with pb_builder_free.
  */
 PB_API int pb_build(struct pb_builder *b, struct pb_built **ret, struct pb_error *err);
+/** @} */
 
+/** @defgroup procbuilder_pipelines procbuilder pipelines: pipeline files, registries of stages
+ * @{ */
 /*
  * Pipelines (docs/pipeline.md): a YAML file naming the stages, their options,
  * tracing, plugins. pb_pipeline_load validates everything (errors carry
@@ -326,6 +334,9 @@ struct pb_pipeline_opts {
  */
 PB_API int pb_pipeline_load_opts(const char *path, const struct pb_pipeline_opts *opts,
 				 struct pb_pipeline **ret, struct pb_error *err);
+/** @} */
+/** @addtogroup procbuilder_builder
+ * @{ */
 
 /* pb_build with a loaded pipeline (NULL: the compiled-in default). */
 PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *p, struct pb_built **ret,
@@ -351,7 +362,10 @@ PB_API int pb_exec(struct pb_builder *b, const struct pb_pipeline *p, struct pb_
 
 /* Kills and reaps a process that was never built; accepts NULL. */
 PB_API void pb_builder_free(struct pb_builder *b);
+/** @} */
 
+/** @defgroup procbuilder_lifecycle procbuilder lifecycle: the built process, starting, waiting, signalling
+ * @{ */
 /* What pb_build made (the seed's BuiltProcess). */
 struct pb_built_info {
 	int pid;
@@ -377,8 +391,14 @@ PB_API int pb_start(struct pb_built *p, struct pb_error *err);
  */
 PB_API int pb_start_stopped(struct pb_built *p, struct pb_error *err);
 
+/** @} */
+/** @addtogroup procbuilder_pipelines
+ * @{ */
 /* True if the loaded pipeline asks for the process to be handed over stopped (hold: true). */
 PB_API int pb_pipeline_holds(const struct pb_pipeline *p);
+/** @} */
+/** @addtogroup procbuilder_lifecycle
+ * @{ */
 
 /*
  * The lifecycle of a started process. Ownership: p owns info->pidfd and
@@ -426,9 +446,13 @@ PB_API int pb_built_pidfd(const struct pb_built *p);
  * running (a zombie until its parent reaps it: wait before freeing).
  */
 PB_API void pb_built_free(struct pb_built *p);
+/** @} */
+/** @addtogroup procbuilder_errors
+ * @{ */
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 PB_API const char *pb_version(void);
+/** @} */
 
 #ifdef __cplusplus
 }

@@ -33,6 +33,9 @@
 extern "C" {
 #endif
 
+/** @defgroup procbuilder_stage procbuilder stage SDK: what a plugin stage may read, write and emit
+ * @{ */
+
 /*
  * Bumped by hand whenever anything in this header changes incompatibly (a
  * struct's layout, an enum's values, a function's meaning or signature);
@@ -173,6 +176,8 @@ PB_API uint64_t pb_ctx_random(struct pb_ctx *ctx);
 PB_API int pb_ctx_reserve(struct pb_ctx *ctx, uint64_t lo, uint64_t hi, unsigned flags, const char *note);
 /* A private anonymous mapping of [addr, addr+len) with prot (PROT_*). 0 or a negative errno. */
 PB_API int pb_ctx_map_anon(struct pb_ctx *ctx, uint64_t addr, uint64_t len, int prot, const char *note);
+
+/** @} */
 
 #ifdef __cplusplus
 }
