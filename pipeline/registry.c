@@ -102,10 +102,11 @@ const struct pb_stage_def *pb_registry_find(const struct pb_registry *reg, const
 
 int pb_registry_add_def(struct pb_registry *reg, const struct pb_stage_def *def)
 {
-	struct pb_stage_def *slot = (struct pb_stage_def *)pb_registry_find(reg, def->name);
+	struct pb_stage_def *slot;
 
-	if (!def->name || !def->name[0] || !def->run)
+	if (!reg || !def || !def->name || !def->name[0] || !def->run) /* checked before the name is looked up */
 		return -EINVAL;
+	slot = (struct pb_stage_def *)pb_registry_find(reg, def->name);
 	if (!slot) {
 		if (reg->n == PB_REGISTRY_MAX)
 			return -E2BIG;

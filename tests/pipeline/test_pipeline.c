@@ -595,6 +595,22 @@ Test(registry, public_api_swaps_a_stage)
 	unlink(path);
 }
 
+/* A definition without a name or a function is refused, never looked up (a NULL name crashed). */
+Test(registry, a_nameless_or_empty_stage_is_einval)
+{
+	struct pb_registry *reg = pb_registry_create();
+	struct pb_stage_def nameless = {NULL, fake_vdso, "x", NULL, NULL, false};
+	struct pb_stage_def empty = {"", fake_vdso, "x", NULL, NULL, false};
+	struct pb_stage_def no_fn = {"x", NULL, "x", NULL, NULL, false};
+
+	cr_assert_eq(pb_registry_add(reg, &nameless), -EINVAL);
+	cr_assert_eq(pb_registry_add(reg, &empty), -EINVAL);
+	cr_assert_eq(pb_registry_add(reg, &no_fn), -EINVAL);
+	cr_assert_eq(pb_registry_add(reg, NULL), -EINVAL);
+	cr_assert_eq(pb_registry_add(NULL, &no_fn), -EINVAL);
+	pb_registry_destroy(reg);
+}
+
 /* Bounded input: a pipeline file is a regular file of at most 1 MiB; anything else is one clear error at once. */
 Test(loader, only_regular_files_of_bounded_size, .timeout = 10)
 {
