@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -23,7 +24,12 @@
 static int check_exec_fd(int fd, const char *name, struct pb_error *err)
 {
 	const char *why = NULL;
-	int r = fd < 0 ? -EBADF : pb_check_exec_file(fd, &why);
+	int fl = fd < 0 ? -1 : fcntl(fd, F_GETFL), r;
+
+	if (fl >= 0 && (fl & O_PATH)) /* it has to be read to be mapped: say so now, not at the first read */
+		return pb_err_set(err, "builder", PB_EBADF, 0,
+				  "%s: exec fd %d is an O_PATH fd; procbuilder reads the program: open it O_RDONLY", name, fd);
+	r = fd < 0 ? -EBADF : pb_check_exec_file(fd, &why);
 
 	if (r == -EACCES)
 		return pb_err_set(err, "builder", PB_EACCES, 0, "%s %s", name, why);
@@ -216,6 +222,23 @@ static bool target_taken(const struct pb_builder *b, const struct pb_startup_fd 
 }
 
 /* The seed's checks, on every entry before any is added. */
+/*
+ * The highest startup fd target the stub can reach: it moves the plan
+ * memfd, the files, nfds startup fds and its socket above the highest
+ * target first, all under RLIMIT_NOFILE (the caller's, which it inherits).
+ * With nfds 0: the limit itself.
+ */
+static int fd_ceiling(size_t nfds)
+{
+	struct rlimit rl;
+	long limit;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur > (1 << 20))
+		return 1 << 20;
+	limit = (long)rl.rlim_cur - (nfds ? (long)(2 + PB_PLAN_MAX_FILES + nfds) : 0);
+	return limit > 0 ? (int)limit : 0;
+}
+
 static int check_fds(struct pb_builder *b, const struct pb_startup_fd *fds, size_t n, struct pb_error *err)
 {
 	static const char *const automatic[] = {
@@ -246,6 +269,11 @@ static int check_fds(struct pb_builder *b, const struct pb_startup_fd *fds, size
 			return pb_err_set(err, "builder", PB_EINVAL, 0, "startup fd %zu: a name is 1 to 63 characters, no ':'", i);
 		if (f->type == PB_FD_NUMBERED && (f->arg < 0 || f->arg >= 1 << 20))
 			return pb_err_set(err, "builder", PB_EINVAL, 0, "startup fd %zu: no fd number %d", i, f->arg);
+		if (f->type == PB_FD_NUMBERED && f->arg >= fd_ceiling(b->nfds + n))
+			return pb_err_set(err, "builder", PB_EINVAL, 0,
+					  "startup fd %zu: fd %d is out of reach under RLIMIT_NOFILE %d (the stub parks the "
+					  "plan's fds above the highest target: keep targets below %d)",
+					  i, f->arg, fd_ceiling(0), fd_ceiling(b->nfds + n));
 		if (target_taken(b, fds, i, target))
 			return pb_err_set(err, "builder", PB_EINVAL, 0, "startup fd %zu: fd %d is given twice", i, target);
 		named += f->type != PB_FD_NUMBERED;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Startup fds: the seed's handle tests, and socket activation with a real listener. */
 #include <criterion/criterion.h>
+#include <sys/resource.h>
 #include <stddef.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -256,4 +257,29 @@ Test(fds, cli_fd_options)
 	cr_assert_eq(r.exit_code, 2);
 	cr_assert(strstr(r.err, "--fd 'x=/etc/hostname': N must be a file descriptor number"), "%s", r.err);
 	run_result_free(&r);
+}
+
+/* Settings are checked when they are set, not at build: an O_PATH program, an fd target out of reach. */
+Test(fds, refused_when_set_not_at_build)
+{
+	struct pb_builder *b;
+	struct pb_error err;
+	struct rlimit rl;
+	int path_fd = open(H, O_PATH | O_CLOEXEC), ok = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
+
+	cr_assert_eq(pb_builder_new("x", -1, path_fd, &b, &err), -EBADF);
+	cr_assert(strstr(err.msg, "O_PATH") && strstr(err.msg, "open it O_RDONLY"), "%s", err.msg);
+	close(path_fd);
+	b = builder(H, "report");
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	{
+		struct pb_startup_fd far = {ok, PB_FD_NUMBERED, (int)(rl.rlim_cur < 100000 ? 100000 : rl.rlim_cur), NULL};
+		struct pb_startup_fd near = {ok, PB_FD_NUMBERED, 9, NULL};
+		cr_assert_eq(pb_add_fds(b, &far, 1, &err), -EINVAL);
+		cr_assert(strstr(err.msg, "out of reach under RLIMIT_NOFILE"), "%s", err.msg);
+		cr_assert_eq(pb_add_fds(b, &near, 1, &err), 0, "%s", err.msg);
+	}
+	close(ok);
+	pb_builder_free(b);
+	cr_assert(no_children());
 }
