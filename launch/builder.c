@@ -337,6 +337,17 @@ PB_API int pb_set_pdeathsig(struct pb_builder *b, int sig)
 	return 0;
 }
 
+PB_API int pb_set_sigmask(struct pb_builder *b, uint64_t mask)
+{
+	if (b->in_place)
+		return -EINVAL;
+	sigemptyset(&b->sigmask);
+	for (int sig = 1; sig <= 64; sig++)
+		if (mask & 1ull << (sig - 1))
+			sigaddset(&b->sigmask, sig);
+	return 0;
+}
+
 PB_API int pb_set_seed(struct pb_builder *b, uint64_t seed)
 {
 	b->seeded = true;
@@ -373,22 +384,39 @@ PB_API void pb_builder_free(struct pb_builder *b)
 	free(b);
 }
 
-static int recv_all(int sock, void *buf, size_t len, struct pb_error *err, const char *what)
+/*
+ * One message from the stub, waited for with pb_stub_wait (bounded, taking
+ * the stops a signal to its group causes). Its length, or -errno with err set.
+ */
+static int recv_all(struct pb_stub_waiter *w, int sock, void *buf, size_t len, struct pb_error *err,
+		    const char *what)
 {
+	int status, r = pb_stub_wait(w, sock, PTRACE_CONT, &status, err, "for its message");
 	ssize_t n;
 
-	do
-		n = recv(sock, buf, len, 0);
+	if (r < 0)
+		return r;
+	do /* (ended or stopped: what it sent before is still there) */
+		n = recv(sock, buf, len, r ? 0 : MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
-	if (n < 0)
+	if (n > 0)
+		return (int)n;
+	if (n < 0 && r)
 		return pb_err_sys(err, "launch", -errno, "receiving %s from the stub", what);
-	if (n == 0)
+	if (r && n == 0)
 		return pb_err_set(err, "launch", PB_ESTUB, 0, "the stub died before sending %s", what);
-	return (int)n;
+	if (WIFSTOPPED(status))
+		return pb_err_set(err, "launch", PB_ESTUB, 0, "the stub stopped with signal %d before sending %s",
+				  WSTOPSIG(status), what);
+	if (WIFEXITED(status))
+		return pb_err_set(err, "launch", PB_ESTUB, 0, "the stub exited with status %d before sending %s",
+				  WEXITSTATUS(status), what);
+	return pb_err_set(err, "launch", PB_ESTUB, 0, "the stub was killed by signal %d before sending %s",
+			  WTERMSIG(status), what);
 }
 
 /* What the kernel gave the stub, in the context's terms. */
-static int read_hello(struct pb_builder *b, struct pb_ctx *ctx, struct pb_error *err)
+static int read_hello(struct pb_builder *b, struct pb_stub_waiter *w, struct pb_ctx *ctx, struct pb_error *err)
 {
 	struct pb_hello *h = malloc(sizeof(*h));
 	struct pb_host *host = &ctx->host;
@@ -396,7 +424,7 @@ static int read_hello(struct pb_builder *b, struct pb_ctx *ctx, struct pb_error 
 
 	if (!h)
 		return pb_err_set(err, "launch", PB_ENOMEM, 0, "out of memory");
-	n = recv_all(b->sock, h, sizeof(*h), err, "its hello");
+	n = recv_all(w, b->sock, h, sizeof(*h), err, "its hello");
 	if (n >= 0 && ((size_t)n < offsetof(struct pb_hello, maps) || h->magic != PB_PROTO_MAGIC ||
 		       h->nauxv > 64 || h->maps_len > (size_t)n - offsetof(struct pb_hello, maps)))
 		n = pb_err_set(err, "launch", PB_ESTUB, 0, "malformed hello from the stub");
@@ -474,14 +502,14 @@ static enum pb_code code_of_errno(int e)
 }
 
 /* The stub's verdict; a failed step is reported in the name of the stage that emitted it. */
-static int read_result(struct pb_builder *b, struct pb_ctx *ctx, struct pb_error *err)
+static int read_result(struct pb_builder *b, struct pb_stub_waiter *w, struct pb_ctx *ctx, struct pb_error *err)
 {
 	static const char *const phases[] = {"ok", "receiving the plan", "step", "PR_SET_MM_MAP",
 					     "PR_SET_NAME", "setting up fds", "namespace", "layout",
 					     "setting the credentials execve gives the program"};
 	struct pb_result res;
 	char prot[4];
-	int n = recv_all(b->sock, &res, sizeof(res), err, "its result");
+	int n = recv_all(w, b->sock, &res, sizeof(res), err, "its result");
 
 	if (n < 0)
 		return n;
@@ -518,28 +546,40 @@ static bool exe_is_program(pid_t pid, int exec_fd)
 }
 
 /*
- * Traced: the stub stops itself with SIGSTOP when the plan is applied, or
- * reports a failure and exits. Any other stop or death is a failure too.
+ * Traced: the stub says the plan is applied (or reports a failure and
+ * exits), then waits for us; PTRACE_INTERRUPT stops it for finalize (the
+ * interrupt's trap is PTRACE_EVENT_STOP with SIGTRAP; a group-stop's has
+ * the stop signal, taken by the wait). Any other stop or end is a failure.
  */
-static int await_applied(struct pb_builder *b, struct pb_ctx *ctx, struct pb_error *err)
+static int await_applied(struct pb_builder *b, struct pb_stub_waiter *w, struct pb_ctx *ctx, struct pb_error *err)
 {
-	siginfo_t si;
-	int status;
+	int status, r = read_result(b, w, ctx, err);
+	char c;
 
-	while (waitpid(b->pid, &status, __WALL) < 0)
-		if (errno != EINTR)
-			return pb_err_sys(err, "launch", -errno, "waiting for the stub");
-	if (WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP && ptrace(PTRACE_GETSIGINFO, b->pid, 0, &si) == 0 &&
-	    si.si_code == SI_USER && si.si_pid == b->pid)
+	if (r < 0)
+		return r;
+	/* then EOF: it closed its socket, nothing of the stub's is left open for the program */
+	r = pb_stub_wait(w, b->sock, PTRACE_CONT, &status, err, "for it to close its socket");
+	if (r < 0)
+		return r;
+	if (r == 0 || recv(b->sock, &c, 1, MSG_DONTWAIT) != 0)
+		return pb_err_set(err, "launch", PB_ESTUB, 0, "the stub did not close its socket after its result");
+	if (ptrace(PTRACE_INTERRUPT, b->pid, 0, 0) < 0)
+		return pb_err_sys(err, "launch", -errno, "stopping the stub (PTRACE_INTERRUPT)");
+	w->want_trap = true;
+	r = pb_stub_wait(w, -1, PTRACE_CONT, &status, err, "after the plan was applied");
+	w->want_trap = false;
+	if (r < 0)
+		return r;
+	if (WIFSTOPPED(status) && status >> 16 == PTRACE_EVENT_STOP)
 		return 0;
 	if (WIFSTOPPED(status))
-		return pb_err_set(err, "launch", PB_ESTUB, 0, "the stub stopped with signal %d while applying the plan",
+		return pb_err_set(err, "launch", PB_ESTUB, 0, "the stub stopped with signal %d after applying the plan",
 				  WSTOPSIG(status));
-	b->pid = -1; /* reaped: never signal that pid again */
 	if (WIFEXITED(status))
-		return read_result(b, ctx, err) < 0 ? pb_error_errno(err)
-			: pb_err_set(err, "launch", PB_ESTUB, 0, "the stub exited with status %d", WEXITSTATUS(status));
-	return pb_err_set(err, "launch", PB_ESTUB, 0, "the stub was killed by signal %d while applying the plan",
+		return pb_err_set(err, "launch", PB_ESTUB, 0, "the stub exited with status %d after applying the plan",
+				  WEXITSTATUS(status));
+	return pb_err_set(err, "launch", PB_ESTUB, 0, "the stub was killed by signal %d after applying the plan",
 			  WTERMSIG(status));
 }
 
@@ -621,6 +661,7 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 	struct pb_ctx *ctx = malloc(sizeof(*ctx));
 	struct pb_built *p = calloc(1, sizeof(*p));
 	struct pb_wire_creds creds;
+	struct pb_stub_waiter w = {.pid = b->pid, .pidfd = b->pidfd, .cancellable = true};
 	bool exe_in_mm, exe_set = false;
 	uint64_t tramp = 0;
 	int r;
@@ -642,7 +683,7 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 		goto out_clear;
 	}
 	b->spent = true;
-	r = read_hello(b, ctx, err);
+	r = read_hello(b, &w, ctx, err);
 	if (r == 0 && pb_builder_listen_env(b, b->pid) < 0)
 		r = pb_err_set(err, "builder", PB_ENOMEM, 0, "out of memory");
 	if (r < 0)
@@ -675,9 +716,11 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 		close(b->fds[i].fd);
 	b->nfds = 0;
 	if (r == 0)
-		r = b->no_ptrace ? read_result(b, ctx, err) : await_applied(b, ctx, err);
+		r = b->no_ptrace ? read_result(b, &w, ctx, err) : await_applied(b, &w, ctx, err);
 	if (r == 0 && !b->no_ptrace)
-		r = pb_finalize(ctx, b->pid, &p->sigmask, p->step, err);
+		r = pb_finalize(ctx, &w, &p->sigmask, p->step, err);
+	if (w.reaped)
+		b->pid = -1; /* never signal that pid again */
 	if (r == 0 && exe_in_mm)
 		exe_set = exe_is_program(b->pid, b->exec_fd);
 	if (r < 0)
@@ -692,6 +735,7 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 			p->kept[p->nkept++] = ctx->reservations[i];
 	if (p->nkept)
 		p->syscall_insn = pb_image_syscall_insn(ctx); /* to release them at start */
+	p->stop_seen = w.stop_seen;
 	p->sock = -1;
 	if (b->no_ptrace)
 		p->sock = b->sock; /* "go" goes here */
@@ -733,7 +777,8 @@ PB_API int pb_start(struct pb_built *p, struct pb_error *err)
 	}
 	if (p->nkept && pb_release_kept(p, err) < 0)
 		return pb_error_errno(err);
-	if (ptrace(PTRACE_DETACH, p->info.pid, 0, 0) < 0)
+	/* a stop that came while it was built, and no SIGCONT since: it starts stopped (launch/stops.c) */
+	if (ptrace(PTRACE_DETACH, p->info.pid, 0, p->stop_seen && !pb_cont_pending(p->info.pid) ? SIGSTOP : 0) < 0)
 		return pb_err_sys(err, "start", -errno, "PTRACE_DETACH");
 	p->started = true;
 	return 0;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * DOC: finalize. The stub has applied the plan, closed its socket and
- * stopped itself. As its tracer we make it run munmap on its own image
+ * DOC: finalize. The stub has applied the plan, said so, closed its socket
+ * and been stopped by PTRACE_INTERRUPT. As its tracer we make it run munmap on its own image
  * through its own "syscall" instruction (the step stop after it comes before
  * any instruction of the unmapped code would run), then set the registers
  * execve leaves: every general register zero but rip and rsp, rflags
@@ -21,14 +21,12 @@
 #include "core/error.h"
 #include "launch/launch.h"
 
-static int wait_stopped(pid_t pid, struct pb_error *err, const char *when)
+static int wait_stopped(struct pb_stub_waiter *w, int resume, struct pb_error *err, const char *when)
 {
-	int status;
+	int status, r = pb_stub_wait(w, -1, resume, &status, err, when);
 
-	while (waitpid(pid, &status, __WALL) < 0) {
-		if (errno != EINTR)
-			return pb_err_sys(err, "finalize", -errno, "waitpid %s", when);
-	}
+	if (r < 0)
+		return r;
 	if (WIFSTOPPED(status))
 		return status;
 	if (WIFSIGNALED(status))
@@ -43,12 +41,15 @@ static int wait_stopped(pid_t pid, struct pb_error *err, const char *when)
  * insn. Single-stepping over it stops once, after it; but the kernel reports
  * that step with a forced SIGTRAP, which would turn an ignored SIGTRAP back
  * to SIG_DFL. So without step (the program's SIGTRAP is ignored) we take the
- * syscall-entry and -exit stops instead: twice the round trips.
+ * syscall-entry and -exit stops instead: twice the round trips. Every signal
+ * is blocked meanwhile; a SIGSTOP, which cannot be, is taken by the wait.
  */
-static int inject(pid_t pid, bool step, uint64_t insn, long nr, long a0, long a1, long a2, long a3,
+static int inject(struct pb_stub_waiter *w, bool step, uint64_t insn, long nr, long a0, long a1, long a2, long a3,
 		  long *ret, struct pb_error *err)
 {
 	struct user_regs_struct regs = {0};
+	int req = step ? PTRACE_SINGLESTEP : PTRACE_SYSCALL;
+	pid_t pid = w->pid;
 	int r;
 
 	regs.rip = insn;
@@ -64,9 +65,9 @@ static int inject(pid_t pid, bool step, uint64_t insn, long nr, long a0, long a1
 	if (ptrace(PTRACE_SETREGS, pid, 0, &regs) < 0)
 		return pb_err_sys(err, "finalize", -errno, "PTRACE_SETREGS");
 	for (int stop = 0; stop < (step ? 1 : 2); stop++) { /* after it; or syscall entry, then exit */
-		if (ptrace(step ? PTRACE_SINGLESTEP : PTRACE_SYSCALL, pid, 0, 0) < 0)
-			return pb_err_sys(err, "finalize", -errno, "PTRACE_SINGLESTEP");
-		r = wait_stopped(pid, err, "during an injected system call");
+		if (ptrace(req, pid, 0, 0) < 0)
+			return pb_err_sys(err, "finalize", -errno, step ? "PTRACE_SINGLESTEP" : "PTRACE_SYSCALL");
+		r = wait_stopped(w, req, err, "during an injected system call");
 		if (r < 0)
 			return r;
 		if (WSTOPSIG(r) != (step ? SIGTRAP : SIGTRAP | 0x80))
@@ -146,14 +147,16 @@ uint64_t pb_image_syscall_insn(const struct pb_ctx *ctx)
 	return a;
 }
 
-int pb_finalize(struct pb_ctx *ctx, pid_t pid, const uint64_t *sigmask, bool step, struct pb_error *err)
+int pb_finalize(struct pb_ctx *ctx, struct pb_stub_waiter *w, const uint64_t *sigmask, bool step,
+		struct pb_error *err)
 {
+	pid_t pid = w->pid;
 	struct user_regs_struct regs = {0};
 	const struct pb_host *h = &ctx->host;
 	long ret;
 	int r;
 
-	r = inject(pid, step, h->syscall_insn, SYS_munmap, (long)h->stub_lo, (long)(h->stub_hi - h->stub_lo),
+	r = inject(w, step, h->syscall_insn, SYS_munmap, (long)h->stub_lo, (long)(h->stub_hi - h->stub_lo),
 		   0, 0, &ret, err);
 	if (r < 0)
 		return r;
@@ -176,6 +179,8 @@ int pb_finalize(struct pb_ctx *ctx, pid_t pid, const uint64_t *sigmask, bool ste
 
 int pb_release_kept(struct pb_built *p, struct pb_error *err)
 {
+	struct pb_stub_waiter w = {.pid = p->info.pid, .pidfd = p->info.pidfd, .stop_seen = p->stop_seen};
+	static const uint64_t all = ~0ull;
 	struct user_regs_struct final;
 	long ret;
 	int r = 0;
@@ -184,8 +189,11 @@ int pb_release_kept(struct pb_built *p, struct pb_error *err)
 		return pb_err_set(err, "start", PB_ESYS, 0, "no syscall instruction to release the reservation with");
 	if (ptrace(PTRACE_GETREGS, p->info.pid, 0, &final) < 0)
 		return pb_err_sys(err, "start", -errno, "PTRACE_GETREGS");
+	/* the program's mask is set: nothing but SIGSTOP may stop the injected calls */
+	if (ptrace(PTRACE_SETSIGMASK, p->info.pid, sizeof(all), &all) < 0)
+		return pb_err_sys(err, "start", -errno, "PTRACE_SETSIGMASK");
 	for (unsigned i = 0; i < p->nkept && r == 0; i++) {
-		r = inject(p->info.pid, p->step, p->syscall_insn, SYS_munmap, (long)p->kept[i].lo,
+		r = inject(&w, p->step, p->syscall_insn, SYS_munmap, (long)p->kept[i].lo,
 			   (long)(p->kept[i].hi - p->kept[i].lo), 0, 0, &ret, err);
 		if (r == 0 && ret < 0)
 			r = pb_err_sys(err, "start", (int)ret, "releasing a kept reservation");
@@ -195,5 +203,6 @@ int pb_release_kept(struct pb_built *p, struct pb_error *err)
 	if (r == 0 && ptrace(PTRACE_SETREGS, p->info.pid, 0, &final) < 0)
 		r = pb_err_sys(err, "start", -errno, "PTRACE_SETREGS");
 	p->nkept = 0;
+	p->stop_seen = w.stop_seen;
 	return r;
 }

@@ -63,6 +63,31 @@ struct pb_builder {
 	size_t nns_ops;
 };
 
+/* The stub as its waits see it (launch/stops.c). */
+struct pb_stub_waiter {
+	pid_t pid;
+	int pidfd;		/* or -1 */
+	bool stop_seen;		/* a stop signal came during the build: passed on at start */
+	bool cancellable;	/* a pending SIGINT/SIGTERM ends the wait (not once built) */
+	bool reaped;		/* a wait reaped it: its pid is no longer ours */
+	bool want_trap;		/* a PTRACE_EVENT_STOP with SIGTRAP ends the wait (PTRACE_INTERRUPT's) */
+};
+
+/* How long a wait may see the stub neither answer, stop nor end before the build fails. */
+#define PB_STUB_WAIT_MS 30000
+
+/*
+ * Waits until sock (or -1) is readable (1), or the stub stops or ends (0,
+ * its wait status in *ret_status); stops for a stop signal on the way are
+ * recorded in w->stop_seen and the stub resumed with resume (PTRACE_CONT,
+ * PTRACE_SINGLESTEP, PTRACE_SYSCALL). -ECANCELED when w is cancellable and
+ * SIGINT or SIGTERM is pending for the caller, -ECHILD after PB_STUB_WAIT_MS, other -errno; err set.
+ */
+int pb_stub_wait(struct pb_stub_waiter *w, int sock, int resume, int *ret_status, struct pb_error *err,
+		 const char *when);
+/* Whether a SIGCONT is pending for the stopped tracee pid. */
+bool pb_cont_pending(pid_t pid);
+
 struct pb_built {
 	struct pb_built_info info;
 	bool started, reaped;
@@ -73,6 +98,7 @@ struct pb_built {
 	uint64_t sigmask;		/* the program's, set again after injected steps */
 	bool step;			/* injected calls may be single-stepped (SIGTRAP not ignored) */
 	struct rusage rusage;		/* the ended process's, once reaped (launch/lifecycle.c) */
+	bool stop_seen;			/* a stop signal came while it was built: passed on at start */
 };
 
 /* The environment with LISTEN_* for the named fds (LISTEN_PID=pid), if any; 0 or -ENOMEM. */
@@ -117,11 +143,12 @@ int pb_spawn_stub(struct pb_builder *b, struct pb_error *err);
 void pb_kill_and_reap(pid_t *pid, int *pidfd, int *sock);
 
 /*
- * Finalize (the stub has applied the plan and stopped itself): remove the
+ * Finalize (the stub has applied the plan and is stopped): remove the
  * stub with an injected munmap and set the registers the kernel sets at exec;
  * the program's signal mask is set again. The process stays stopped.
  */
-int pb_finalize(struct pb_ctx *ctx, pid_t pid, const uint64_t *sigmask, bool step, struct pb_error *err);
+int pb_finalize(struct pb_ctx *ctx, struct pb_stub_waiter *w, const uint64_t *sigmask, bool step,
+		struct pb_error *err);
 
 /* At start: drop the reservations kept until now, through insn. */
 int pb_release_kept(struct pb_built *p, struct pb_error *err);

@@ -46,9 +46,30 @@ extern const char stub_syscall_insn[] __attribute__((visibility("hidden")));
 __attribute__((noreturn)) void stub_enter_vdso(uint64_t lo, uint64_t len, uint64_t frame, uint64_t gadget)
 	__attribute__((visibility("hidden")));
 
+/*
+ * Our first act blocks every signal (rt_sigprocmask, the mask we came with
+ * kept in stub_entry_mask): while the process is being built, nothing sent
+ * to it or to its group may run or stop it in the middle. A traced process
+ * enters a signal-delivery-stop even for an ignored signal, which the
+ * builder would take for a failure; a blocked one stays pending, for the
+ * program, as across execve. SIGSTOP and SIGKILL cannot be blocked: the
+ * tracer takes a SIGSTOP (launch/stops.c). Spawned, the mask the program
+ * starts with is set by the tracer (or restored here without one); in place
+ * it is restored just before the program's entry, so what is pending then
+ * acts as it would have on the program itself.
+ */
+__attribute__((used, visibility("hidden"))) const uint64_t stub_all_signals = ~0ull;
+__attribute__((used, visibility("hidden"))) uint64_t stub_entry_mask;
+
 __asm__(".text\n"
 	".globl _start\n"
 	"_start:\n"
+	"	mov $14, %eax\n" /* rt_sigprocmask(SIG_SETMASK, &all, &entry, 8) */
+	"	mov $2, %edi\n"
+	"	lea stub_all_signals(%rip), %rsi\n"
+	"	lea stub_entry_mask(%rip), %rdx\n"
+	"	mov $8, %r10d\n"
+	"	syscall\n"
 	"	mov %rsp, %rdi\n"
 	"	lea stub_stack+65536(%rip), %rsp\n"
 	"	call stub_main\n"
@@ -704,6 +725,8 @@ static __attribute__((noreturn)) void run_in_place(uint64_t *sp0, int planfd)
 	fix_stack((uint64_t *)rsp, own);
 	if (finish(&hdr, fds) < 0 || apply_creds(&hdr, (uint64_t *)hdr.mm.auxv, own) < 0)
 		die();
+	/* what came while we were building acts now, as on the program (exec reset its handlers) */
+	sys6(__NR_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&stub_entry_mask, 0, 8, 0, 0);
 	if (hdr.in.gadget && vdso && pb_is_vdso_gadget((const unsigned char *)(vdso + hdr.in.gadget), 64)) {
 		uint64_t *frame = (uint64_t *)(rsp - 16); /* leave: rbp <- 0; ret: rip <- entry, rsp <- rsp */
 		frame[0] = 0;
@@ -751,23 +774,27 @@ void stub_main(uint64_t *sp0)
 	if (apply_plan(&hdr, fds) < 0 || finish(&hdr, fds) < 0 ||
 	    apply_creds(&hdr, (uint64_t *)hdr.mm.auxv, &hello.auxv[0][0]) < 0)
 		die();
+	report(PB_PHASE_OK, -1, 0);
 	if (hdr.tramp) {
-		/* no tracer: say so, then wait for "go" (EOF: the builder is gone, and so are we) */
+		/* no tracer: wait for "go" (EOF: the builder is gone, and so are we) */
 		char go;
 		long n;
-		report(PB_PHASE_OK, -1, 0);
 		do
 			n = sys6(__NR_recvfrom, sock, (long)&go, 1, 0, 0, 0);
 		while (n == -EINTR);
 		if (n != 1)
 			die();
-	}
-	sys6(__NR_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&hdr.sigmask, 0, 8, 0, 0);
-	sys3(__NR_close, sock, 0, 0);
-	if (hdr.tramp) /* it unmaps [rdi, rdi + rsi): us */
+		sys6(__NR_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&hdr.sigmask, 0, 8, 0, 0);
+		sys3(__NR_close, sock, 0, 0);
+		/* it unmaps [rdi, rdi + rsi): us */
 		__asm__ volatile("jmp *%2" : : "D"(hello.stub_lo), "S"(hello.stub_hi - hello.stub_lo), "r"(hdr.tramp));
-	/* traced: our own SIGSTOP is the tracer's signal that we are done (no message, one wakeup) */
-	sys3(__NR_kill, hello.pid, 19 /* SIGSTOP */, 0);
+	}
+	/*
+	 * Traced: done, said on the socket; the tracer stops us with
+	 * PTRACE_INTERRUPT (a SIGSTOP of our own could merge with one sent to
+	 * the group, and one of them would be lost) and sets the program's mask.
+	 */
+	sys3(__NR_close, sock, 0, 0);
 	for (;;)
-		sys3(__NR_pause, 0, 0, 0); /* the parent takes it from here */
+		sys3(__NR_pause, 0, 0, 0); /* (every signal is blocked: only the tracer ends this) */
 }
