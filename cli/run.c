@@ -158,6 +158,17 @@ static int run_in_place(const struct pb_launch_opts *o, char **pargv, int fd, co
 	return ret;
 }
 
+/* A sigset_t as pb_set_sigmask takes it: bit n-1 for signal n. */
+static uint64_t mask_bits(const sigset_t *set)
+{
+	uint64_t bits = 0;
+
+	for (int sig = 1; sig <= 64; sig++)
+		if (sigismember(set, sig) == 1)
+			bits |= 1ull << (sig - 1);
+	return bits;
+}
+
 static int run_spawned(const struct pb_launch_opts *o, char **pargv, int fd, const struct pb_pipeline *pipe,
 		       bool sh_fallback)
 {
@@ -165,33 +176,55 @@ static int run_spawned(const struct pb_launch_opts *o, char **pargv, int fd, con
 	struct pb_built *p = NULL;
 	struct pb_error err = {0};
 	bool stopped = o->gdb || o->stopped || pb_pipeline_holds(pipe);
-	int r, ret = make_builder(o, pargv, fd, false, sh_fallback, &b);
+	sigset_t cancel, old;
+	int r, ret;
 
+	/*
+	 * From before the stub exists until the program runs, a SIGINT or
+	 * SIGTERM waits: the build sees it pending and is cancelled (the stub
+	 * killed and reaped, one line), and once we have unwound it does to us
+	 * what it would have done (the program is given our mask as it was).
+	 */
+	sigemptyset(&cancel);
+	sigaddset(&cancel, SIGINT);
+	sigaddset(&cancel, SIGTERM);
+	sigprocmask(SIG_BLOCK, &cancel, &old);
+	ret = make_builder(o, pargv, fd, false, sh_fallback, &b);
 	if (ret)
-		return ret;
+		goto out_unblock;
 	ret = 125;
 	if (!o->close_fds)
 		pb_cli_pass_inherited_fds(b);
-	r = pb_cli_proxy_prepare(b);
+	r = pb_set_sigmask(b, mask_bits(&old));
+	if (r < 0)
+		pb_cli_error("run", "signal mask: %s", strerror(-r));
+	else
+		r = pb_cli_proxy_prepare(b);
 	if (r == 0)
 		r = pb_build_with(b, pipe, &p, &err);
 	if (r == 0)
 		r = stopped ? pb_start_stopped(p, &err) : pb_start(p, &err);
 	if (r < 0) {
-		ret = build_failed(&err, r, sh_fallback);
-		goto out;
+		if (err.code != PB_OK)
+			ret = build_failed(&err, r, sh_fallback);
+		goto out_free;
 	}
 	if (o->gdb) {
 		ret = pb_cli_exec_gdb(o, pb_built_info(p)->pid);
-		goto out;
+		goto out_free;
 	}
 	if (stopped)
 		fprintf(stderr, "procbuilder: process %d is stopped at its entry point; attach a debugger or send SIGCONT\n",
 			pb_built_info(p)->pid);
 	ret = pb_cli_proxy(p);
-out:
 	pb_built_free(p);
 	pb_builder_free(b);
+	return ret;
+out_free:
+	pb_built_free(p);
+	pb_builder_free(b);
+out_unblock: /* nothing runs: what is pending acts on us now, as it would have */
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	return ret;
 }
 

@@ -255,12 +255,28 @@ PB_API int pb_set_seed(struct pb_builder *b, uint64_t seed);
  * (the default: in place, execve keeps whatever the caller had). 0 or -EINVAL.
  */
 PB_API int pb_set_pdeathsig(struct pb_builder *b, int sig);
+/*
+ * The signal mask the program starts with: bit n-1 blocks signal n
+ * (posix_spawn's POSIX_SPAWN_SETSIGMASK). By default it is the calling
+ * thread's at pb_builder_new. A caller that blocks SIGINT and SIGTERM
+ * before creating the builder, so that one of them cancels the build
+ * (pb_build returns -ECANCELED), gives its own mask here. Spawned builds
+ * only; 0, or -EINVAL for an in-place builder (execve keeps the caller's).
+ */
+PB_API int pb_set_sigmask(struct pb_builder *b, uint64_t mask);
 
 /*
  * Runs the default pipeline and applies its plan: on success the process is
  * fully built and stopped before its first instruction, and *ret owns it.
  * On failure the stub is killed and reaped, err names the stage and cause.
  * The builder is spent either way: free it with pb_builder_free.
+ * No signal to the stub or its process group fails or wedges the build
+ * (docs/security.md): the stub blocks them while it is built; a SIGSTOP is
+ * passed on at pb_start unless a SIGCONT came after it. Every wait is
+ * bounded (30 s without a word or a stop from the stub: PB_ESTUB); a
+ * SIGINT or SIGTERM pending for the caller (blocked, not ignored) cancels
+ * the build: -ECANCELED, PB_ESYS with sys_errno ECANCELED, the signal left
+ * pending.
  */
 PB_API int pb_build(struct pb_builder *b, struct pb_built **ret, struct pb_error *err);
 /** @} */
