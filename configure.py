@@ -433,6 +433,9 @@ def main():
     # the stack (the CLI must run with a 16 KiB stack; it segfaulted there).
     cli_libs = ['-Wl,-Bstatic'] + (yaml_libs or []) + (bsd_static_libs or []) + ['-Wl,-Bdynamic', '-Wl,-z,now']
     cli_bin = n.build(os.path.join(BUILD, 'procbuilder'), 'link', cli + static, variables={'libs': cli_libs})
+    # pblaunch: the library path for the signal stress tests (tests/helpers/sigstress.c).
+    cli_bin += n.build(os.path.join(BUILD, 'tests', 'helpers', 'pblaunch'), 'link',
+                       obj('tests/helpers/pblaunch.c') + static, variables={'libs': cli_libs})
     n.newline()
 
     # Helper programs the tests launch: never sanitized, three libc/link flavours.
@@ -448,6 +451,10 @@ def main():
     n.rule('asanprog', '$cc -O1 -g -fsanitize=address $in -o $out', description='HELPER $out')
     helpers += n.build(os.path.join(BUILD, 'tests', 'helpers', 'asanprog'), 'asanprog',
                        'tests/helpers/asanprog.c')
+    # sigstress runs the launches it signals: a plain host program.
+    n.rule('hostprog', '$cc -O1 -Wall -Werror $in -o $out', description='HELPER $out')
+    helpers += n.build(os.path.join(BUILD, 'tests', 'helpers', 'sigstress'), 'hostprog',
+                       'tests/helpers/sigstress.c')
 
     # Test helpers (tests/common) and one Criterion binary per suite.
     common_lib, _ = static_lib('testcommon', sources('tests/common'), extra=crit_cflags)
