@@ -311,19 +311,24 @@ PB_API int pb_add_fds(struct pb_builder *b, const struct pb_startup_fd *fds, siz
 
 PB_API int pb_set_no_ptrace(struct pb_builder *b, int on)
 {
-	int status;
+	struct pb_stub_waiter w = {.pid = b->pid, .pidfd = b->pidfd, .want_trap = true};
+	struct pb_error err;
+	int status, r;
 
 	if (!on || b->no_ptrace)
 		return on || !b->no_ptrace || b->in_place ? 0 : -EINVAL; /* we cannot attach later */
 	if (b->pid < 0)
 		return -ESRCH;
-	/* let go of the stub: stop it (its recvmsg restarts), then detach */
+	/* let go of the stub: stop it (its recvmsg restarts), then detach (a stop meanwhile is passed on) */
 	if (ptrace(PTRACE_INTERRUPT, b->pid, 0, 0) < 0)
 		return -errno;
-	while (waitpid(b->pid, &status, __WALL) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (!WIFSTOPPED(status) || ptrace(PTRACE_DETACH, b->pid, 0, 0) < 0)
+	r = pb_stub_wait(&w, -1, PTRACE_CONT, &status, &err, "to let it go");
+	if (w.reaped)
+		b->pid = -1;
+	if (r < 0)
+		return r;
+	if (!WIFSTOPPED(status) ||
+	    ptrace(PTRACE_DETACH, b->pid, 0, w.stop_seen && !pb_cont_pending(b->pid) ? SIGSTOP : 0) < 0)
 		return -ECHILD;
 	b->no_ptrace = true;
 	return 0;

@@ -107,13 +107,22 @@ int pb_stub_wait(struct pb_stub_waiter *w, int sock, int resume, int *ret_status
 	for (long us = 20;; us = us < 50000 ? us * 2 : 50000) {
 		struct pollfd pf[2] = {{sock, POLLIN, 0}, {w->pidfd, POLLIN, 0}};
 		struct timespec ts = {0, us * 1000};
-		pid_t r = waitpid(w->pid, &status, WNOHANG | __WALL);
+		pid_t r;
 
+		sig = w->cancellable ? cancel_signal() : 0;
+		if (sig) {
+			pb_err_set(err, "launch", PB_ESYS, 0, "the build is cancelled by SIG%s (the stub is killed)",
+				   sigabbrev_np(sig));
+			err->sys_errno = ECANCELED;
+			return -ECANCELED;
+		}
+		r = waitpid(w->pid, &status, WNOHANG | __WALL);
 		if (r < 0 && errno != EINTR)
 			return pb_err_sys(err, "launch", -errno, "waiting for the stub %s", when);
 		if (r == w->pid) {
 			if (absorb(w, status, resume, &w->stop_seen)) {
 				us = 10;
+				deadline = now_ms() + PB_STUB_WAIT_MS;
 				continue;
 			}
 			w->reaped = !WIFSTOPPED(status);
@@ -122,13 +131,6 @@ int pb_stub_wait(struct pb_stub_waiter *w, int sock, int resume, int *ret_status
 		}
 		if (ppoll(pf, 2, &ts, NULL) > 0 && sock >= 0 && (pf[0].revents & (POLLIN | POLLHUP)))
 			return 1;
-		sig = w->cancellable ? cancel_signal() : 0;
-		if (sig) {
-			pb_err_set(err, "launch", PB_ESYS, 0, "the build is cancelled by SIG%s (the stub is killed)",
-				   sigabbrev_np(sig));
-			err->sys_errno = ECANCELED;
-			return -ECANCELED;
-		}
 		if (now_ms() > deadline)
 			return pb_err_set(err, "launch", PB_ESTUB, 0, "the stub did not go on for %d s %s",
 					  PB_STUB_WAIT_MS / 1000, when);
