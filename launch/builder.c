@@ -396,9 +396,12 @@ PB_API void pb_builder_free(struct pb_builder *b)
 static int recv_all(struct pb_stub_waiter *w, int sock, void *buf, size_t len, struct pb_error *err,
 		    const char *what)
 {
-	int status, r = pb_stub_wait(w, sock, PTRACE_CONT, &status, err, "for its message");
+	char when[64];
+	int status, r;
 	ssize_t n;
 
+	snprintf(when, sizeof(when), "before sending %s", what);
+	r = pb_stub_wait(w, sock, PTRACE_CONT, &status, err, when);
 	if (r < 0)
 		return r;
 	do /* (ended or stopped: what it sent before is still there) */

@@ -132,7 +132,7 @@ int pb_stub_wait(struct pb_stub_waiter *w, int sock, int resume, int *ret_status
 		if (ppoll(pf, 2, &ts, NULL) > 0 && sock >= 0 && (pf[0].revents & (POLLIN | POLLHUP)))
 			return 1;
 		if (now_ms() > deadline)
-			return pb_err_set(err, "launch", PB_ESTUB, 0, "the stub did not go on for %d s %s",
+			return pb_err_set(err, "launch", PB_ESTUB, 0, "the stub neither went on nor ended in %d s %s",
 					  PB_STUB_WAIT_MS / 1000, when);
 	}
 }
