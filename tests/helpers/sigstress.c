@@ -7,7 +7,7 @@
  * each run ended, what it printed on stderr and that nothing it started is
  * left behind (we are a child subreaper: an orphan comes back to us).
  *
- *   sigstress [-n N] [-s SIGS] [-d US] [-g US] [-t MS] [-e STATUS] [-c] [-v] -- CMD ARGS...
+ *   sigstress [-n N] [-s SIGS] [-d US] [-g US] [-t MS] [-T MS] [-e STATUS] [-c] [-v] -- CMD ARGS...
  *
  *   -n N       runs (default 100)
  *   -s SIGS    what is sent: a signal name (CONT, WINCH, ...), or A+B: A,
@@ -18,6 +18,8 @@
  *              signals fall all over a launch, however slow it is here)
  *   -g US      the longest pause between A and B (default 20000)
  *   -t MS      a run still going after MS is a hang: its group is killed (default 10000)
+ *   -T MS      start no run after MS (default: none): a time budget, the
+ *              summary says how many runs were done
  *   -e STATUS  the exit status a direct run gives (default 0)
  *   -c         the signal may cancel: a run may also die of the first signal,
  *              and print at most one line, which must say "cancelled"
@@ -43,7 +45,7 @@
 #include <unistd.h>
 
 struct opts {
-	long n, delay_us, gap_us, timeout_ms;
+	long n, delay_us, gap_us, timeout_ms, budget_ms;
 	int sig1, sig2, expect;
 	int cancel, verbose;
 	char **cmd;
@@ -250,11 +252,11 @@ static int parse_sigs(struct opts *o, char *spec)
 int main(int argc, char **argv)
 {
 	struct opts o = {.n = 100, .delay_us = 6000, .gap_us = 20000, .timeout_ms = 10000, .sig1 = SIGCONT};
-	long ok = 0, failed = 0, hung = 0, left = 0;
+	long ok = 0, failed = 0, hung = 0, left = 0, start;
 	char why[4200];
 	int c;
 
-	while ((c = getopt(argc, argv, "+n:s:d:g:t:e:cv")) != -1) {
+	while ((c = getopt(argc, argv, "+n:s:d:g:t:T:e:cv")) != -1) {
 		switch (c) {
 		case 'n': o.n = atol(optarg); break;
 		case 's':
@@ -266,6 +268,7 @@ int main(int argc, char **argv)
 		case 'd': o.delay_us = strcmp(optarg, "auto") == 0 ? -1 : atol(optarg); break;
 		case 'g': o.gap_us = atol(optarg); break;
 		case 't': o.timeout_ms = atol(optarg); break;
+		case 'T': o.budget_ms = atol(optarg); break;
 		case 'e': o.expect = atoi(optarg); break;
 		case 'c': o.cancel = 1; break;
 		case 'v': o.verbose = 1; break;
@@ -273,7 +276,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: sigstress [-n N] [-s SIGS] [-d US] [-g US] [-t MS] [-e STATUS] [-c] [-v] -- CMD ARGS...\n");
+		fprintf(stderr, "usage: sigstress [-n N] [-s SIGS] [-d US] [-g US] [-t MS] [-T MS] [-e STATUS] [-c] [-v] -- CMD ARGS...\n");
 		return 2;
 	}
 	o.cmd = argv + optind;
@@ -282,7 +285,12 @@ int main(int argc, char **argv)
 	srandom((unsigned)getpid() ^ (unsigned)now_ms());
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	signal(SIGPIPE, SIG_IGN);
+	start = now_ms();
 	for (long i = 0; i < o.n; i++) {
+		if (o.budget_ms && i > 0 && now_ms() - start > o.budget_ms) {
+			o.n = i;
+			break;
+		}
 		int l = 0, r = one_run(&o, &l, why, sizeof(why));
 		ok += r == 0 && !l;
 		failed += r == 1;
