@@ -10,12 +10,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -334,4 +337,87 @@ Test(no_close_range, without_proc_every_number_below_nr_open, .timeout = 60)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
 		cr_skip_test("cannot hide /proc in a mount namespace, or RLIMIT_NOFILE's hard limit is under 1000");
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %x", status);
+}
+
+/* ---- ptrace refused, or killing ---- */
+
+/* A filter that kills the process on ptrace (SECCOMP_RET_KILL_PROCESS), as some sandboxes' profiles do. */
+static const struct sock_fprog *killing_ptrace(struct sock_filter insns[4], struct sock_fprog *prog)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ptrace, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+
+	memcpy(insns, f, sizeof(f));
+	*prog = (struct sock_fprog){4, insns};
+	return prog;
+}
+
+/* run --spawn under prog runs H as execve does under it (and the filter is there: no_new_privs). */
+static void run_spawn_matches_execve(const struct sock_fprog *prog, const char *what)
+{
+	char *args[] = {H, "report", "arg1", "", "arg three", NULL};
+	char *pbargv[] = {PB, "run", "--spawn", "--", H, "report", "arg1", "", "arg three", NULL};
+	struct run_result want, got;
+
+	cr_assert_eq(run_cmd_filtered(prog, args, env, &want), 0);
+	cr_assert_eq(want.exit_code, 0, "%s: execve: %s", what, want.err);
+	cr_assert(strstr(want.out, "\"no_new_privs\": 1"), "the filter was there: %s", want.out);
+	cr_assert_eq(run_cmd_filtered(prog, pbargv, env, &got), 0);
+	cr_assert_eq(got.exit_code, 0, "%s: procbuilder: status %d, signal %d: %s", what, got.exit_code, got.signal,
+		     got.err);
+	cr_assert_str_eq(got.err, "", "%s", what);
+	cr_assert_str_eq(got.out, want.out, "%s\n--- execve\n%s\n--- procbuilder run --spawn\n%s", what, want.out,
+			 got.out);
+	run_result_free(&want);
+	run_result_free(&got);
+}
+
+/* Each refusal of ptrace falls back to the no-ptrace path, for run --spawn and for the library. */
+static void ptrace_refused_with(int e)
+{
+	char *args[] = {H, "report", "arg1", "", "arg three", NULL}, *got;
+	struct run_result want;
+	struct refusal f;
+
+	run_spawn_matches_execve(refusal(&f, __NR_ptrace, e), strerror(e));
+	refuse_in_this_test(__NR_ptrace, e);
+	cr_assert_eq(run_cmd(args, env, &want), 0);
+	got = library_run(args);
+	cr_assert_str_eq(got, want.out, "--- execve\n%s\n--- procbuilder\n%s", want.out, got);
+	free(got);
+	run_result_free(&want);
+	cr_assert(no_children());
+}
+
+Test(no_ptrace, eperm, .timeout = 30) { ptrace_refused_with(EPERM); }
+Test(no_ptrace, eacces, .timeout = 30) { ptrace_refused_with(EACCES); }
+Test(no_ptrace, enosys, .timeout = 30) { ptrace_refused_with(ENOSYS); }
+
+/*
+ * A filter that kills on ptrace: the probe's child dies of it, procbuilder
+ * does not (it would die of SIGSYS, status 159, without the probe); the
+ * library in this very process, twice (the second from the cached verdict).
+ */
+Test(no_ptrace, a_filter_killing_on_ptrace_kills_only_the_probe, .timeout = 30)
+{
+	char *args[] = {H, "report", "arg1", "", "arg three", NULL}, *got;
+	struct sock_filter insns[4];
+	struct sock_fprog prog;
+	struct run_result want;
+
+	run_spawn_matches_execve(killing_ptrace(insns, &prog), "killing filter");
+	cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+	cr_assert_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0);
+	cr_assert_eq(run_cmd(args, env, &want), 0);
+	for (int i = 0; i < 2; i++) {
+		got = library_run(args);
+		cr_assert_str_eq(got, want.out, "--- execve\n%s\n--- procbuilder (%d)\n%s", want.out, i, got);
+		free(got);
+	}
+	run_result_free(&want);
+	cr_assert(no_children());
 }
