@@ -67,15 +67,26 @@ void pb_cli_pass_inherited_fds(struct pb_builder *b)
 	struct dirent *e;
 	size_t n = 0;
 
-	if (!d)
-		return;
-	while ((e = readdir(d)) && n < 64) {
+	if (!d) {
+		/*
+		 * No /proc: each number below RLIMIT_NOFILE (at most 2^16 of
+		 * them, a few ms); an fd above a limit lowered after it was
+		 * opened is missed here, as no other call can list it.
+		 */
+		struct rlimit lim;
+		int max = getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < 1u << 16 ? (int)lim.rlim_cur : 1 << 16;
+		for (int fd = 3, fl; fd < max && n < 64; fd++)
+			if ((fl = fcntl(fd, F_GETFD)) >= 0 && !(fl & FD_CLOEXEC))
+				fds[n++] = (struct pb_startup_fd){.fd = fd, .type = PB_FD_NUMBERED, .arg = fd};
+	}
+	while (d && (e = readdir(d)) && n < 64) {
 		int fd = atoi(e->d_name), fl;
 		if (fd < 3 || fd == dirfd(d) || (fl = fcntl(fd, F_GETFD)) < 0 || (fl & FD_CLOEXEC))
 			continue;
 		fds[n++] = (struct pb_startup_fd){.fd = fd, .type = PB_FD_NUMBERED, .arg = fd};
 	}
-	closedir(d);
+	if (d)
+		closedir(d);
 	for (size_t i = 0; i < n; i++) /* one at a time: an fd --fd already names is skipped */
 		pb_add_fds(b, &fds[i], 1, &err);
 }

@@ -308,3 +308,38 @@ int pb_cgroup2_mount(char *buf, size_t len)
 	fclose(f);
 	return r;
 }
+
+static int vma_cmp(const void *a, const void *b)
+{
+	const struct pb_vma *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/*
+ * The stub's mappings where it could not read /proc/self/maps (no /proc):
+ * what the kernel is known to have made. Its image; the vDSO run, sized from
+ * ours (the same kernel gives every exec the same); the [stack], whose end
+ * the file name the kernel copied first gives (AT_EXECFN, at most a few dozen
+ * bytes and a pointer below vm_end), down to 256 KiB below the first sp
+ * (the kernel expands it by 128 KiB at exec: more is only more avoided).
+ */
+void pb_host_assume_stub_maps(struct pb_host *host)
+{
+	struct pb_host self = {.vdso_base = getauxval(AT_SYSINFO_EHDR)};
+	uint64_t execfn = pb_host_auxv(host, AT_EXECFN, 0), vdso = host->vdso_base;
+	struct pb_vma run[4];
+	unsigned n = 0;
+
+	host->nmaps = 0;
+	if (host->stub_hi > host->stub_lo)
+		host->maps[host->nmaps++] = (struct pb_vma){host->stub_lo, host->stub_hi, "/memfd:pb-stub (deleted)"};
+	if (execfn > host->sp0 && host->sp0 > 256u << 10)
+		host->maps[host->nmaps++] = (struct pb_vma){PB_PAGE_START(host->sp0) - (256u << 10),
+							    PB_PAGE_ALIGN(execfn + 1), "[stack]"};
+	if (vdso && self.vdso_base)
+		n = pb_host_vdso_run(&self, run);
+	pb_host_place_vdso_run(host, run, n, n ? vdso - run[n - 1].lo : 0);
+	host->vdso_base = vdso; /* what the auxv says, run or not */
+	qsort(host->maps, host->nmaps, sizeof(host->maps[0]), vma_cmp);
+}

@@ -74,6 +74,13 @@ void pb_host_place_vdso_run(struct pb_host *host, const struct pb_vma *run, unsi
 struct pb_rng;
 int pb_host_model_fresh(struct pb_host *host, struct pb_rng *rng);
 
+/*
+ * Without the stub's /proc/self/maps (no /proc): fills host->maps with what
+ * the kernel is known to have mapped for it, from stub_lo/hi, sp0 and the
+ * auxv (AT_EXECFN, AT_SYSINFO_EHDR). Call with those set.
+ */
+void pb_host_assume_stub_maps(struct pb_host *host);
+
 /* Reads the system-wide facts (rlimit, randomize_va_space, personality, mmap_min_addr). */
 void pb_host_read_sysfacts(struct pb_host *host);
 

@@ -450,6 +450,8 @@ static int read_hello(struct pb_builder *b, struct pb_stub_waiter *w, struct pb_
 	host->stub_hi = h->stub_hi;
 	host->syscall_insn = h->syscall_insn;
 	host->vdso_base = pb_host_auxv(host, AT_SYSINFO_EHDR, 0);
+	if (!host->nmaps) /* no /proc in the stub */
+		pb_host_assume_stub_maps(host);
 	/* the stub was the kernel's first top-down mapping: it sits at mmap_base */
 	host->mmap_top = h->stub_hi;
 	for (unsigned i = 0; i < host->nmaps; i++)

@@ -143,8 +143,12 @@ static void exec_memfd(int fd, char **argv)
 	int ro, e;
 
 	syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
-	if (errno != ETXTBSY || (ro = pb_memfd_reopen_ro(fd)) < 0)
+	if (errno != ETXTBSY)
 		return;
+	if ((ro = pb_memfd_reopen_ro(fd)) < 0) {
+		errno = ETXTBSY; /* the verdict that matters: the reopen was only a way around it */
+		return;
+	}
 	syscall(SYS_execveat, ro, "", argv, envp, AT_EMPTY_PATH);
 	e = errno;
 	close(ro);
@@ -158,12 +162,12 @@ static void exec_memfd(int fd, char **argv)
 static int exec_stub(struct pb_plan_hdr *hdr, int planfd, struct pb_error *err)
 {
 	char fdstr[16], *argv[] = {"pb-stub", fdstr, NULL};
-	int stub = pb_stub_memfd(false, err), empty = -1, e;
+	int stub = pb_stub_memfd(err), empty = -1, e;
 
 	if (stub < 0)
 		return stub;
 	snprintf(fdstr, sizeof(fdstr), "%d", hdr->in.fds[0]);
-	if (hdr->exe_in_mm && (empty = pb_empty_program_memfd(stub, false, err)) >= 0) {
+	if (hdr->exe_in_mm && (empty = pb_empty_program_memfd(stub, err)) >= 0) {
 		exec_memfd(empty, argv);
 		close(empty);
 	}
@@ -172,7 +176,7 @@ static int exec_stub(struct pb_plan_hdr *hdr, int planfd, struct pb_error *err)
 		exec_memfd(stub, argv);
 	e = errno;
 	close(stub);
-	return pb_err_sys(err, "launch", -e, "exec of the stub");
+	return pb_err_sys(err, "launch", -e, "exec of the stub%s", e == ETXTBSY ? PB_ETXTBSY_HINT : "");
 }
 
 /* Plans in template terms, then writes the plan (header at 0); returns the plan memfd or -errno. */

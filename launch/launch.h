@@ -118,13 +118,15 @@ int pb_wire_fd_high(const struct pb_builder *b);
 int pb_plan_trampoline(struct pb_ctx *ctx, uint64_t *ret_addr);
 
 /*
- * The stub image as a sealed memfd; the empty program naming
- * /proc/self/fd/interp_fd as its interpreter. ro: reopened read-only through
- * /proc, for a kernel that gives ETXTBSY for exec of a file open for writing.
+ * The stub image as a sealed memfd (O_RDWR: 6.18 execs it, sealed or not); the
+ * empty program naming /proc/self/fd/interp_fd as its interpreter (that one
+ * needs /proc: without it the stub is exec'd itself and exe stays its own).
  */
-int pb_stub_memfd(bool ro, struct pb_error *err);
-int pb_empty_program_memfd(int interp_fd, bool ro, struct pb_error *err);
-/* A read-only fd of the same (sealed) memfd, through /proc; -1 with errno. */
+int pb_stub_memfd(struct pb_error *err);
+int pb_empty_program_memfd(int interp_fd, struct pb_error *err);
+/* Said where exec of the memfd gives ETXTBSY and the reopen did not help. */
+#define PB_ETXTBSY_HINT " (refused for the memfd open for writing, and for a read-only reopen, which needs /proc)"
+/* A read-only fd of the same (sealed) memfd, through /proc, for where exec gives ETXTBSY; -1 with errno. */
 int pb_memfd_reopen_ro(int fd);
 /* The stub image's size in memory (page aligned), from its program headers. */
 uint64_t pb_stub_image_size(void);

@@ -42,6 +42,7 @@ struct spawn_args {
 	int exefd;		/* the empty program naming the stub as its interpreter, or -1 */
 	int join_fd;		/* a cgroup the child must join itself (no CLONE_INTO_CGROUP), or -1 */
 	int nr_open;		/* fs.nr_open, to mark fds without close_range or /proc */
+	char memfd_ro[32], exefd_ro[32];	/* /proc/self/fd/N of each, for a kernel that gives ETXTBSY */
 	volatile long err;
 	volatile int step;	/* enum child_step: where err happened */
 	volatile int stub_is_interp;	/* the exec of exefd worked */
@@ -130,6 +131,25 @@ PB_NO_SANITIZE static long join_cgroup(int dirfd)
 	return r < 0 ? r : r == 1 ? 0 : -EIO;
 }
 
+/*
+ * execveat of the memfd fd; where the kernel denies exec of a file open for
+ * writing (ETXTBSY), of a read-only reopen through /proc (ro_path), the
+ * only use of /proc on the way: 6.18 runs the O_RDWR memfd, sealed or not.
+ */
+PB_NO_SANITIZE static long exec_memfd(int fd, const char *ro_path, char **argv, char **envp)
+{
+	long r = pb_raw_syscall(SYS_execveat, fd, (long)"", (long)argv, (long)envp, AT_EMPTY_PATH, 0), ro;
+
+	if (r != -ETXTBSY)
+		return r;
+	ro = pb_raw_syscall(SYS_openat, AT_FDCWD, (long)ro_path, O_RDONLY | O_CLOEXEC, 0, 0, 0);
+	if (ro < 0)
+		return r;
+	r = pb_raw_syscall(SYS_execveat, ro, (long)"", (long)argv, (long)envp, AT_EMPTY_PATH, 0);
+	pb_raw_syscall(SYS_close, ro, 0, 0, 0, 0, 0);
+	return r;
+}
+
 /* Runs in the child, in our memory, with every signal blocked: raw syscalls only. */
 PB_NO_SANITIZE __attribute__((noinline)) static int stub_child(void *p)
 {
@@ -154,10 +174,10 @@ PB_NO_SANITIZE __attribute__((noinline)) static int stub_child(void *p)
 	if (a->exefd >= 0 && a->exefd != STUB_INTERP_FD && (a->memfd == STUB_INTERP_FD ||
 			      pb_raw_syscall(SYS_dup3, a->memfd, STUB_INTERP_FD, O_CLOEXEC, 0, 0, 0) >= 0)) {
 		a->stub_is_interp = 1;
-		r = pb_raw_syscall(SYS_execveat, a->exefd, (long)"", (long)argv, (long)envp, AT_EMPTY_PATH, 0);
+		exec_memfd(a->exefd, a->exefd_ro, argv, envp);
 		a->stub_is_interp = 0; /* no /proc here, say: the stub itself, as the program */
 	}
-	r = pb_raw_syscall(SYS_execveat, a->memfd, (long)"", (long)argv, (long)envp, AT_EMPTY_PATH, 0);
+	r = exec_memfd(a->memfd, a->memfd_ro, argv, envp);
 	return child_failed(a, STEP_EXEC, r);
 }
 
@@ -169,14 +189,10 @@ int pb_memfd_reopen_ro(int fd)
 	return open(path, O_RDONLY | O_CLOEXEC);
 }
 
-/*
- * bytes in a sealed memfd. ro: as a read-only fd, reopened through /proc
- * (a kernel that denies exec of a file open for writing gives ETXTBSY for
- * the memfd itself; 6.18 runs it, sealed or not).
- */
-static int sealed_memfd(const char *name, const void *bytes, size_t len, bool ro, struct pb_error *err)
+/* bytes in a sealed memfd (the caller execs it, reopening it read-only only on ETXTBSY). */
+static int sealed_memfd(const char *name, const void *bytes, size_t len, struct pb_error *err)
 {
-	int fd, rofd, r;
+	int fd, r;
 
 	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
@@ -188,19 +204,12 @@ static int sealed_memfd(const char *name, const void *bytes, size_t len, bool ro
 		close(fd);
 		return pb_err_sys(err, "launch", r, "writing %s", name);
 	}
-	if (!ro)
-		return fd;
-	rofd = pb_memfd_reopen_ro(fd);
-	r = -errno;
-	close(fd);
-	if (rofd < 0)
-		return pb_err_sys(err, "launch", r, "reopening the %s memfd read-only (through /proc)", name);
-	return rofd;
+	return fd;
 }
 
-int pb_stub_memfd(bool ro, struct pb_error *err)
+int pb_stub_memfd(struct pb_error *err)
 {
-	return sealed_memfd("pb-stub", pb_stub_image, (size_t)(pb_stub_image_end - pb_stub_image), ro, err);
+	return sealed_memfd("pb-stub", pb_stub_image, (size_t)(pb_stub_image_end - pb_stub_image), err);
 }
 
 uint64_t pb_stub_image_size(void)
@@ -215,7 +224,7 @@ uint64_t pb_stub_image_size(void)
  * which PR_SET_MM_MAP may replace at once: the stub sets /proc/PID/exe
  * itself, no injected calls.
  */
-int pb_empty_program_memfd(int interp_fd, bool ro, struct pb_error *err)
+int pb_empty_program_memfd(int interp_fd, struct pb_error *err)
 {
 	struct empty_program {
 		Elf64_Ehdr eh;
@@ -232,7 +241,7 @@ int pb_empty_program_memfd(int interp_fd, bool ro, struct pb_error *err)
 	int n = snprintf(img.interp, sizeof(img.interp), "/proc/self/fd/%d", interp_fd);
 
 	img.ph.p_filesz = img.ph.p_memsz = (uint64_t)n + 1;
-	return sealed_memfd("pb-empty", &img, sizeof(img), ro, err);
+	return sealed_memfd("pb-empty", &img, sizeof(img), err);
 }
 
 void pb_kill_and_reap(pid_t *pid, int *pidfd, int *sock)
@@ -385,7 +394,8 @@ static int adopt_stub(struct pb_builder *b, const struct spawn_args *a, struct p
 	int r = 0;
 
 	if (a->err)
-		r = pb_err_sys(err, "launch", (int)a->err, "%s", child_step_what[a->step]);
+		r = pb_err_sys(err, "launch", (int)a->err, "%s%s", child_step_what[a->step],
+			       a->err == -ETXTBSY ? PB_ETXTBSY_HINT : "");
 	else if (b->pidfd < 0 && (b->pidfd = (int)syscall(SYS_pidfd_open, b->pid, 0)) < 0)
 		r = pb_err_sys(err, "launch", -errno, "pidfd_open of the stub");
 	else if (ptrace_may_kill_us())
@@ -409,14 +419,16 @@ int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
 	void *stack;
 	long pid;
 
-	a.memfd = pb_stub_memfd(true, err);
+	a.memfd = pb_stub_memfd(err);
 	if (a.memfd < 0)
 		return a.memfd;
 	/* only worth a second memfd when we may set exe at all */
-	if (pb_can_set_exe() && (a.exefd = pb_empty_program_memfd(STUB_INTERP_FD, true, err)) < 0) {
+	if (pb_can_set_exe() && (a.exefd = pb_empty_program_memfd(STUB_INTERP_FD, err)) < 0) {
 		r = a.exefd;
 		goto out_close_memfd;
 	}
+	snprintf(a.memfd_ro, sizeof(a.memfd_ro), "/proc/self/fd/%d", a.memfd);
+	snprintf(a.exefd_ro, sizeof(a.exefd_ro), "/proc/self/fd/%d", a.exefd);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		r = pb_err_sys(err, "launch", -errno, "socketpair");
 		goto out_close_memfd;

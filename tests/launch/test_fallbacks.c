@@ -421,3 +421,68 @@ Test(no_ptrace, a_filter_killing_on_ptrace_kills_only_the_probe, .timeout = 30)
 	run_result_free(&want);
 	cr_assert(no_children());
 }
+
+/* ---- no /proc ---- */
+
+/* cmd run by sh in a mount namespace of its own where /proc is unmounted. */
+static void without_proc(const char *cmd, struct run_result *r)
+{
+	char line[2048];
+
+	snprintf(line, sizeof(line), "umount -l /proc && ! test -e /proc/self && exec %s", cmd);
+	cr_assert_eq(run_cmd((char *[]){"unshare", "-m", "sh", "-c", line, NULL}, env, r), 0);
+}
+
+/*
+ * execve needs no /proc, and neither does a launch: the stub's memfd is
+ * exec'd as it is (no read-only reopen through /proc), and the stub's maps,
+ * which it cannot read, are the ones the kernel is known to make. Spawned,
+ * traced and not, a static program and a dynamic one; the program sees what
+ * execve gives (in place: in_place::runs_without_proc).
+ */
+Test(no_proc, spawned_launches_like_execve, .timeout = 60)
+{
+	static const char *const how[] = {"run --spawn", "run --spawn --no-ptrace", "run --spawn --seed 7"};
+	char cmd[512];
+	struct run_result want, got;
+
+#ifdef PB_ASAN
+	cr_skip("the ASan runtime itself reads /proc");
+#endif
+	if (geteuid() != 0)
+		cr_skip("needs root to unmount /proc in a mount namespace of its own");
+	without_proc(H " report arg1 '' 'arg three'", &want);
+	cr_assert_eq(want.exit_code, 0, "execve: %s", want.err);
+	cr_assert(strstr(want.out, "\"proc_auxv_matches\": false"), "/proc was gone: %s", want.out);
+	for (size_t i = 0; i < sizeof(how) / sizeof(how[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "%s %s " H " report arg1 '' 'arg three'", PB, how[i]);
+		without_proc(cmd, &got);
+		cr_assert_eq(got.exit_code, 0, "%s: %s", how[i], got.err);
+		cr_assert_str_eq(got.err, "", "%s", how[i]);
+		cr_assert_str_eq(got.out, want.out, "%s\n--- execve\n%s\n--- procbuilder\n%s", how[i], want.out, got.out);
+		run_result_free(&got);
+		/* a dynamic program: ld.so needs no /proc either */
+		snprintf(cmd, sizeof(cmd), "%s %s /bin/sh -c 'echo dyn; exit 4'", PB, how[i]);
+		without_proc(cmd, &got);
+		cr_assert_eq(got.exit_code, 4, "%s: %s", how[i], got.err);
+		cr_assert_str_eq(got.out, "dyn\n", "%s: %s", how[i], got.err);
+		run_result_free(&got);
+	}
+	run_result_free(&want);
+}
+
+/* Where exec refuses the memfd (ETXTBSY: a kernel that runs no file open for writing), the error says /proc was the way round. */
+Test(no_proc, etxtbsy_says_what_the_way_round_needs, .timeout = 30)
+{
+	struct run_result r;
+
+	cr_assert_eq(run_refusing(__NR_execveat, ETXTBSY, (char *[]){PB, "run", "--spawn", H, "exit", "0", NULL}, env,
+				  &r), 0);
+	cr_assert_eq(r.exit_code, 125, "%s", r.err);
+	cr_assert(strstr(r.err, "read-only reopen, which needs /proc"), "%s", r.err);
+	run_result_free(&r);
+	cr_assert_eq(run_refusing(__NR_execveat, ETXTBSY, (char *[]){PB, "run", H, "exit", "0", NULL}, env, &r), 0);
+	cr_assert_eq(r.exit_code, 125, "%s", r.err);
+	cr_assert(strstr(r.err, "read-only reopen, which needs /proc"), "%s", r.err);
+	run_result_free(&r);
+}
