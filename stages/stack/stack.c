@@ -28,6 +28,20 @@ static int place_new_stack(struct pb_ctx *ctx, int prot)
 	uint64_t size = PB_PAGE_SIZE, top = 0;
 	int r;
 
+	if (ctx->host.stack_end) {
+		/*
+		 * The stub's own kernel stack goes first (the stub runs on a
+		 * stack of its own): with ASLR off (setarch -R, gdb) it sits
+		 * where the program's must go, at STACK_TOP, and a seeded
+		 * placement must not depend on where the kernel put it.
+		 */
+		uint64_t lo = PB_PAGE_START(ctx->host.sp0) - STUB_STACK_BELOW_SP;
+		r = pb_ctx_step(ctx, PB_STEP_UNMAP, lo, ctx->host.stack_end - lo, PROT_NONE,
+				"stub's kernel stack");
+		if (r < 0)
+			return r;
+		pb_aspace_release(&ctx->as, lo, ctx->host.stack_end);
+	}
 	for (int tries = 0; tries < 16; tries++) {
 		top = random_top(ctx);
 		if (!pb_aspace_busy(&ctx->as, top - size, top, NULL))
@@ -36,15 +50,6 @@ static int place_new_stack(struct pb_ctx *ctx, int prot)
 	}
 	if (!top)
 		return pb_fail(ctx, PB_ENOMEM, "no room for the stack below 0x%llx", STACK_TOP);
-	if (ctx->host.stack_end) {
-		/* the stub's own kernel stack goes; the stub runs on a stack of its own */
-		uint64_t lo = PB_PAGE_START(ctx->host.sp0) - STUB_STACK_BELOW_SP;
-		r = pb_ctx_step(ctx, PB_STEP_UNMAP, lo, ctx->host.stack_end - lo, PROT_NONE,
-				"stub's kernel stack");
-		if (r < 0)
-			return r;
-		pb_aspace_release(&ctx->as, lo, ctx->host.stack_end);
-	}
 	r = pb_ctx_step(ctx, PB_STEP_MAP_ANON, top - size, size, prot, "stack");
 	if (r < 0)
 		return r;

@@ -193,6 +193,59 @@ Test(apply, a_failed_step_names_the_stage_that_planned_it)
 	unlink(yaml);
 }
 
+/*
+ * ASLR off (setarch -R; gdb does the same) with a planned stack (--seed, the
+ * debug pipeline): the kernel put the stub's own stack at STACK_TOP, where
+ * the program's must go; it is planned away first. In place, spawned with
+ * and without ptrace: works, and two runs give the same addresses.
+ */
+Test(apply, no_randomize_with_a_seed_works_and_is_deterministic, .timeout = 60)
+{
+	static const char *const how[] = {"--seed=1", "--spawn --seed=1", "--spawn --no-ptrace --seed=1"};
+	char cmd[512];
+	struct run_result a, b;
+
+	if (access("/usr/bin/setarch", X_OK) != 0)
+		cr_skip_test("no setarch");
+	for (size_t i = 0; i < sizeof(how) / sizeof(how[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "exec /usr/bin/setarch x86_64 -R %s run %s /bin/cat /proc/self/maps", PB, how[i]);
+		a = pb((char *[]){"/bin/sh", "-c", cmd, NULL});
+		b = pb((char *[]){"/bin/sh", "-c", cmd, NULL});
+		cr_assert_eq(a.exit_code, 0, "%s: %s", how[i], a.err);
+		cr_assert_eq(b.exit_code, 0, "%s: %s", how[i], b.err);
+		cr_assert_str_eq(a.out, b.out, "%s", how[i]);
+		cr_assert(strstr(a.out, "7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0                          [stack]"),
+			  "%s: the stack at STACK_TOP, as execve puts it: %s", how[i], a.out);
+		run_result_free(&a);
+		run_result_free(&b);
+	}
+}
+
+/* The same for the debug pipeline, handed to gdb: the same entry and stack pointer every time. */
+Test(apply, no_randomize_debug_pipeline_works_and_is_deterministic, .timeout = 90)
+{
+	char *args[] = {"/usr/bin/setarch", "x86_64", "-R", PB, "run", "--pipeline", "debug", "--gdb-ex",
+			"info registers rip rsp", "--gdb-ex", "kill", "build/tests/helpers/pbhelper-static", "exit", "0",
+			NULL};
+	struct run_result a, b;
+	const char *ra, *rb;
+
+	if (access(args[0], X_OK) != 0 || access("/usr/bin/gdb", X_OK) != 0)
+		cr_skip_test("no setarch or no gdb");
+	a = pb(args);
+	b = pb(args);
+	cr_assert(!strstr(a.err, "no room for the stack"), "%s", a.err);
+	ra = strstr(a.out, "rip ");
+	rb = strstr(b.out, "rip ");
+	cr_assert(ra && strstr(a.out, "<helper_entry>"), "stopped at its entry: %s\n%s", a.out, a.err);
+	cr_assert(rb, "%s\n%s", b.out, b.err);
+	cr_assert(strstr(ra, "rsp            0x7fffffff"), "the stack below STACK_TOP: %s", ra);
+	cr_assert_eq(strcspn(ra, "K"), strcspn(rb, "K"), "%s\n%s", ra, rb);
+	cr_assert(strncmp(ra, rb, strcspn(ra, "K")) == 0, "the same registers both times:\n%s\n%s", ra, rb);
+	run_result_free(&a);
+	run_result_free(&b);
+}
+
 /* ADDR_NO_RANDOMIZE (setarch -R), inherited like execve: the same addresses every time. */
 Test(apply, no_randomize_personality_is_deterministic)
 {
