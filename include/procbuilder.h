@@ -113,8 +113,15 @@ PB_API char *pb_error_format(const struct pb_error *err, char *buf, size_t size)
  * Building a process (the seed's ProcessBuilder).
  *
  * Threading rule: the built process is held with ptrace by the thread that
- * called pb_builder_new; call pb_build, pb_start and pb_built_free from that
- * same thread.
+ * called pb_builder_new (ptrace ties a tracee to one thread, not to the
+ * process); call pb_build, pb_start, pb_start_stopped and pb_set_no_ptrace
+ * from that same thread. From any other thread they fail at once, touching
+ * nothing: pb_build, pb_start and pb_start_stopped with PB_EINVAL and an
+ * error naming both threads, pb_set_no_ptrace with -EINVAL. This holds
+ * whether or not ptrace was used, so a program behaves the same where the
+ * kernel refuses ptrace. pb_wait, pb_built_info and pb_built_free may be
+ * called from any thread (waiting on a child is per process). Builders made
+ * by pb_builder_new_self are not held: pb_exec from any thread.
  */
 struct pb_builder;
 struct pb_built;

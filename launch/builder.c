@@ -72,6 +72,7 @@ static int builder_alloc(const char *name, int job_fd, int exec_fd, struct pb_bu
 		return r;
 	}
 	pthread_sigmask(SIG_SETMASK, NULL, &b->sigmask);
+	b->tid = gettid();
 	b->sigtrap_ignored = sigaction(SIGTRAP, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
 	*ret = b;
 	return 0;
@@ -319,6 +320,8 @@ PB_API int pb_set_no_ptrace(struct pb_builder *b, int on)
 		return on || !b->no_ptrace || b->in_place ? 0 : -EINVAL; /* we cannot attach later */
 	if (b->pid < 0)
 		return -ESRCH;
+	if (gettid() != b->tid)
+		return -EINVAL; /* the threading rule: only the tracer can let go */
 	/* let go of the stub: stop it (its recvmsg restarts), then detach (a stop meanwhile is passed on) */
 	if (ptrace(PTRACE_INTERRUPT, b->pid, 0, 0) < 0)
 		return -errno;
@@ -658,6 +661,23 @@ PB_API int pb_set_trace(struct pb_builder *b, int how)
 	return 0;
 }
 
+/*
+ * The threading rule (include/procbuilder.h): ptrace ties the stub to the
+ * thread that attached, so any other thread's ptrace or wait would fail in
+ * the middle (ESRCH, a stop it cannot read). Said at once instead, nothing
+ * touched: the right thread can still go on. 0 or -EINVAL with err set.
+ */
+static int check_thread(pid_t tid, const char *stage, const char *what, struct pb_error *err)
+{
+	pid_t self = gettid();
+
+	if (self == tid)
+		return 0;
+	return pb_err_set(err, stage, PB_EINVAL, 0,
+			  "%s from thread %d: the process is held (ptrace) by thread %d, which made the builder; "
+			  "build, start and let go of it from that thread", what, (int)self, (int)tid);
+}
+
 PB_API int pb_build(struct pb_builder *b, struct pb_built **ret, struct pb_error *err)
 {
 	return pb_build_with(b, NULL, ret, err);
@@ -677,6 +697,11 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 	int r;
 
 	pb_err_clear(err);
+	if (!b->in_place && (r = check_thread(b->tid, "builder", "pb_build", err)) < 0) {
+		free(p);
+		free(ctx);
+		return r;
+	}
 	if (!pipe && pb_pipeline_default(&own) == 0)
 		pipe = own;
 	if (!pipe || !ctx || !p) {
@@ -709,6 +734,7 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 		goto out_kill;
 	memcpy(&p->sigmask, &b->sigmask, sizeof(p->sigmask));
 	p->step = !b->sigtrap_ignored;
+	p->tid = b->tid;
 	/* exe: set by the stub, the interpreter of an empty program (spawned so only when we may) */
 	exe_in_mm = b->stub_is_interp;
 	if (b->no_ptrace) {
@@ -777,6 +803,8 @@ PB_API int pb_start(struct pb_built *p, struct pb_error *err)
 	pb_err_clear(err);
 	if (p->started)
 		return pb_err_set(err, "start", PB_EINVAL, 0, "already started");
+	if (check_thread(p->tid, "start", "pb_start", err) < 0)
+		return pb_error_errno(err);
 	if (p->sock >= 0) { /* no ptrace: the stub jumps to the trampoline */
 		if (send(p->sock, "g", 1, MSG_NOSIGNAL) != 1)
 			return pb_err_sys(err, "start", -errno, "telling the stub to start");
@@ -799,6 +827,8 @@ PB_API int pb_start_stopped(struct pb_built *p, struct pb_error *err)
 	pb_err_clear(err);
 	if (p->started)
 		return pb_err_set(err, "start", PB_EINVAL, 0, "already started");
+	if (check_thread(p->tid, "start", "pb_start_stopped", err) < 0)
+		return pb_error_errno(err);
 	if (p->sock >= 0)
 		return pb_err_set(err, "start", PB_EINVAL, 0, "starting stopped needs ptrace, and this build had none");
 	if (p->nkept && pb_release_kept(p, err) < 0)

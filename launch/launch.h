@@ -45,6 +45,7 @@ struct pb_builder {
 	bool no_ptrace;			/* ptrace refused or declined: trampoline fallback */
 	bool stub_is_interp;		/* exec'd as PT_INTERP of an empty program: it can set exe itself */
 	bool in_place;			/* pb_builder_new_self: the calling process becomes the program */
+	pid_t tid;			/* the thread that made it: ptrace ties the stub to it */
 	int pdeathsig;			/* pb_set_pdeathsig, or 0 */
 	struct pb_fd_entry {
 		int fd;			/* our duplicate, CLOEXEC, owned */
@@ -99,6 +100,7 @@ struct pb_built {
 	bool step;			/* injected calls may be single-stepped (SIGTRAP not ignored) */
 	struct rusage rusage;		/* the ended process's, once reaped (launch/lifecycle.c) */
 	bool stop_seen;			/* a stop signal came while it was built: passed on at start */
+	pid_t tid;			/* the builder's thread, the tracer */
 };
 
 /* The environment with LISTEN_* for the named fds (LISTEN_PID=pid), if any; 0 or -ENOMEM. */

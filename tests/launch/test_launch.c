@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -751,4 +752,84 @@ Test(fallback, freed_before_start_leaves_no_zombie)
 	pb_built_free(p);
 	cr_assert(no_children());
 	cr_assert_eq(count_open_fds(), fds, "fd leak");
+}
+
+/* ---- the threading rule ---- */
+
+struct other_thread {
+	struct pb_builder *b;
+	struct pb_built *p;
+	int r;
+	struct pb_error err;
+};
+
+static void *build_there(void *arg)
+{
+	struct other_thread *o = arg;
+
+	o->r = pb_build(o->b, &o->p, &o->err);
+	return NULL;
+}
+
+static void *start_there(void *arg)
+{
+	struct other_thread *o = arg;
+
+	o->r = pb_start(o->p, &o->err);
+	return NULL;
+}
+
+static void *start_stopped_there(void *arg)
+{
+	struct other_thread *o = arg;
+
+	o->r = pb_start_stopped(o->p, &o->err);
+	return NULL;
+}
+
+static void in_another_thread(void *(*fn)(void *), struct other_thread *o)
+{
+	pthread_t t;
+
+	cr_assert_eq(pthread_create(&t, NULL, fn, o), 0);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+}
+
+/*
+ * ptrace ties the stub to the thread that made the builder: pb_build,
+ * pb_start and pb_start_stopped from another thread fail at once with
+ * PB_EINVAL naming the rule, touching nothing, and the right thread then
+ * builds and starts it.
+ */
+Test(threads, the_wrong_thread_is_told_the_rule_and_nothing_is_touched, .timeout = 30)
+{
+	const char *argv[] = {H_STATIC, "exit", "7"};
+	struct other_thread o = {0};
+	struct pb_error err;
+	int fd = open(H_STATIC, O_RDONLY | O_CLOEXEC), status;
+
+	cr_assert_eq(pb_builder_new(H_STATIC, -1, fd, &o.b, &err), 0, "%s", err.msg);
+	close(fd);
+	cr_assert_eq(pb_add_arguments(o.b, argv, 3), 0);
+	in_another_thread(build_there, &o);
+	cr_assert_eq(o.r, -EINVAL, "%d %s: %s", o.r, o.err.stage, o.err.msg);
+	cr_assert_eq(o.err.code, PB_EINVAL);
+	cr_assert(strstr(o.err.msg, "pb_build from thread") && strstr(o.err.msg, "which made the builder"), "%s",
+		  o.err.msg);
+	cr_assert_null(o.p);
+	cr_assert_eq(pb_set_no_ptrace(o.b, 0), 0);
+	/* the right thread: built as if nothing had happened */
+	cr_assert_eq(pb_build(o.b, &o.p, &err), 0, "%s: %s", err.stage, err.msg);
+	pb_builder_free(o.b);
+	in_another_thread(start_there, &o);
+	cr_assert_eq(o.r, -EINVAL, "%s", o.err.msg);
+	cr_assert(strstr(o.err.msg, "pb_start from thread"), "%s", o.err.msg);
+	in_another_thread(start_stopped_there, &o);
+	cr_assert_eq(o.r, -EINVAL, "%s", o.err.msg);
+	cr_assert(strstr(o.err.msg, "pb_start_stopped from thread"), "%s", o.err.msg);
+	cr_assert_eq(pb_start(o.p, &err), 0, "%s", err.msg);
+	cr_assert_eq(pb_wait(o.p, &status), 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 7, "status %x", status);
+	pb_built_free(o.p);
+	cr_assert(no_children());
 }
