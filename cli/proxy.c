@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -174,6 +175,25 @@ static void forward(int pidfd, const struct signalfd_siginfo *si)
 	syscall(SYS_pidfd_send_signal, pidfd, (int)si->ssi_signo, &info, 0);
 }
 
+/*
+ * The program made us its tracer (PTRACE_TRACEME: we are its parent) and
+ * stopped at a signal: nobody here will ever handle that stop, and it would
+ * stay in `t` for good. Let go of it, passing the signal on, so it runs as an
+ * untraced program would. The SIGTRAP the kernel sends a traced process
+ * after an execve (SI_USER from itself) exists only because it is traced: it
+ * is dropped, not delivered (a kill(getpid(), SIGTRAP) of its own looks the
+ * same and is dropped too).
+ */
+static void let_go_of(pid_t pid, int sig)
+{
+	siginfo_t si = {0};
+
+	if (sig == SIGTRAP && ptrace(PTRACE_GETSIGINFO, pid, 0, &si) == 0 && si.si_code == SI_USER &&
+	    si.si_pid == pid)
+		sig = 0;
+	ptrace(PTRACE_DETACH, pid, 0, sig);
+}
+
 /* Returns our exit status once the program has ended (or does not return: dies like it). */
 int pb_cli_proxy(struct pb_built *p)
 {
@@ -205,6 +225,10 @@ int pb_cli_proxy(struct pb_built *p)
 					stop_like(st.si_status);
 				continue;
 			}
+			if (st.si_code == CLD_TRAPPED) { /* only after PTRACE_TRACEME: we never trace it */
+				let_go_of(st.si_pid, st.si_status);
+				continue;
+			}
 			close(sfd);
 			if (st.si_code == CLD_EXITED)
 				return st.si_status;
@@ -216,6 +240,31 @@ int pb_cli_proxy(struct pb_built *p)
 			return 125;
 		}
 	}
+}
+
+/*
+ * gdb did not start: the process held for it would stay stopped with no one
+ * to continue it (or die of the SIGHUP the kernel sends an orphaned stopped
+ * group once we are gone). Killed and reaped, and said as it happened.
+ */
+static int gdb_failed(pid_t pid, int e)
+{
+	siginfo_t st = {0};
+
+	if (waitid(P_PID, (id_t)pid, &st, WEXITED | WNOHANG) == 0 && st.si_pid == pid) {
+		if (st.si_code == CLD_EXITED)
+			pb_cli_error("run", "gdb: %s (process %d had already exited with status %d)", strerror(e), pid,
+				     st.si_status);
+		else
+			pb_cli_error("run", "gdb: %s (process %d had already died of signal %d)", strerror(e), pid,
+				     st.si_status);
+		return 125;
+	}
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	pb_cli_error("run", "gdb: %s (process %d, held stopped for it, is killed)", strerror(e), pid);
+	return 125;
 }
 
 /* Becomes gdb, attached to the stopped process (which stays our child, so gdb's). */
@@ -237,6 +286,5 @@ int pb_cli_exec_gdb(const struct pb_launch_opts *o, int pid)
 	argv[n++] = pidstr;
 	argv[n] = NULL;
 	execvp("gdb", argv);
-	pb_cli_error("run", "gdb: %s (process %d is left stopped)", strerror(errno), pid);
-	return 125;
+	return gdb_failed(pid, errno);
 }

@@ -15,6 +15,8 @@
  *   pbhelper state              the process attributes execve keeps or resets:
  *                               ids on the first line, the rest comparable
  *   pbhelper siginfo SIG        waits for SIG and prints its si_code, si_pid, value
+ *   pbhelper traceme SIG [h]    PTRACE_TRACEME, then raise(SIG) (h: with a handler
+ *                               printing "handled SIG"); prints "after SIG"
  *   pbhelper maps               its mappings as "perms name", sorted (no addresses)
  *   pbhelper creds              AT_SECURE, ids, capabilities, dumpable, pdeathsig,
  *                               RLIMIT_STACK: what exec decides about privilege
@@ -35,6 +37,7 @@
 #include <sched.h>
 #include <stddef.h>
 #include <sys/auxv.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -545,6 +548,14 @@ static int count(void)
 	}
 }
 
+static void on_traceme_signal(int sig)
+{
+	char line[32];
+	int n = snprintf(line, sizeof(line), "handled %d\n", sig);
+
+	write(1, line, (size_t)n);
+}
+
 int main(int argc, char **argv)
 {
 	char buf[4096];
@@ -607,6 +618,17 @@ int main(int argc, char **argv)
 		kill(getpid(), atoi(argv[2]));
 		return 0;
 	}
-	fprintf(stderr, "usage: pbhelper report|exit N|echo|sleep|listen|look PATH...|kill SIG|state|count|siginfo SIG|maps|creds\n");
+	if (argc >= 3 && strcmp(argv[1], "traceme") == 0) {
+		int sig = atoi(argv[2]);
+		if (argc >= 4)
+			signal(sig, on_traceme_signal);
+		if (ptrace(PTRACE_TRACEME, 0, 0, 0) < 0)
+			return 3;
+		raise(sig);
+		printf("after %d\n", sig);
+		return 0;
+	}
+	fprintf(stderr, "usage: pbhelper report|exit N|echo|sleep|listen|look PATH...|kill SIG|state|count|siginfo SIG|maps|creds|"
+		"traceme SIG [h]\n");
 	return 2;
 }

@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/common/run.h"
+
 #define PB "build/procbuilder"
 #define H_STATIC "build/tests/helpers/pbhelper-static"
 
@@ -188,4 +190,44 @@ Test(proxy, the_callers_itimer_reaches_the_program, .timeout = 20)
 	}
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM, "status %x", status);
+}
+
+/*
+ * A program that makes its parent its tracer (PTRACE_TRACEME) and raises a
+ * signal: spawned, its parent is procbuilder, which lets go of it with the
+ * signal passed on, so it runs as an untraced program does (as run in place,
+ * where its parent is the caller, which never traces): a handled signal runs
+ * the handler, a fatal one kills it and procbuilder dies of it too. Before,
+ * it stayed in `t` for good.
+ */
+Test(proxy, a_program_that_calls_traceme_is_let_go_with_its_signal, .timeout = 30)
+{
+	struct run_result r;
+
+	cr_assert_eq(run_cmd((char *[]){PB, "run", "--spawn", H_STATIC, "traceme", "10", "h", NULL}, env, &r), 0);
+	cr_assert_eq(r.exit_code, 0, "status %d signal %d: %s", r.exit_code, r.signal, r.err);
+	cr_assert_str_eq(r.out, "handled 10\nafter 10\n");
+	run_result_free(&r);
+	cr_assert_eq(run_cmd((char *[]){PB, "run", "--spawn", H_STATIC, "traceme", "15", NULL}, env, &r), 0);
+	cr_assert_eq(r.signal, SIGTERM, "status %d signal %d: %s", r.exit_code, r.signal, r.err);
+	cr_assert_str_eq(r.out, "");
+	run_result_free(&r);
+}
+
+/* gdb not found: the process held for it is killed and reaped, and the line says so (it was "left stopped"). */
+Test(proxy, without_gdb_the_held_process_is_killed_and_that_is_said, .timeout = 30)
+{
+	char *noenv[] = {"LANG=C", "PATH=/nonexist", NULL};
+	struct run_result r;
+	const char *at;
+	int pid;
+
+	cr_assert_eq(run_cmd((char *[]){PB, "run", "--gdb", H_STATIC, "exit", "0", NULL}, noenv, &r), 0);
+	cr_assert_eq(r.exit_code, 125, "%s", r.err);
+	at = strstr(r.err, "(process ");
+	cr_assert(at && sscanf(at, "(process %d", &pid) == 1, "%s", r.err);
+	cr_assert(strstr(r.err, "procbuilder: run: gdb: No such file or directory (process ") &&
+		  strstr(r.err, ", held stopped for it, is killed)\n"), "%s", r.err);
+	cr_assert(kill(pid, 0) < 0 && errno == ESRCH, "process %d is still there", pid);
+	run_result_free(&r);
 }
