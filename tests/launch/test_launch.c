@@ -787,6 +787,14 @@ static void *start_stopped_there(void *arg)
 	return NULL;
 }
 
+static void *free_there(void *arg)
+{
+	struct other_thread *o = arg;
+
+	pb_built_free(o->p);
+	return NULL;
+}
+
 static void in_another_thread(void *(*fn)(void *), struct other_thread *o)
 {
 	pthread_t t;
@@ -831,5 +839,13 @@ Test(threads, the_wrong_thread_is_told_the_rule_and_nothing_is_touched, .timeout
 	cr_assert_eq(pb_wait(o.p, &status), 0);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 7, "status %x", status);
 	pb_built_free(o.p);
+	cr_assert(no_children());
+	/* pb_built_free from any thread: an unstarted process is killed and reaped all the same */
+	fd = open(H_STATIC, O_RDONLY | O_CLOEXEC);
+	cr_assert_eq(pb_builder_new(H_STATIC, -1, fd, &o.b, &err), 0, "%s", err.msg);
+	close(fd);
+	cr_assert_eq(pb_build(o.b, &o.p, &err), 0, "%s: %s", err.stage, err.msg);
+	pb_builder_free(o.b);
+	in_another_thread(free_there, &o);
 	cr_assert(no_children());
 }
