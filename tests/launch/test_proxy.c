@@ -198,7 +198,8 @@ Test(proxy, the_callers_itimer_reaches_the_program, .timeout = 20)
  * signal passed on, so it runs as an untraced program does (as run in place,
  * where its parent is the caller, which never traces): a handled signal runs
  * the handler, a fatal one kills it and procbuilder dies of it too. Before,
- * it stayed in `t` for good.
+ * procbuilder took the stop for a death and died of the signal itself, and
+ * the program, let go by the kernel, never got it.
  */
 Test(proxy, a_program_that_calls_traceme_is_let_go_with_its_signal, .timeout = 30)
 {
