@@ -326,7 +326,7 @@ static int vma_cmp(const void *a, const void *b)
  */
 void pb_host_assume_stub_maps(struct pb_host *host)
 {
-	struct pb_host self = {.vdso_base = getauxval(AT_SYSINFO_EHDR)};
+	struct pb_host *self = calloc(1, sizeof(*self)); /* (on the heap: 16 KiB stacks) */
 	uint64_t execfn = pb_host_auxv(host, AT_EXECFN, 0), vdso = host->vdso_base;
 	struct pb_vma run[4];
 	unsigned n = 0;
@@ -337,8 +337,9 @@ void pb_host_assume_stub_maps(struct pb_host *host)
 	if (execfn > host->sp0 && host->sp0 > 256u << 10)
 		host->maps[host->nmaps++] = (struct pb_vma){PB_PAGE_START(host->sp0) - (256u << 10),
 							    PB_PAGE_ALIGN(execfn + 1), "[stack]"};
-	if (vdso && self.vdso_base)
-		n = pb_host_vdso_run(&self, run);
+	if (self && vdso && (self->vdso_base = getauxval(AT_SYSINFO_EHDR)))
+		n = pb_host_vdso_run(self, run);
+	free(self);
 	pb_host_place_vdso_run(host, run, n, n ? vdso - run[n - 1].lo : 0);
 	host->vdso_base = vdso; /* what the auxv says, run or not */
 	qsort(host->maps, host->nmaps, sizeof(host->maps[0]), vma_cmp);
