@@ -270,7 +270,7 @@ static int gdb_failed(pid_t pid, int e)
 /* Becomes gdb, attached to the stopped process (which stays our child, so gdb's). */
 int pb_cli_exec_gdb(const struct pb_launch_opts *o, int pid)
 {
-	char pidstr[16], *argv[8 + 2 * 16];
+	char pidstr[16], *argv[9 + 2 * 16];
 	int n = 0;
 
 	snprintf(pidstr, sizeof(pidstr), "%d", pid);
@@ -282,6 +282,8 @@ int pb_cli_exec_gdb(const struct pb_launch_opts *o, int pid)
 		argv[n++] = "-ex";
 		argv[n++] = (char *)o->gdb_ex[i];
 	}
+	/* the program's file too: without it gdb reads /proc/PID/exe, which is the stub's memfd unless we could set it */
+	argv[n++] = o->path;
 	argv[n++] = "-p";
 	argv[n++] = pidstr;
 	argv[n] = NULL;

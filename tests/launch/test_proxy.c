@@ -232,3 +232,26 @@ Test(proxy, without_gdb_the_held_process_is_killed_and_that_is_said, .timeout = 
 	cr_assert(kill(pid, 0) < 0 && errno == ESRCH, "process %d is still there", pid);
 	run_result_free(&r);
 }
+
+/*
+ * --gdb hands gdb the program's file: as a user who cannot set /proc/PID/exe,
+ * gdb would otherwise take the stub's memfd for the executable (frames '??').
+ */
+Test(proxy, gdb_is_given_the_program_not_the_stub, .timeout = 60)
+{
+	char prog[] = "/tmp/pb-gdbprog-XXXXXX", cmd[256];
+	struct run_result r;
+	int fd = mkstemp(prog);
+
+	if (access("/usr/bin/gdb", X_OK) != 0 || geteuid() != 0 || access("/usr/bin/setpriv", X_OK) != 0)
+		cr_skip_test("needs gdb, root and setpriv (to be a user who cannot set exe)");
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "cp %s %s && chmod 755 %s", H_STATIC, prog, prog);
+	cr_assert_eq(system(cmd), 0);
+	cr_assert_eq(run_cmd((char *[]){"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", PB, "run",
+					"--gdb-ex", "info inferiors", prog, "exit", "0", NULL}, env, &r), 0);
+	cr_assert(strstr(r.out, prog), "gdb's executable is not the program:\n%s%s", r.out, r.err);
+	cr_assert_null(strstr(r.out, "memfd"), "%s", r.out);
+	run_result_free(&r);
+	unlink(prog);
+}
