@@ -4,6 +4,7 @@
  * program as sent, and the program is never left behind.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -254,4 +255,60 @@ Test(proxy, gdb_is_given_the_program_not_the_stub, .timeout = 60)
 	cr_assert_null(strstr(r.out, "memfd"), "%s", r.out);
 	run_result_free(&r);
 	unlink(prog);
+}
+
+/* The child of parent whose comm is comm, or 0. */
+static int child_named(pid_t parent, const char *comm)
+{
+	char path[300], stat[512], name[32];
+	struct dirent *d;
+	DIR *proc = opendir("/proc");
+	int found = 0, ppid;
+
+	while (proc && !found && (d = readdir(proc))) {
+		FILE *f;
+		snprintf(path, sizeof(path), "/proc/%s/stat", d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(stat, sizeof(stat), f) && sscanf(stat, "%*d (%31[^)]) %*c %d", name, &ppid) == 2 &&
+		    ppid == parent && strcmp(name, comm) == 0)
+			found = atoi(d->d_name);
+		fclose(f);
+	}
+	if (proc)
+		closedir(proc);
+	return found;
+}
+
+/* procbuilder (the holder) SIGKILLed: the process it holds stopped dies too, never stays stopped for ever. */
+static void held_dies_with_its_holder(char *const *argv)
+{
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC), pid = 0, status;
+	pid_t pb = fork();
+
+	if (pb == 0) {
+		dup2(null, 1);
+		dup2(null, 2);
+		execve(argv[0], argv, env);
+		_exit(127);
+	}
+	close(null);
+	for (int i = 0; i < 250 && !(pid = child_named(pb, "pbhelper-static")); i++)
+		usleep(20000);
+	cr_assert_gt(pid, 0, "no held process appeared");
+	usleep(300000); /* gdb (debug pipeline) has attached, or the holder waits */
+	kill(pb, SIGKILL);
+	cr_assert_eq(waitpid(pb, &status, 0), pb);
+	for (int i = 0; i < 250 && kill(pid, 0) == 0; i++)
+		usleep(20000);
+	cr_assert(kill(pid, 0) < 0 && errno == ESRCH, "process %d outlived its holder", pid);
+}
+
+Test(proxy, a_held_process_dies_with_its_holder, .timeout = 60)
+{
+	held_dies_with_its_holder((char *[]){PB, "run", "--stopped", H_STATIC, "sleep", NULL});
+	if (access("/usr/bin/gdb", X_OK) == 0) /* handed to gdb: gdb (the same process) is the holder */
+		held_dies_with_its_holder((char *[]){PB, "run", "--pipeline", "debug", "--gdb-ex", "shell sleep 30",
+						     H_STATIC, "sleep", NULL});
 }
