@@ -212,22 +212,11 @@ static void read_maps(int pid, struct rows *ret)
 static void real_maps(char *prog, struct rows *ret)
 {
 	char *argv[] = {PB, "run", "--stopped", "--seed", "7", prog, NULL};
-	char err[512] = "";
-	posix_spawn_file_actions_t fa;
-	int p[2], status, pid_prog = 0;
-	ssize_t n, len = 0;
-	pid_t pid;
+	char err[512];
+	int status, pid_prog;
+	pid_t pid = start_held(argv, environ, &pid_prog, err, sizeof(err));
 
-	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-	cr_assert_eq(posix_spawn(&pid, PB, &fa, NULL, argv, environ), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	close(p[1]);
-	while (!strchr(err, '\n') && (n = read(p[0], err + len, sizeof(err) - 1 - (size_t)len)) > 0)
-		len += n;
-	close(p[0]);
-	cr_assert(sscanf(err, "procbuilder: process %d is stopped", &pid_prog) == 1, "%s", err);
+	cr_assert(pid > 0 && pid_prog > 0, "%s", err);
 	read_maps(pid_prog, ret);
 	kill(pid_prog, SIGKILL);
 	cr_assert_eq(waitpid(pid, &status, 0), pid);

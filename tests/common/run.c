@@ -146,3 +146,31 @@ void run_result_free(struct run_result *r)
 	free(r->err);
 	memset(r, 0, sizeof(*r));
 }
+
+int start_held(char *const argv[], char *const envp[], int *ret_prog, char *err, size_t len)
+{
+	posix_spawn_file_actions_t fa;
+	size_t got = 0;
+	int p[2];
+	ssize_t n;
+	pid_t pid = -1;
+
+	*ret_prog = 0;
+	err[0] = 0;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+	if (posix_spawn(&pid, argv[0], &fa, NULL, argv, envp) != 0)
+		pid = -1;
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	while (pid > 0 && !strchr(err, '\n') && got < len - 1 && (n = read(p[0], err + got, len - 1 - got)) > 0) {
+		got += (size_t)n;
+		err[got] = 0;
+	}
+	close(p[0]);
+	if (sscanf(err, "procbuilder: process %d is stopped", ret_prog) != 1)
+		*ret_prog = 0;
+	return pid;
+}

@@ -25,3 +25,9 @@ int run_cmd(char *const argv[], char *const envp[], struct run_result *ret);
 struct sock_fprog;
 int run_cmd_filtered(const struct sock_fprog *prog, char *const argv[], char *const envp[], struct run_result *ret);
 void run_result_free(struct run_result *r);
+/*
+ * Starts argv (procbuilder run --stopped ...; argv[0] a path) with envp and
+ * returns its pid once it has said "procbuilder: process N is stopped": N in
+ * *ret_prog (0 if it never said so, its stderr then in err[len]).
+ */
+int start_held(char *const argv[], char *const envp[], int *ret_prog, char *err, size_t len);

@@ -155,25 +155,14 @@ Test(proxy, never_leaves_the_program_behind, .timeout = 20)
 Test(proxy, a_program_started_stopped_runs_on_when_continued, .timeout = 20)
 {
 	char *argv[] = {PB, "run", "--stopped", H_STATIC, "exit", "5", NULL};
-	char err[256] = "";
-	posix_spawn_file_actions_t fa;
-	int p[2], status, prog = 0;
-	ssize_t n, len = 0;
-	pid_t pid;
+	char err[256];
+	int status, prog;
+	pid_t pid = start_held(argv, env, &prog, err, sizeof(err));
 
-	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-	cr_assert_eq(posix_spawn(&pid, PB, &fa, NULL, argv, env), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	close(p[1]);
-	while (!strchr(err, '\n') && (n = read(p[0], err + len, sizeof(err) - 1 - (size_t)len)) > 0)
-		len += n;
-	cr_assert(sscanf(err, "procbuilder: process %d is stopped", &prog) == 1, "%s", err);
+	cr_assert(pid > 0 && prog > 0, "%s", err);
 	kill(prog, SIGCONT);
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 5, "status %x", status);
-	close(p[0]);
 }
 
 /* An itimer set before procbuilder was exec'd was meant for the program: its SIGALRM (SI_KERNEL) is passed on. */
