@@ -194,10 +194,11 @@ COMMANDS = [('', 'build a Linux process from the outside, stage by stage'),
 def man_pages(n, cli):
     """Rules and edges for build/man/*.{1,5}; returns their paths."""
     n.rule('man1', 'help2man --no-info --no-discard-stderr --include=docs/man/see-also.h2m '
-           '--name="$desc1" --help-option="$sub --help" --version-option=--version $in | '
-           'sed -e "s/^\\\\.TH PROCBUILDER /.TH $title /" -e "/^\\\\.SH NAME/{n;s/^procbuilder /$page /}" > $out',
+           '--name="$desc1" --help-option="$sub --help" --version-option=--version -o $out.tmp $in && '
+           'sed -e "s/^\\\\.TH PROCBUILDER /.TH $title /" -e "/^\\\\.SH NAME/{n;s/^procbuilder /$page /}" '
+           '$out.tmp > $out && rm -f $out.tmp',  # no pipe: a failing help2man fails the build
            description='MAN $out')
-    n.rule('man5', 'cat $in | go-md2man > $out', description='MAN $out')
+    n.rule('man5', 'cat $in > $out.md && go-md2man -in $out.md -out $out && rm -f $out.md', description='MAN $out')
     pages = []
     for sub, desc in COMMANDS:
         page = 'procbuilder' + ('-' + sub if sub else '')
@@ -434,7 +435,7 @@ def main():
     cli_libs = ['-Wl,-Bstatic'] + (yaml_libs or []) + (bsd_static_libs or []) + ['-Wl,-Bdynamic', '-Wl,-z,now']
     cli_bin = n.build(os.path.join(BUILD, 'procbuilder'), 'link', cli + static, variables={'libs': cli_libs})
     # pblaunch: the library path for the signal stress tests (tests/helpers/sigstress.c).
-    cli_bin += n.build(os.path.join(BUILD, 'tests', 'helpers', 'pblaunch'), 'link',
+    pblaunch = n.build(os.path.join(BUILD, 'tests', 'helpers', 'pblaunch'), 'link',
                        obj('tests/helpers/pblaunch.c') + static, variables={'libs': cli_libs})
     n.newline()
 
@@ -517,7 +518,7 @@ def main():
         n.build('fuzz', 'phony', fuzzers)
         n.build('fuzz-smoke', 'run', ['fuzz/smoke'] + fuzzers, implicit=helpers,
                 variables={'cmd': 'fuzz/smoke 60 %s' % ' '.join(fuzzers), 'desc': 'FUZZ-SMOKE'})
-        n.build('check', 'run', ['tests/run-tests'] + test_bins, implicit=cli_bin + helpers + plugins,
+        n.build('check', 'run', ['tests/run-tests'] + test_bins, implicit=cli_bin + pblaunch + helpers + plugins,
                 variables={'cmd': 'tests/run-tests %s' % ' '.join(test_bins), 'desc': 'CHECK'})
         n.build('man', 'phony', man)
 
@@ -527,7 +528,8 @@ def main():
         install_rules(n, dirs, static + shared + cli_bin + pc, static[0], shared[0], cli_bin[0], pc[0], man)
     else:
         install_from_release(n, args, env_flags)
-    n.build('all', 'phony', static + shared + cli_bin + plugins + man + ([] if tests_missing else test_bins + helpers))
+    n.build('all', 'phony', static + shared + cli_bin + plugins + man +
+            ([] if tests_missing else test_bins + helpers + pblaunch))
     n.build(args.output, 'configure',
             implicit=['configure.py', 'misc/ninja_syntax.py'] + deps_files)
     # the library and the CLI; `ninja check` builds the tests
