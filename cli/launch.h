@@ -48,6 +48,13 @@ struct pb_launch_opts {
 	int nns_specs;
 	int ns_mode;		/* --ns-mode: enum pb_ns_mode */
 	const char *gdb_ex[16];	/* --gdb-ex CMD: gdb -batch -ex CMD ... */
+	/* process attributes (run only): --chdir, --umask, --nice, --rlimit, --setsid, --no-new-privs */
+	const char *chdir;
+	int umask, nice;	/* -1 / INT_MIN: not given */
+	struct { int resource; uint64_t soft, hard; } rlimits[16];
+	int nrlimits;
+	bool setsid, no_new_privs;
+	bool attrs_given;	/* any of them (plan refuses them: it makes no process) */
 	int ngdb_ex;
 	char *path;		/* the program as found in PATH (owned) */
 	char **args;		/* PROG ARGS... from the command line */

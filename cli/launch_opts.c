@@ -240,6 +240,98 @@ static int parse_fd_option(struct pb_launch_opts *o, const char *spec, const cha
 	return 0;
 }
 
+/* prlimit(1)'s names for the resources. */
+static int rlimit_of(const char *name)
+{
+	static const struct { const char *name; int resource; } names[] = {
+		{"as", RLIMIT_AS}, {"core", RLIMIT_CORE}, {"cpu", RLIMIT_CPU}, {"data", RLIMIT_DATA},
+		{"fsize", RLIMIT_FSIZE}, {"locks", RLIMIT_LOCKS}, {"memlock", RLIMIT_MEMLOCK},
+		{"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE}, {"nofile", RLIMIT_NOFILE},
+		{"nproc", RLIMIT_NPROC}, {"rss", RLIMIT_RSS}, {"rtprio", RLIMIT_RTPRIO}, {"rttime", RLIMIT_RTTIME},
+		{"sigpending", RLIMIT_SIGPENDING}, {"stack", RLIMIT_STACK},
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(names[i].name, name) == 0)
+			return names[i].resource;
+	return -1;
+}
+
+/* A limit's value: a number or "unlimited". */
+static int rlimit_value(const char *s, uint64_t *ret)
+{
+	char *end;
+
+	if (strcmp(s, "unlimited") == 0 || strcmp(s, "infinity") == 0) {
+		*ret = RLIM_INFINITY;
+		return 0;
+	}
+	errno = 0;
+	*ret = strtoull(s, &end, 0);
+	return errno || end == s || *end || s[0] == '-' ? -1 : 0;
+}
+
+/* --rlimit NAME=SOFT[:HARD] (HARD defaults to SOFT, as prlimit's single value) */
+static int parse_rlimit(struct pb_launch_opts *o, const char *spec)
+{
+	char name[32], *eq = strchr(spec, '='), *colon;
+	uint64_t soft, hard;
+
+	if (!eq || (size_t)(eq - spec) >= sizeof(name) || o->nrlimits == 16)
+		return -1;
+	memcpy(name, spec, (size_t)(eq - spec));
+	name[eq - spec] = 0;
+	colon = strchr(eq + 1, ':');
+	if (colon) {
+		char soft_s[32];
+		if ((size_t)(colon - eq - 1) >= sizeof(soft_s))
+			return -1;
+		memcpy(soft_s, eq + 1, (size_t)(colon - eq - 1));
+		soft_s[colon - eq - 1] = 0;
+		if (rlimit_value(soft_s, &soft) < 0 || rlimit_value(colon + 1, &hard) < 0)
+			return -1;
+	} else if (rlimit_value(eq + 1, &soft) < 0) {
+		return -1;
+	} else {
+		hard = soft;
+	}
+	if (rlimit_of(name) < 0 || soft > hard)
+		return -1;
+	o->rlimits[o->nrlimits].resource = rlimit_of(name);
+	o->rlimits[o->nrlimits].soft = soft;
+	o->rlimits[o->nrlimits++].hard = hard;
+	return 0;
+}
+
+/* The process attributes' options; -1 after saying what is wrong. */
+static int parse_attr_opt(struct pb_launch_opts *o, int c, const char *arg, const char *cmd)
+{
+	char *end;
+	long v;
+
+	o->attrs_given = true;
+	switch (c) {
+	case 'D': o->chdir = arg; return 0;
+	case 'Z': o->setsid = true; return 0;
+	case 'Q': o->no_new_privs = true; return 0;
+	case 'l':
+		if (parse_rlimit(o, arg) == 0)
+			return 0;
+		pb_cli_error(cmd, "--rlimit wants NAME=SOFT[:HARD] (NAME as prlimit names it: nofile, stack, core, "
+			     "...; a number or unlimited), not '%s'", arg);
+		return -1;
+	}
+	errno = 0;
+	v = strtol(arg, &end, c == 'U' ? 8 : 10);
+	if (errno || end == arg || *end || (c == 'U' && (v < 0 || v > 0777)) || (c == 'Y' && (v < -20 || v > 19))) {
+		pb_cli_error(cmd, c == 'U' ? "--umask wants an octal mode 0 to 0777, not '%s'"
+					   : "--nice wants a number from -20 to 19, not '%s'", arg);
+		return -1;
+	}
+	*(c == 'U' ? &o->umask : &o->nice) = (int)v;
+	return 0;
+}
+
 int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 		    void (*help)(FILE *), struct pb_launch_opts *o)
 {
@@ -259,6 +351,12 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 		{"no-plugins", no_argument, NULL, 'p'},
 		{"trace", optional_argument, NULL, 'T'},
 		{"trace-file", required_argument, NULL, 't'},
+		{"chdir", required_argument, NULL, 'D'},
+		{"umask", required_argument, NULL, 'U'},
+		{"nice", required_argument, NULL, 'Y'},
+		{"rlimit", required_argument, NULL, 'l'},
+		{"setsid", no_argument, NULL, 'Z'},
+		{"no-new-privs", no_argument, NULL, 'Q'},
 		{"gdb", no_argument, NULL, 'G'},
 		{"no-ptrace", no_argument, NULL, 'N'},
 		{"spawn", no_argument, NULL, 'W'},
@@ -277,6 +375,8 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 	int c, e;
 
 	memset(o, 0, sizeof(*o));
+	o->umask = -1;
+	o->nice = INT_MIN;
 	if (copy_environ(o) < 0)
 		return PB_EXIT_ERROR;
 	optind = 1;
@@ -342,6 +442,10 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 				return PB_EXIT_USAGE;
 			}
 			o->trace_file = optarg;
+			break;
+		case 'D': case 'U': case 'Y': case 'l': case 'Z': case 'Q':
+			if (parse_attr_opt(o, c, optarg, cmd) < 0)
+				return PB_EXIT_USAGE;
 			break;
 		case 'G': o->gdb = o->spawn = true; break;
 		case 'N': o->no_ptrace = true; break;
@@ -431,6 +535,14 @@ const char pb_launch_build_help[] =
 	"                            its code), before anything is loaded or started: for\n"
 	"                            pipeline files you do not trust\n"
 	"      --trace[=text|json]   tell the story of the build on stderr\n"
+	"      --chdir DIR           run in DIR (env --chdir)\n"
+	"      --umask MODE          the file mode mask, octal (as the shell's umask)\n"
+	"      --nice N              the nice value, -20 to 19 (nice -n; lower needs privilege)\n"
+	"      --rlimit NAME=SOFT[:HARD]  a resource limit, NAME as prlimit names it (nofile,\n"
+	"                            stack, core, as, ...), a number or unlimited (repeatable)\n"
+	"      --setsid              a new session (setsid)\n"
+	"      --no-new-privs        set no_new_privs before the exec (setpriv --no-new-privs):\n"
+	"                            set-id bits and file capabilities then give nothing\n"
 	"      --trace-file PATH     ... appended to PATH instead, away from the program's\n"
 	"                            output (implies --trace; over a pipeline's trace_file:)\n"
 	"      --fd 'N<PATH'         fd N reads PATH (quoted: a shell would take N<PATH itself)\n"
@@ -694,6 +806,39 @@ int pb_launch_open_files(const struct pb_launch_opts *o, const char *cmd, int fd
 	return 0;
 }
 
+/* One line naming the option whose value the library refused. */
+static int said_for(const char *cmd, const char *opt, const char *value, int r)
+{
+	if (r < 0)
+		pb_cli_error(cmd, "%s %s: %s", opt, value, strerror(-r));
+	return r;
+}
+
+static int apply_attrs(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd)
+{
+	char v[32];
+	int r = 0;
+
+	if (o->chdir)
+		r = said_for(cmd, "--chdir", o->chdir, pb_set_cwd(b, o->chdir));
+	snprintf(v, sizeof(v), "%o", o->umask);
+	if (r == 0 && o->umask >= 0)
+		r = said_for(cmd, "--umask", v, pb_set_umask(b, (unsigned)o->umask));
+	snprintf(v, sizeof(v), "%d", o->nice);
+	if (r == 0 && o->nice != INT_MIN)
+		r = said_for(cmd, "--nice", v, pb_set_nice(b, o->nice));
+	for (int i = 0; r == 0 && i < o->nrlimits; i++) {
+		snprintf(v, sizeof(v), "#%d", i + 1);
+		r = said_for(cmd, "--rlimit", v, pb_set_rlimit(b, o->rlimits[i].resource, o->rlimits[i].soft,
+							       o->rlimits[i].hard));
+	}
+	if (r == 0 && o->setsid)
+		r = said_for(cmd, "--setsid", "", pb_set_setsid(b, 1));
+	if (r == 0 && o->no_new_privs)
+		r = said_for(cmd, "--no-new-privs", "", pb_set_no_new_privs(b, 1));
+	return r;
+}
+
 int pb_launch_apply(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd)
 {
 	int fds[2], r = pb_launch_open_files(o, cmd, fds);
@@ -717,6 +862,8 @@ int pb_launch_apply(const struct pb_launch_opts *o, struct pb_builder *b, const 
 		r = add_ns_specs(o, b, cmd);
 	if (r == 0 && (o->reserve || o->keep_reservation))
 		r = said(cmd, pb_set_reservation(b, o->reserve, o->keep_reservation));
+	if (r == 0)
+		r = apply_attrs(o, b, cmd);
 	return r;
 }
 

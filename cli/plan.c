@@ -30,7 +30,8 @@ void pb_cli_plan_help(FILE *f)
 	      "                            (columns: START-END PERM SIZE KIND STAGE OBJECT NOTE;\n"
 	      "                            KIND is kernel, file, anon, stack, reserve or kept)\n", f);
 	fputs(pb_launch_build_help, f);
-	fputs("  (--fd, --listen, --ns, --cgroup, --no-ptrace, --spawn, --stopped, --gdb and --close-fds\n"
+	fputs("  (--fd, --listen, --ns, --cgroup, --no-ptrace, --spawn, --stopped, --gdb, --close-fds and\n"
+	      "   the process attributes --chdir, --umask, --nice, --rlimit, --setsid, --no-new-privs\n"
 	      "   are run's: plan makes no process)\n", f);
 	fputs(
 	      "  -h, --help                show this help\n"
@@ -159,9 +160,11 @@ int pb_cli_plan(int argc, char **argv)
 		pb_launch_opts_free(&o);
 		return PB_EXIT_USAGE;
 	}
-	if (o.nfd_specs || o.nlisten_specs || o.cgroup || o.no_ptrace || o.spawn || o.close_fds || o.nns_specs) {
-		pb_cli_error("plan", "--fd, --listen, --ns, --cgroup, --no-ptrace, --spawn, --stopped, --gdb and "
-			     "--close-fds need a process; "
+	if (o.nfd_specs || o.nlisten_specs || o.cgroup || o.no_ptrace || o.spawn || o.close_fds || o.nns_specs ||
+	    o.attrs_given) {
+		pb_cli_error("plan", "--fd, --listen, --ns, --cgroup, --no-ptrace, --spawn, --stopped, --gdb, "
+			     "--close-fds and the process attributes (--chdir, --umask, --nice, --rlimit, --setsid, "
+			     "--no-new-privs) need a process; "
 			     "plan makes none (use run)");
 		pb_launch_opts_free(&o);
 		return PB_EXIT_USAGE;

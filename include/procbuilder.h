@@ -262,6 +262,35 @@ PB_API int pb_set_seed(struct pb_builder *b, uint64_t seed);
  * (the default: in place, execve keeps whatever the caller had). 0 or -EINVAL.
  */
 PB_API int pb_set_pdeathsig(struct pb_builder *b, int sig);
+
+/*
+ * Process attributes, as a launcher sets them between fork and exec
+ * (posix_spawn's attributes, setsid(1), nice(1), prlimit(1), env --chdir,
+ * setpriv --no-new-privs). Each is checked when it is set and returns 0 or
+ * a negative errno; the stub applies them after the namespace and the fds,
+ * in this order: setsid, rlimits, nice, umask, chdir, no_new_privs, then
+ * the credentials execve gives (a failure there names the attribute).
+ *
+ * pb_set_cwd: a directory that exists and we may enter now (-ENOENT,
+ * -ENOTDIR, -EACCES); relative paths resolve where the process starts (our
+ * directory), in its root when namespace entries give it one.
+ * pb_set_umask: 0 to 0777 (-EINVAL).
+ * pb_set_nice: -20 to 19; below our own only with CAP_SYS_NICE or RLIMIT_NICE
+ * (-EPERM), as setpriority(2).
+ * pb_set_rlimit: RLIMIT_* with soft <= hard; a hard limit above ours only
+ * with CAP_SYS_RESOURCE (-EPERM). RLIMIT_STACK is the program's limit; the
+ * layout is still planned with ours.
+ * pb_set_setsid: a new session (and process group); in place, -EPERM if the
+ * caller leads its process group (setsid(1) would fork).
+ * pb_set_no_new_privs: set before the exec, so set-id bits and file
+ * capabilities give nothing, as under execve.
+ */
+PB_API int pb_set_cwd(struct pb_builder *b, const char *path);
+PB_API int pb_set_umask(struct pb_builder *b, unsigned mode);
+PB_API int pb_set_nice(struct pb_builder *b, int nice);
+PB_API int pb_set_rlimit(struct pb_builder *b, int resource, uint64_t soft, uint64_t hard);
+PB_API int pb_set_setsid(struct pb_builder *b, int on);
+PB_API int pb_set_no_new_privs(struct pb_builder *b, int on);
 /*
  * The signal mask the program starts with: bit n-1 blocks signal n
  * (posix_spawn's POSIX_SPAWN_SETSIGMASK). By default it is the calling

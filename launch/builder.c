@@ -519,19 +519,21 @@ static int read_result(struct pb_builder *b, struct pb_stub_waiter *w, struct pb
 {
 	static const char *const phases[] = {"ok", "receiving the plan", "step", "PR_SET_MM_MAP",
 					     "PR_SET_NAME", "setting up fds", "namespace", "layout",
-					     "setting the credentials execve gives the program"};
+					     "setting the credentials execve gives the program", "attributes"};
 	struct pb_result res;
 	char prot[4];
 	int n = recv_all(w, b->sock, &res, sizeof(res), err, "its result");
 
 	if (n < 0)
 		return n;
-	if (n != sizeof(res) || res.magic != PB_PROTO_MAGIC || res.phase < 0 || res.phase > PB_PHASE_CREDS)
+	if (n != sizeof(res) || res.magic != PB_PROTO_MAGIC || res.phase < 0 || res.phase > PB_PHASE_ATTRS)
 		return pb_err_set(err, "launch", PB_ESTUB, 0, "malformed result from the stub");
 	if (res.phase == PB_PHASE_OK)
 		return 0;
 	if (res.phase == PB_PHASE_NS) {
 		pb_ns_explain(b, res.step, -res.err, err);
+	} else if (res.phase == PB_PHASE_ATTRS) {
+		pb_attrs_explain(b, res.step, -res.err, err);
 	} else if (res.phase == PB_PHASE_STEP && res.step >= 0 && (size_t)res.step < ctx->plan.nsteps) {
 		const struct pb_step *s = &ctx->plan.steps[res.step];
 		pb_err_set(err, s->stage ? s->stage : "apply", code_of_errno(-res.err), 0,
@@ -729,7 +731,7 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 		*err = ctx->err;
 		goto out_kill;
 	}
-	r = pb_creds_plan(ctx->exec_fd, ctx->exec_name, &creds, err);
+	r = pb_creds_plan(ctx->exec_fd, ctx->exec_name, b->attrs.flags & PB_ATTR_NNP, &creds, err);
 	if (r < 0)
 		goto out_kill;
 	memcpy(&p->sigmask, &b->sigmask, sizeof(p->sigmask));

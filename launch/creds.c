@@ -308,7 +308,7 @@ static void wire_creds(const struct pb_exec_creds *stub, const struct pb_exec_cr
 	w->secure = want->secure;
 }
 
-int pb_creds_plan(int fd, const char *name, struct pb_wire_creds *out, struct pb_error *err)
+int pb_creds_plan(int fd, const char *name, bool nnp, struct pb_wire_creds *out, struct pb_error *err)
 {
 	static const struct pb_file_privs plain = {.mode = S_IFREG | 0755};
 	struct pb_exec_creds stub, want;
@@ -329,6 +329,7 @@ int pb_creds_plan(int fd, const char *name, struct pb_wire_creds *out, struct pb
 		free(groups);
 		return pb_err_sys(err, "builder", r, "reading our credentials");
 	}
+	self.nnp |= nnp; /* set before the exec, as a launcher would: no set-id, no file caps */
 	pb_exec_creds(&self, &plain, &stub);
 	pb_exec_creds(&self, &f, &want);
 	if (want.refused)

@@ -55,9 +55,10 @@ int pb_creds_of_self(struct pb_creds *c, gid_t **groups);
 /*
  * The credentials step for the program in fd (named name in errors): what
  * execve of it would give the caller, as changes from what the kernel gives
- * the stub (a plain exec of the caller). A traced caller gets exec's
+ * the stub (a plain exec of the caller); nnp: the program is to have
+ * no_new_privs set before its exec (pb_set_no_new_privs). A traced caller gets exec's
  * downgrade (its tracer may follow a child too). Refuses, with err set,
  * what the stub could not reach by dropping, and what the kernel itself
  * refuses. 0 or a negative errno.
  */
-int pb_creds_plan(int fd, const char *name, struct pb_wire_creds *out, struct pb_error *err);
+int pb_creds_plan(int fd, const char *name, bool nnp, struct pb_wire_creds *out, struct pb_error *err);

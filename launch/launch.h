@@ -61,6 +61,7 @@ struct pb_builder {
 	size_t nns;
 	int ns_mode;			/* enum pb_ns_mode */
 	struct pb_ns_op *ns_ops;	/* computed at build */
+	struct pb_wire_attrs attrs;	/* pb_set_cwd, _umask, _nice, _rlimit, _setsid, _no_new_privs */
 	size_t nns_ops;
 };
 
@@ -165,6 +166,9 @@ uint64_t pb_effective_caps(void);
 
 /* True if we may set /proc/PID/exe (CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE). */
 bool pb_can_set_exe(void);
+
+/* The process attribute the stub could not set (step: enum pb_attr_step) as an error (launch/attrs.c). */
+void pb_attrs_explain(const struct pb_builder *b, int step, int e, struct pb_error *err);
 
 /* Namespace entries (launch/ns.c). */
 void pb_ns_free(struct pb_builder *b);

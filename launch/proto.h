@@ -92,6 +92,34 @@ struct pb_inplace {
 #define PB_CREDS_CLEAR_AMBIENT (1u << 3)
 #define PB_CREDS_SECURE (1u << 4)	/* secure exec: parent-death signal cleared, RLIMIT_STACK at most 8 MiB */
 
+/*
+ * Process attributes a launcher sets after fork, before exec (launch/attrs.c),
+ * applied by the stub in posix_spawn's order after the namespace and fds and
+ * before the credentials: setsid, rlimits, nice, umask, cwd, no_new_privs.
+ * PB_PHASE_ATTRS' step names the one that failed (enum pb_attr_step).
+ */
+#define PB_ATTR_SETSID (1u << 0)
+#define PB_ATTR_NICE (1u << 1)
+#define PB_ATTR_UMASK (1u << 2)
+#define PB_ATTR_CWD (1u << 3)
+#define PB_ATTR_NNP (1u << 4)
+#define PB_ATTR_MAX_RLIMITS 16
+#define PB_ATTR_CWD_MAX 4096
+enum pb_attr_step { PB_ATTR_AT_SETSID, PB_ATTR_AT_RLIMIT, PB_ATTR_AT_NICE = PB_ATTR_AT_RLIMIT + PB_ATTR_MAX_RLIMITS,
+		    PB_ATTR_AT_CWD, PB_ATTR_AT_NNP };
+
+struct pb_wire_attrs {
+	uint32_t flags;		/* PB_ATTR_* */
+	uint32_t umask;
+	int32_t nice;
+	uint32_t nrlimits;
+	struct pb_wire_rlimit {
+		uint32_t resource, pad;
+		uint64_t cur, max;
+	} rlimits[PB_ATTR_MAX_RLIMITS];
+	char cwd[PB_ATTR_CWD_MAX];	/* NUL-terminated */
+};
+
 struct pb_wire_creds {
 	uint32_t flags;		/* PB_CREDS_* */
 	uint32_t uid[3], gid[3];	/* real, effective, saved */
@@ -119,6 +147,7 @@ struct pb_plan_hdr {
 	char ns_uid_map[32], ns_gid_map[32];	/* PB_NS_USER: "inside outside 1" */
 	int32_t pdeathsig;	/* PR_SET_PDEATHSIG, or 0 */
 	int32_t ppid;		/* the parent it is for: if it is gone already, that signal at once */
+	struct pb_wire_attrs attrs;
 	struct pb_wire_creds creds;
 	struct pb_inplace in;	/* exec in place only */
 };
@@ -156,7 +185,8 @@ enum pb_ns_where {
 
 /* Phases a RESULT can name. */
 enum pb_result_phase { PB_PHASE_OK, PB_PHASE_RECV, PB_PHASE_STEP, PB_PHASE_MM, PB_PHASE_NAME, PB_PHASE_FDS,
-		       PB_PHASE_NS, PB_PHASE_LAYOUT, PB_PHASE_CREDS };
+		       PB_PHASE_NS, PB_PHASE_LAYOUT, PB_PHASE_CREDS,
+		       PB_PHASE_ATTRS };
 
 struct pb_result {
 	uint32_t magic;

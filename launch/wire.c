@@ -122,6 +122,7 @@ int pb_wire_plan(struct pb_builder *b, struct pb_ctx *ctx, struct pb_plan_hdr *h
 	hdr->mm.exe_fd = (uint32_t)-1;
 	memcpy(&hdr->sigmask, &b->sigmask, sizeof(hdr->sigmask));
 	hdr->pdeathsig = b->pdeathsig;
+	hdr->attrs = b->attrs;
 	hdr->ppid = b->in_place ? getppid() : getpid();
 	base = strrchr(ctx->comm, '/');
 	snprintf(hdr->comm, sizeof(hdr->comm), "%s", base ? base + 1 : ctx->comm);

@@ -203,6 +203,7 @@ static const char *phase_text(int phase)
 	case PB_PHASE_FDS: return "apply: setting up fds";
 	case PB_PHASE_LAYOUT: return "apply: the kernel's layout is not the template's";
 	case PB_PHASE_CREDS: return "apply: setting the credentials execve gives the program";
+	case PB_PHASE_ATTRS: return "apply: setting the process attributes (setsid, rlimit, nice, chdir, no_new_privs)";
 	}
 	return "apply";
 }
@@ -575,10 +576,44 @@ static void patch_auxv(const struct pb_wire_creds *c, uint64_t *auxv, const uint
 	}
 }
 
+/* What a launcher sets after fork and before exec, in posix_spawn's order; the step that failed in *at. */
+static long set_attrs(const struct pb_wire_attrs *a, int *at)
+{
+	long r = 0;
+
+	*at = PB_ATTR_AT_SETSID;
+	if ((a->flags & PB_ATTR_SETSID) && (r = sys3(__NR_setsid, 0, 0, 0)) < 0)
+		return r;
+	for (uint32_t i = 0; i < a->nrlimits && i < PB_ATTR_MAX_RLIMITS; i++) {
+		*at = PB_ATTR_AT_RLIMIT + (int)i;
+		r = sys6(__NR_prlimit64, 0, a->rlimits[i].resource, (long)&a->rlimits[i].cur, 0, 0, 0);
+		if (r < 0)
+			return r;
+	}
+	*at = PB_ATTR_AT_NICE;
+	if ((a->flags & PB_ATTR_NICE) && (r = sys3(__NR_setpriority, 0 /* PRIO_PROCESS */, 0, a->nice)) < 0)
+		return r;
+	if (a->flags & PB_ATTR_UMASK)
+		sys3(__NR_umask, a->umask, 0, 0);
+	*at = PB_ATTR_AT_CWD;
+	if ((a->flags & PB_ATTR_CWD) && (r = sys3(__NR_chdir, a->cwd, 0, 0)) < 0)
+		return r;
+	*at = PB_ATTR_AT_NNP;
+	if ((a->flags & PB_ATTR_NNP) && (r = sys6(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0)) < 0)
+		return r;
+	return 0;
+}
+
 static int apply_creds(const struct pb_plan_hdr *hdr, uint64_t *auxv, const uint64_t *own)
 {
-	long r = set_creds(&hdr->creds);
+	int at;
+	long r = set_attrs(&hdr->attrs, &at);
 
+	if (r < 0) {
+		report(PB_PHASE_ATTRS, at, r);
+		return -1;
+	}
+	r = set_creds(&hdr->creds);
 	if (r < 0) {
 		report(PB_PHASE_CREDS, -1, r);
 		return -1;

@@ -18,6 +18,7 @@
  *   pbhelper traceme SIG [h]    PTRACE_TRACEME, then raise(SIG) (h: with a handler
  *                               printing "handled SIG"); prints "after SIG"
  *   pbhelper maps               its mappings as "perms name", sorted (no addresses)
+ *   pbhelper attrs              cwd, umask, nice, session, no_new_privs, two rlimits
  *   pbhelper creds              AT_SECURE, ids, capabilities, dumpable, pdeathsig,
  *                               RLIMIT_STACK: what exec decides about privilege
  *   pbhelper count              counts SIGINT and SIGRTMIN+1; reads lines from
@@ -43,6 +44,7 @@
 #include <sys/wait.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -458,6 +460,24 @@ static int state(void)
 	return 0;
 }
 
+/* "attrs": what a launcher sets between fork and exec (compared with fork+set+execve's). */
+static int attrs(void)
+{
+	char cwd[4096];
+	struct rlimit nofile, core;
+	mode_t mask = umask(0);
+
+	umask(mask);
+	getrlimit(RLIMIT_NOFILE, &nofile);
+	getrlimit(RLIMIT_CORE, &core);
+	errno = 0;
+	printf("cwd=%s umask=%04o nice=%d session_leader=%d nnp=%d\n", getcwd(cwd, sizeof(cwd)) ? cwd : "?",
+	       (unsigned)mask, getpriority(PRIO_PROCESS, 0), getsid(0) == getpid(), prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
+	printf("nofile=%lld:%lld core=%lld:%lld\n", (long long)nofile.rlim_cur, (long long)nofile.rlim_max,
+	       (long long)core.rlim_cur, (long long)core.rlim_max);
+	return 0;
+}
+
 /* "creds": what exec decided about who the program is (compared with execve's). */
 static int creds(void)
 {
@@ -599,6 +619,8 @@ int main(int argc, char **argv)
 		return count();
 	if (argc >= 2 && strcmp(argv[1], "creds") == 0)
 		return creds();
+	if (argc >= 2 && strcmp(argv[1], "attrs") == 0)
+		return attrs();
 	if (argc >= 2 && strcmp(argv[1], "maps") == 0)
 		return maps();
 	if (argc >= 3 && strcmp(argv[1], "siginfo") == 0) {
@@ -628,7 +650,7 @@ int main(int argc, char **argv)
 		printf("after %d\n", sig);
 		return 0;
 	}
-	fprintf(stderr, "usage: pbhelper report|exit N|echo|sleep|listen|look PATH...|kill SIG|state|count|siginfo SIG|maps|creds|"
+	fprintf(stderr, "usage: pbhelper report|exit N|echo|sleep|listen|look PATH...|kill SIG|state|count|siginfo SIG|maps|creds|attrs|"
 		"traceme SIG [h]\n");
 	return 2;
 }

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DOC: process attributes. What a launcher sets between fork and exec
+ * (posix_spawn's attributes, setsid(1), nice(1), prlimit(1), env -C,
+ * setpriv --no-new-privs): checked when they are set, carried in the plan,
+ * applied by the stub after the namespace and the fds and before the
+ * credentials (launch/stub/stub.c set_attrs), so in place and spawned alike.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/capability.h>
+
+#include "core/error.h"
+#include "launch/launch.h"
+
+PB_API int pb_set_cwd(struct pb_builder *b, const char *path)
+{
+	struct stat st;
+
+	if (!path || !path[0] || strlen(path) >= PB_ATTR_CWD_MAX)
+		return -EINVAL;
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if (access(path, X_OK) < 0)
+		return -errno;
+	memcpy(b->attrs.cwd, path, strlen(path) + 1);
+	b->attrs.flags |= PB_ATTR_CWD;
+	return 0;
+}
+
+PB_API int pb_set_umask(struct pb_builder *b, unsigned mode)
+{
+	if (mode > 0777)
+		return -EINVAL;
+	b->attrs.umask = mode;
+	b->attrs.flags |= PB_ATTR_UMASK;
+	return 0;
+}
+
+PB_API int pb_set_nice(struct pb_builder *b, int nice)
+{
+	struct rlimit rl;
+
+	if (nice < -20 || nice > 19)
+		return -EINVAL;
+	errno = 0;
+	/* below ours takes CAP_SYS_NICE or RLIMIT_NICE (20 - nice), as setpriority(2) checks */
+	if (nice < getpriority(PRIO_PROCESS, 0) && errno == 0 && !(pb_effective_caps() & (1ull << CAP_SYS_NICE)) &&
+	    (getrlimit(RLIMIT_NICE, &rl) < 0 || (rlim_t)(20 - nice) > rl.rlim_cur))
+		return -EPERM;
+	b->attrs.nice = nice;
+	b->attrs.flags |= PB_ATTR_NICE;
+	return 0;
+}
+
+PB_API int pb_set_rlimit(struct pb_builder *b, int resource, uint64_t soft, uint64_t hard)
+{
+	struct pb_wire_rlimit *slot = NULL;
+	struct rlimit now;
+
+	if (resource < 0 || resource >= RLIM_NLIMITS || soft > hard || getrlimit(resource, &now) < 0)
+		return -EINVAL;
+	if (hard > now.rlim_max && !(pb_effective_caps() & (1ull << CAP_SYS_RESOURCE)))
+		return -EPERM; /* raising the hard limit takes CAP_SYS_RESOURCE, as setrlimit(2) says */
+	for (uint32_t i = 0; i < b->attrs.nrlimits; i++)
+		if (b->attrs.rlimits[i].resource == (uint32_t)resource)
+			slot = &b->attrs.rlimits[i];
+	if (!slot && b->attrs.nrlimits == PB_ATTR_MAX_RLIMITS)
+		return -E2BIG;
+	if (!slot)
+		slot = &b->attrs.rlimits[b->attrs.nrlimits++];
+	*slot = (struct pb_wire_rlimit){.resource = (uint32_t)resource, .cur = soft, .max = hard};
+	return 0;
+}
+
+PB_API int pb_set_setsid(struct pb_builder *b, int on)
+{
+	/* in place the caller becomes the program: a group leader cannot setsid (setsid(1) forks then) */
+	if (on && b->in_place && getpgrp() == getpid())
+		return -EPERM;
+	b->attrs.flags = on ? b->attrs.flags | PB_ATTR_SETSID : b->attrs.flags & ~PB_ATTR_SETSID;
+	return 0;
+}
+
+PB_API int pb_set_no_new_privs(struct pb_builder *b, int on)
+{
+	if (!on)
+		return 0; /* it cannot be unset, and is inherited as it is */
+	b->attrs.flags |= PB_ATTR_NNP;
+	return 0;
+}
+
+void pb_attrs_explain(const struct pb_builder *b, int step, int e, struct pb_error *err)
+{
+	char what[PB_ATTR_CWD_MAX + 32];
+
+	if (step == PB_ATTR_AT_SETSID)
+		snprintf(what, sizeof(what), "setsid");
+	else if (step >= PB_ATTR_AT_RLIMIT && step < PB_ATTR_AT_NICE)
+		snprintf(what, sizeof(what), "setting resource limit %u",
+			 b->attrs.rlimits[step - PB_ATTR_AT_RLIMIT].resource);
+	else if (step == PB_ATTR_AT_NICE)
+		snprintf(what, sizeof(what), "setting nice %d", b->attrs.nice);
+	else if (step == PB_ATTR_AT_CWD)
+		snprintf(what, sizeof(what), "changing directory to %s", b->attrs.cwd);
+	else
+		snprintf(what, sizeof(what), "setting no_new_privs");
+	pb_err_set(err, "apply", e == EACCES || e == EPERM ? PB_EACCES : PB_ESYS, e, "%s: %s", what, strerror(e));
+}

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Process attributes (pb_set_cwd, _umask, _nice, _rlimit, _setsid,
+ * _no_new_privs; run's --chdir, --umask, --nice, --rlimit, --setsid,
+ * --no-new-privs): what the program sees equals what fork, the same calls and
+ * execve give it, in place, spawned and through the library; each value is
+ * refused when it is set.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "procbuilder.h"
+#include "tests/common/built.h"
+#include "tests/common/run.h"
+
+#define PB "build/procbuilder"
+#define H "build/tests/helpers/pbhelper-static"
+
+static char *env[] = {"PATH=/usr/bin:/bin", NULL};
+
+/* fork, the same settings, execve: the reference. */
+static char *reference(void)
+{
+	char helper[4096], *out;
+	int p[2], status;
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	cr_assert(realpath(H, helper));
+	cr_assert_eq(pipe(p), 0);
+	pid = fork();
+	if (pid == 0) {
+		struct rlimit nofile = {100, 200};
+		dup2(p[1], 1);
+		if (setsid() < 0 || setrlimit(RLIMIT_NOFILE, &nofile) < 0 || setpriority(PRIO_PROCESS, 0, 5) < 0 ||
+		    chdir("/usr") < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+			_exit(99);
+		umask(027);
+		execve(helper, (char *[]){helper, "attrs", NULL}, env);
+		_exit(98);
+	}
+	close(p[1]);
+	out = calloc(1, 4096);
+	while ((n = read(p[0], out + len, 4095 - len)) > 0)
+		len += (size_t)n;
+	close(p[0]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "reference status %x", status);
+	return out;
+}
+
+Test(attrs, cli_in_place_and_spawned_like_fork_set_execve)
+{
+	char *want = reference(), helper[4096];
+
+	cr_assert(realpath(H, helper));
+	for (int spawn = 0; spawn < 2; spawn++) {
+		char *argv[] = {PB, "run", spawn ? "--spawn" : "--close-fds", "--chdir", "/usr", "--umask", "027",
+				"--nice", "5", "--rlimit", "nofile=100:200", "--setsid", "--no-new-privs", helper, "attrs", NULL};
+		struct run_result r;
+		cr_assert_eq(run_cmd(argv, env, &r), 0);
+		cr_assert_eq(r.exit_code, 0, "%s", r.err);
+		cr_assert_str_eq(r.out, want, "%s:\n%s\nexecve:\n%s", spawn ? "spawned" : "in place", r.out, want);
+		run_result_free(&r);
+	}
+	free(want);
+}
+
+static struct pb_builder *builder(void)
+{
+	struct pb_builder *b;
+	struct pb_error err;
+	char helper[4096];
+	const char *argv[2] = {helper, "attrs"};
+	int fd;
+
+	cr_assert(realpath(H, helper));
+	fd = open(helper, O_RDONLY | O_CLOEXEC);
+	cr_assert_eq(pb_builder_new(helper, -1, fd, &b, &err), 0, "%s", err.msg);
+	close(fd);
+	cr_assert_eq(pb_add_arguments(b, argv, 2), 0);
+	cr_assert_eq(pb_add_environment(b, (const char *const *)env, 1), 0);
+	return b;
+}
+
+Test(attrs, library_like_fork_set_execve)
+{
+	char *want = reference(), *out = NULL;
+	struct pb_builder *b = builder();
+	struct pb_error err;
+	int status;
+
+	cr_assert_eq(pb_set_cwd(b, "/usr"), 0);
+	cr_assert_eq(pb_set_umask(b, 027), 0);
+	cr_assert_eq(pb_set_nice(b, 5), 0);
+	cr_assert_eq(pb_set_rlimit(b, RLIMIT_NOFILE, 100, 200), 0);
+	cr_assert_eq(pb_set_setsid(b, 1), 0);
+	cr_assert_eq(pb_set_no_new_privs(b, 1), 0);
+	cr_assert_eq(build_and_collect(b, &out, &status, &err), 0, "%s", err.msg);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_assert_str_eq(out, want);
+	free(out);
+	free(want);
+	pb_builder_free(b);
+}
+
+Test(attrs, refused_when_set)
+{
+	struct pb_builder *b = builder();
+
+	cr_assert_eq(pb_set_cwd(b, "/nonexistent/dir"), -ENOENT);
+	cr_assert_eq(pb_set_cwd(b, "/etc/hostname"), -ENOTDIR);
+	cr_assert_eq(pb_set_cwd(b, ""), -EINVAL);
+	cr_assert_eq(pb_set_umask(b, 01000), -EINVAL);
+	cr_assert_eq(pb_set_nice(b, -21), -EINVAL);
+	cr_assert_eq(pb_set_nice(b, 20), -EINVAL);
+	cr_assert_eq(pb_set_rlimit(b, RLIMIT_NOFILE, 10, 5), -EINVAL, "soft above hard");
+	cr_assert_eq(pb_set_rlimit(b, 1000, 1, 1), -EINVAL);
+	pb_builder_free(b);
+}
+
+/* Without privilege: a lower nice and a higher hard limit are refused at once, as setpriority/setrlimit would. */
+Test(attrs, privilege_refused_when_set)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct pb_builder *b;
+		struct pb_error err;
+		struct rlimit rl;
+		int fd = open(H, O_RDONLY | O_CLOEXEC);
+		if (geteuid() == 0 && (setgid(65534) < 0 || setuid(65534) < 0))
+			_exit(97);
+		getrlimit(RLIMIT_NOFILE, &rl);
+		if (pb_builder_new_self("x", -1, fd, &b, &err) < 0)
+			_exit(96);
+		_exit(pb_set_nice(b, -5) != -EPERM ? 1 :
+		      rl.rlim_max != RLIM_INFINITY && pb_set_rlimit(b, RLIMIT_NOFILE, 10, rl.rlim_max + 1) != -EPERM ? 2 :
+		      pb_set_nice(b, 5) != 0 ? 3 : 0);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %x", status);
+}
+
+/* A directory gone between the call and the build: one line naming it, no process left. */
+Test(attrs, a_failure_at_apply_names_the_attribute)
+{
+	char dir[] = "/tmp/pb-attrs-XXXXXX", *out = NULL;
+	struct pb_builder *b = builder();
+	struct pb_error err;
+	int status;
+
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(pb_set_cwd(b, dir), 0);
+	rmdir(dir);
+	cr_assert_lt(build_and_collect(b, &out, &status, &err), 0);
+	cr_assert(strstr(err.msg, "changing directory to") && strstr(err.msg, dir) &&
+		  strstr(err.msg, "No such file or directory"), "%s", err.msg);
+	pb_builder_free(b);
+}
