@@ -45,6 +45,21 @@ static int set_env(struct pb_launch_opts *o, char *assignment)
 	return 0;
 }
 
+/* env -u NAME: every NAME=... goes; NAME may not hold '=' (as env says). */
+static int unset_env(struct pb_launch_opts *o, const char *name)
+{
+	size_t len = strlen(name), n = 0;
+
+	if (len == 0 || strchr(name, '='))
+		return -EINVAL;
+	for (size_t i = 0; i < o->envc; i++)
+		if (strncmp(o->env[i], name, len) != 0 || o->env[i][len] != '=')
+			o->env[n++] = o->env[i];
+	o->envc = n;
+	o->env[n] = NULL;
+	return 0;
+}
+
 static int copy_environ(struct pb_launch_opts *o)
 {
 	size_t n = 0;
@@ -338,6 +353,7 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 	static const struct option longopts[] = {
 		{"env", required_argument, NULL, 'e'},
 		{"ignore-environment", no_argument, NULL, 'i'},
+		{"unset", required_argument, NULL, 'u'},
 		{"argv0", required_argument, NULL, 'a'},
 		{"seed", required_argument, NULL, 's'},
 		{"json", no_argument, NULL, 'j'},
@@ -380,11 +396,17 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 	if (copy_environ(o) < 0)
 		return PB_EXIT_ERROR;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:e:ih", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:e:iu:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'e':
 			if (set_env(o, optarg) < 0) {
 				pb_cli_error(cmd, "-e wants NAME=VALUE, not '%s'", optarg);
+				return PB_EXIT_USAGE;
+			}
+			break;
+		case 'u':
+			if (unset_env(o, optarg) < 0) {
+				pb_cli_error(cmd, "-u wants a variable name without '=', not '%s'", optarg);
 				return PB_EXIT_USAGE;
 			}
 			break;

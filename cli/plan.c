@@ -21,6 +21,8 @@ void pb_cli_plan_help(FILE *f)
 	      "with --seed the plan is the same on every run.\n\n"
 	      "  -e, --env NAME=VALUE      set a variable (repeatable)\n"
 	      "  -i, --ignore-environment  start with an empty environment\n"
+	      "  -u, --unset NAME          remove NAME from the environment (repeatable; in order\n"
+	      "                            with -e and -i, as env applies them)\n"
 	      "      --argv0 NAME          argv[0] for the program\n"
 	      "      --seed N              deterministic addresses and AT_RANDOM\n"
 	      "      --json                one JSON object\n"

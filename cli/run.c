@@ -22,6 +22,8 @@ void pb_cli_run_help(FILE *f)
 	      "run as /bin/sh PROG ARGS... (--argv0 is then dropped, as execvp drops argv[0]).\n\n"
 	      "  -e, --env NAME=VALUE      set a variable (repeatable)\n"
 	      "  -i, --ignore-environment  start with an empty environment\n"
+	      "  -u, --unset NAME          remove NAME from the environment (repeatable; in order\n"
+	      "                            with -e and -i, as env applies them)\n"
 	      "      --argv0 NAME          argv[0] for the program (default: PROG as given)\n"
 	      "      --seed N              deterministic addresses and AT_RANDOM (for debugging)\n"
 	      "      --close-fds           pass only fds 0, 1, 2 and those --fd/--listen name\n"

@@ -156,6 +156,13 @@ PB_API int pb_builder_new_self(const char *name, int job_fd, int exec_fd,
 PB_API int pb_add_arguments(struct pb_builder *b, const char *const *args, size_t n);
 PB_API int pb_add_environment(struct pb_builder *b, const char *const *vars, size_t n);
 /*
+ * Editing what was added (the builder starts with an empty environment, as
+ * execve's envp): pb_unset_environment removes every NAME=... (env -u; -EINVAL
+ * for an empty name or one holding '='), pb_clear_environment all (env -i).
+ */
+PB_API int pb_unset_environment(struct pb_builder *b, const char *name);
+PB_API int pb_clear_environment(struct pb_builder *b);
+/*
  * The pathname the program sees (AT_EXECFN, the top of its stack); also the
  * path binfmt_misc extensions are matched on (without it the program is a bare
  * fd, as for execveat(fd, "", AT_EMPTY_PATH), and extensions do not match).

@@ -135,6 +135,32 @@ PB_API int pb_add_environment(struct pb_builder *b, const char *const *vars, siz
 	return append(&b->envp, &b->envc, vars, n);
 }
 
+PB_API int pb_unset_environment(struct pb_builder *b, const char *name)
+{
+	size_t len = name ? strlen(name) : 0, n = 0;
+
+	if (len == 0 || strchr(name, '='))
+		return -EINVAL;
+	for (size_t i = 0; i < b->envc; i++) {
+		if (strncmp(b->envp[i], name, len) == 0 && b->envp[i][len] == '=')
+			free(b->envp[i]);
+		else
+			b->envp[n++] = b->envp[i];
+	}
+	b->envc = n;
+	b->envp[n] = NULL;
+	return 0;
+}
+
+PB_API int pb_clear_environment(struct pb_builder *b)
+{
+	for (size_t i = 0; i < b->envc; i++)
+		free(b->envp[i]);
+	b->envc = 0;
+	b->envp[0] = NULL;
+	return 0;
+}
+
 PB_API int pb_set_execfn(struct pb_builder *b, const char *path)
 {
 	char *p = strdup(path);
@@ -465,29 +491,33 @@ static int read_hello(struct pb_builder *b, struct pb_stub_waiter *w, struct pb_
 	return 0;
 }
 
+/* The header (~5 KiB with the attributes) lives on the heap: procbuilder runs on a 16 KiB stack. */
 static int send_plan(struct pb_builder *b, struct pb_ctx *ctx, bool exe_in_mm, uint64_t tramp,
 		     const struct pb_wire_creds *creds, struct pb_error *err)
 {
-	struct pb_plan_hdr hdr = {.exe_in_mm = exe_in_mm, .tramp = tramp, .fd_high = pb_wire_fd_high(b),
-				  .creds = *creds};
+	struct pb_plan_hdr *hdr = calloc(1, sizeof(*hdr));
 	int fds[1 + PB_PLAN_MAX_FILES + PB_PLAN_MAX_FDS];
 	char cbuf[CMSG_SPACE(sizeof(fds))];
 	size_t nfds;
-	struct iovec iov = {&hdr, sizeof(hdr)};
+	struct iovec iov = {hdr, sizeof(*hdr)};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf};
 	struct cmsghdr *c;
 	int planfd, r;
 
-	planfd = pb_wire_plan(b, ctx, &hdr, false, err);
+	if (!hdr)
+		return pb_err_set(err, "launch", PB_ENOMEM, 0, "out of memory");
+	*hdr = (struct pb_plan_hdr){.exe_in_mm = exe_in_mm, .tramp = tramp, .fd_high = pb_wire_fd_high(b),
+				    .creds = *creds};
+	r = planfd = pb_wire_plan(b, ctx, hdr, false, err);
 	if (planfd < 0)
-		return planfd;
+		goto out;
 	fds[0] = planfd;
 	for (size_t i = 0; i < ctx->plan.nfiles; i++)
 		fds[1 + i] = ctx->plan.files[i].fd;
-	hdr.nfds = (uint32_t)b->nfds;
+	hdr->nfds = (uint32_t)b->nfds;
 	for (size_t i = 0; i < b->nfds; i++) {
 		fds[1 + ctx->plan.nfiles + i] = b->fds[i].fd;
-		hdr.fd_target[i] = b->fds[i].target;
+		hdr->fd_target[i] = b->fds[i].target;
 	}
 	nfds = 1 + ctx->plan.nfiles + b->nfds;
 	msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
@@ -501,6 +531,8 @@ static int send_plan(struct pb_builder *b, struct pb_ctx *ctx, bool exe_in_mm, u
 	while (r < 0 && errno == EINTR);
 	r = r < 0 ? pb_err_sys(err, "launch", -errno, "sending the plan to the stub") : 0;
 	close(planfd);
+out:
+	free(hdr);
 	return r;
 }
 

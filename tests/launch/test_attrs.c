@@ -169,3 +169,50 @@ Test(attrs, a_failure_at_apply_names_the_attribute)
 		  strstr(err.msg, "No such file or directory"), "%s", err.msg);
 	pb_builder_free(b);
 }
+
+/* -u/--unset and pb_unset_environment / pb_clear_environment edit the environment as env -u and env -i do. */
+Test(attrs, environment_editing_like_env)
+{
+	char *pb_argv[] = {PB, "run", "-i", "-e", "A=1", "-e", "B=2", "-u", "A", "-e", "C=3", "/usr/bin/env", NULL};
+	char *env_argv[] = {"/usr/bin/env", "-i", "A=1", "B=2", "/usr/bin/env", "-u", "A", "C=3", "/usr/bin/env", NULL};
+	const char *vars[] = {"X=1", "Y=2", "X=3"};
+	struct pb_builder *b;
+	struct pb_error err;
+	struct run_result p, e;
+	char *out = NULL;
+	int status, fd = open("/usr/bin/env", O_RDONLY | O_CLOEXEC);
+
+	cr_assert_eq(run_cmd(pb_argv, env, &p), 0);
+	cr_assert_eq(run_cmd(env_argv, env, &e), 0);
+	cr_assert_eq(p.exit_code, 0, "%s", p.err);
+	cr_assert_str_eq(p.out, e.out);
+	cr_assert_str_eq(p.out, "B=2\nC=3\n");
+	run_result_free(&p);
+	run_result_free(&e);
+	cr_assert_eq(run_cmd((char *[]){PB, "run", "-u", "A=B", "/bin/true", NULL}, env, &p), 0);
+	cr_assert_eq(p.exit_code, 2, "%s", p.err);
+	run_result_free(&p);
+	/* the library */
+	cr_assert_eq(pb_builder_new("/usr/bin/env", -1, fd, &b, &err), 0, "%s", err.msg);
+	close(fd);
+	cr_assert_eq(pb_add_arguments(b, (const char *const[]){"env"}, 1), 0);
+	cr_assert_eq(pb_add_environment(b, vars, 3), 0);
+	cr_assert_eq(pb_unset_environment(b, "X"), 0);
+	cr_assert_eq(pb_unset_environment(b, "X=1"), -EINVAL);
+	cr_assert_eq(pb_unset_environment(b, ""), -EINVAL);
+	cr_assert_eq(build_and_collect(b, &out, &status, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(out, "Y=2\n");
+	free(out);
+	pb_builder_free(b);
+	fd = open("/usr/bin/env", O_RDONLY | O_CLOEXEC);
+	cr_assert_eq(pb_builder_new("/usr/bin/env", -1, fd, &b, &err), 0, "%s", err.msg);
+	close(fd);
+	cr_assert_eq(pb_add_arguments(b, (const char *const[]){"env"}, 1), 0);
+	cr_assert_eq(pb_add_environment(b, vars, 3), 0);
+	cr_assert_eq(pb_clear_environment(b), 0);
+	cr_assert_eq(pb_add_environment(b, (const char *const[]){"Z=9"}, 1), 0);
+	cr_assert_eq(build_and_collect(b, &out, &status, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(out, "Z=9\n");
+	free(out);
+	pb_builder_free(b);
+}
