@@ -836,6 +836,18 @@ static int said_for(const char *cmd, const char *opt, const char *value, int r)
 	return r;
 }
 
+static int set_reservation(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd)
+{
+	int r = pb_set_reservation(b, o->reserve, o->keep_reservation);
+
+	if (r == -EINVAL)
+		pb_cli_error(cmd, "--reserve wants low-half, none, asan, tsan, msan or START-END in page-aligned hex, "
+			     "not '%s'", o->reserve);
+	else
+		said(cmd, r);
+	return r;
+}
+
 static int apply_attrs(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd)
 {
 	char v[32];
@@ -883,7 +895,7 @@ int pb_launch_apply(const struct pb_launch_opts *o, struct pb_builder *b, const 
 	if (r == 0 && o->nns_specs)
 		r = add_ns_specs(o, b, cmd);
 	if (r == 0 && (o->reserve || o->keep_reservation))
-		r = said(cmd, pb_set_reservation(b, o->reserve, o->keep_reservation));
+		r = set_reservation(o, b, cmd);
 	if (r == 0)
 		r = apply_attrs(o, b, cmd);
 	return r;

@@ -218,8 +218,11 @@ PB_API int pb_set_vdso(struct pb_builder *b, enum pb_vdso_policy policy, int fd)
 
 PB_API int pb_set_reservation(struct pb_builder *b, const char *range, int keep)
 {
-	char *r = range ? strdup(range) : NULL;
+	char *r;
 
+	if (pb_registry_check_reserve_range(range) < 0)
+		return -EINVAL; /* now, not as the reserve stage's failure at build */
+	r = range ? strdup(range) : NULL;
 	if (range && !r)
 		return -ENOMEM;
 	free(b->reserve_range);

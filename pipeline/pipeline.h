@@ -34,6 +34,9 @@ const struct pb_stage_def *pb_registry_find(const struct pb_registry *reg, const
  *   const struct pb_stage_def pb_plugin_stages[] = {{...}, {0}};
  * built against procbuilder/stage.h alone (docs/pipeline.md).
  */
+/* Whether range is a reserve stage range (low-half, none, asan, tsan, msan, START-END): 0 or -EINVAL. */
+int pb_registry_check_reserve_range(const char *range);
+
 /* Loads a plugin and adds its stages. 0 or a negative errno with err filled. */
 int pb_registry_load_plugin(struct pb_registry *reg, const char *path, struct pb_error *err);
 

@@ -21,6 +21,11 @@ static int check_range(const char *v)
 	return strcmp(v, "none") == 0 ? 0 : pb_reserve_range(v, 4096, &lo, &hi);
 }
 
+int pb_registry_check_reserve_range(const char *range)
+{
+	return range ? check_range(range) : 0;
+}
+
 static const struct pb_opt_schema no_opts[] = {{0}};
 static const char *const no_stages[] = {NULL};
 static const struct pb_opt_schema parse_opts[] = {

@@ -126,6 +126,10 @@ Test(attrs, refused_when_set)
 	cr_assert_eq(pb_set_nice(b, 20), -EINVAL);
 	cr_assert_eq(pb_set_rlimit(b, RLIMIT_NOFILE, 10, 5), -EINVAL, "soft above hard");
 	cr_assert_eq(pb_set_rlimit(b, 1000, 1, 1), -EINVAL);
+	cr_assert_eq(pb_set_reservation(b, "bogus", 0), -EINVAL, "it was accepted and failed at build");
+	cr_assert_eq(pb_set_reservation(b, "20000-10000", 0), -EINVAL);
+	cr_assert_eq(pb_set_reservation(b, "asan", 0), 0);
+	cr_assert_eq(pb_set_reservation(b, "none", 0), 0);
 	pb_builder_free(b);
 }
 
