@@ -54,6 +54,9 @@ struct pb_launch_opts {
 	struct { int resource; uint64_t soft, hard; } rlimits[16];
 	int nrlimits;
 	bool setsid, no_new_privs;
+	uint64_t sigdefault;	/* --default-signal: bit n-1, signal n */
+	uint64_t cpus[16];	/* --cpu-list */
+	bool cpus_given;
 	bool attrs_given;	/* any of them (plan refuses them: it makes no process) */
 	int ngdb_ex;
 	char *path;		/* the program as found in PATH (owned) */

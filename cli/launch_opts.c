@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <sys/resource.h>
@@ -318,6 +319,65 @@ static int parse_rlimit(struct pb_launch_opts *o, const char *spec)
 	return 0;
 }
 
+/*
+ * env --default-signal[=SIG,...]: none given means every signal env can
+ * set, that is all but SIGKILL, SIGSTOP and the C library's own 32 and 33
+ * (SIGRTMIN is 34), which env leaves as they are.
+ */
+static int parse_signals(const char *list, uint64_t *mask)
+{
+	char buf[256], *save = NULL;
+
+	if (!list || !list[0]) {
+		*mask |= ~0ull & ~(1ull << (SIGKILL - 1)) & ~(1ull << (SIGSTOP - 1)) & ~(3ull << 31);
+		return 0;
+	}
+	if (strlen(list) >= sizeof(buf))
+		return -1;
+	strcpy(buf, list);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *end;
+		long sig = strtol(t, &end, 10);
+		if (*end) { /* a name, with or without SIG */
+			const char *name = strncmp(t, "SIG", 3) == 0 ? t + 3 : t;
+			sig = 0;
+			for (int s = 1; s < 65 && !sig; s++)
+				if (sigabbrev_np(s) && strcmp(sigabbrev_np(s), name) == 0)
+					sig = s;
+		}
+		if (sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP)
+			return -1;
+		*mask |= 1ull << (sig - 1);
+	}
+	return 0;
+}
+
+/* taskset -c: "0-3,6" into a 1024-CPU mask. */
+static int parse_cpu_list(const char *list, uint64_t cpus[16])
+{
+	const char *p = list;
+
+	memset(cpus, 0, 16 * sizeof(uint64_t));
+	while (*p) {
+		char *end;
+		long lo = strtol(p, &end, 10), hi = lo;
+		if (end == p || lo < 0)
+			return -1;
+		if (*end == '-') {
+			p = end + 1;
+			hi = strtol(p, &end, 10);
+			if (end == p)
+				return -1;
+		}
+		if (hi < lo || hi >= 1024 || (*end && *end != ','))
+			return -1;
+		for (long c = lo; c <= hi; c++)
+			cpus[c / 64] |= 1ull << (c % 64);
+		p = *end ? end + 1 : end;
+	}
+	return p == list ? -1 : 0;
+}
+
 /* The process attributes' options; -1 after saying what is wrong. */
 static int parse_attr_opt(struct pb_launch_opts *o, int c, const char *arg, const char *cmd)
 {
@@ -328,6 +388,18 @@ static int parse_attr_opt(struct pb_launch_opts *o, int c, const char *arg, cons
 	switch (c) {
 	case 'D': o->chdir = arg; return 0;
 	case 'Z': o->setsid = true; return 0;
+	case 'g':
+		if (parse_signals(arg, &o->sigdefault) == 0)
+			return 0;
+		pb_cli_error(cmd, "--default-signal wants SIG[,SIG...] (names as kill -l, or numbers), not '%s'", arg);
+		return -1;
+	case 'k':
+		if (parse_cpu_list(arg, o->cpus) == 0) {
+			o->cpus_given = true;
+			return 0;
+		}
+		pb_cli_error(cmd, "--cpu-list wants CPU numbers and ranges as taskset -c takes them (0-3,6), not '%s'", arg);
+		return -1;
 	case 'Q': o->no_new_privs = true; return 0;
 	case 'l':
 		if (parse_rlimit(o, arg) == 0)
@@ -373,6 +445,8 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 		{"rlimit", required_argument, NULL, 'l'},
 		{"setsid", no_argument, NULL, 'Z'},
 		{"no-new-privs", no_argument, NULL, 'Q'},
+		{"default-signal", optional_argument, NULL, 'g'},
+		{"cpu-list", required_argument, NULL, 'k'},
 		{"gdb", no_argument, NULL, 'G'},
 		{"no-ptrace", no_argument, NULL, 'N'},
 		{"spawn", no_argument, NULL, 'W'},
@@ -465,7 +539,7 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 			}
 			o->trace_file = optarg;
 			break;
-		case 'D': case 'U': case 'Y': case 'l': case 'Z': case 'Q':
+		case 'D': case 'U': case 'Y': case 'l': case 'Z': case 'Q': case 'g': case 'k':
 			if (parse_attr_opt(o, c, optarg, cmd) < 0)
 				return PB_EXIT_USAGE;
 			break;
@@ -563,6 +637,9 @@ const char pb_launch_build_help[] =
 	"      --rlimit NAME=SOFT[:HARD]  a resource limit, NAME as prlimit names it (nofile,\n"
 	"                            stack, core, as, ...), a number or unlimited (repeatable)\n"
 	"      --setsid              a new session (setsid)\n"
+	"      --default-signal[=SIG,...]  those signals (all, without a list) back to their\n"
+	"                            default action, not ignored (env --default-signal)\n"
+	"      --cpu-list LIST       run on these CPUs: 0-3,6 (taskset -c)\n"
 	"      --no-new-privs        set no_new_privs before the exec (setpriv --no-new-privs):\n"
 	"                            set-id bits and file capabilities then give nothing\n"
 	"      --trace-file PATH     ... appended to PATH instead, away from the program's\n"
@@ -870,6 +947,10 @@ static int apply_attrs(const struct pb_launch_opts *o, struct pb_builder *b, con
 		r = said_for(cmd, "--setsid", "", pb_set_setsid(b, 1));
 	if (r == 0 && o->no_new_privs)
 		r = said_for(cmd, "--no-new-privs", "", pb_set_no_new_privs(b, 1));
+	if (r == 0 && o->sigdefault)
+		r = said_for(cmd, "--default-signal", "", pb_set_sigdefault(b, o->sigdefault));
+	if (r == 0 && o->cpus_given)
+		r = said_for(cmd, "--cpu-list", "", pb_set_affinity(b, o->cpus, 16));
 	return r;
 }
 

@@ -33,7 +33,8 @@ void pb_cli_plan_help(FILE *f)
 	      "                            KIND is kernel, file, anon, stack, reserve or kept)\n", f);
 	fputs(pb_launch_build_help, f);
 	fputs("  (--fd, --listen, --ns, --cgroup, --no-ptrace, --spawn, --stopped, --gdb, --close-fds and\n"
-	      "   the process attributes --chdir, --umask, --nice, --rlimit, --setsid, --no-new-privs\n"
+	      "   the process attributes --chdir, --umask, --nice, --rlimit, --setsid, --no-new-privs,\n"
+	      "   --default-signal, --cpu-list\n"
 	      "   are run's: plan makes no process)\n", f);
 	fputs(
 	      "  -h, --help                show this help\n"

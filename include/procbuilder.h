@@ -299,6 +299,17 @@ PB_API int pb_set_rlimit(struct pb_builder *b, int resource, uint64_t soft, uint
 PB_API int pb_set_setsid(struct pb_builder *b, int on);
 PB_API int pb_set_no_new_privs(struct pb_builder *b, int on);
 /*
+ * More of posix_spawn's attributes: pb_set_pgid (POSIX_SPAWN_SETPGROUP:
+ * setpgid(0, pgid), 0 for a group of its own; -EINVAL if negative),
+ * pb_set_sigdefault (POSIX_SPAWN_SETSIGDEF: bit n-1 puts signal n back to
+ * SIG_DFL; -EINVAL for SIGKILL or SIGSTOP), pb_set_affinity
+ * (sched_setaffinity: nwords 64-bit words, bit n is CPU n; -EINVAL unless
+ * one of them is a CPU we may run on).
+ */
+PB_API int pb_set_pgid(struct pb_builder *b, int pgid);
+PB_API int pb_set_sigdefault(struct pb_builder *b, uint64_t mask);
+PB_API int pb_set_affinity(struct pb_builder *b, const uint64_t *cpus, size_t nwords);
+/*
  * The signal mask the program starts with: bit n-1 blocks signal n
  * (posix_spawn's POSIX_SPAWN_SETSIGMASK). By default it is the calling
  * thread's at pb_builder_new. A caller that blocks SIGINT and SIGTERM

@@ -7,6 +7,9 @@
  * credentials (launch/stub/stub.c set_attrs), so in place and spawned alike.
  */
 #include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -97,6 +100,42 @@ PB_API int pb_set_no_new_privs(struct pb_builder *b, int on)
 	return 0;
 }
 
+PB_API int pb_set_pgid(struct pb_builder *b, int pgid)
+{
+	if (pgid < 0)
+		return -EINVAL;
+	b->attrs.pgid = pgid;
+	b->attrs.flags |= PB_ATTR_PGID;
+	return 0;
+}
+
+PB_API int pb_set_sigdefault(struct pb_builder *b, uint64_t mask)
+{
+	if (mask & ((1ull << (SIGKILL - 1)) | (1ull << (SIGSTOP - 1))))
+		return -EINVAL; /* their action cannot be changed: sigaction(2) */
+	b->attrs.sigdefault = mask;
+	b->attrs.flags = mask ? b->attrs.flags | PB_ATTR_SIGDEF : b->attrs.flags & ~PB_ATTR_SIGDEF;
+	return 0;
+}
+
+PB_API int pb_set_affinity(struct pb_builder *b, const uint64_t *cpus, size_t nwords)
+{
+	cpu_set_t ours;
+	bool any = false;
+
+	if (!cpus || nwords == 0 || nwords > 16 || sched_getaffinity(0, sizeof(ours), &ours) < 0)
+		return -EINVAL;
+	/* at least one CPU we may run on, or sched_setaffinity(2) says EINVAL */
+	for (size_t i = 0; i < nwords * 64 && i < CPU_SETSIZE; i++)
+		any |= (cpus[i / 64] >> (i % 64) & 1) && CPU_ISSET(i, &ours);
+	if (!any)
+		return -EINVAL;
+	memset(b->attrs.cpus, 0, sizeof(b->attrs.cpus));
+	memcpy(b->attrs.cpus, cpus, nwords * sizeof(uint64_t));
+	b->attrs.flags |= PB_ATTR_AFFINITY;
+	return 0;
+}
+
 void pb_attrs_explain(const struct pb_builder *b, int step, int e, struct pb_error *err)
 {
 	char what[PB_ATTR_CWD_MAX + 32];
@@ -108,6 +147,12 @@ void pb_attrs_explain(const struct pb_builder *b, int step, int e, struct pb_err
 			 b->attrs.rlimits[step - PB_ATTR_AT_RLIMIT].resource);
 	else if (step == PB_ATTR_AT_NICE)
 		snprintf(what, sizeof(what), "setting nice %d", b->attrs.nice);
+	else if (step == PB_ATTR_AT_PGID)
+		snprintf(what, sizeof(what), "setpgid %d", b->attrs.pgid);
+	else if (step == PB_ATTR_AT_SIGDEF)
+		snprintf(what, sizeof(what), "resetting signal dispositions");
+	else if (step == PB_ATTR_AT_AFFINITY)
+		snprintf(what, sizeof(what), "setting the CPU affinity");
 	else if (step == PB_ATTR_AT_CWD)
 		snprintf(what, sizeof(what), "changing directory to %s", b->attrs.cwd);
 	else

@@ -103,10 +103,13 @@ struct pb_inplace {
 #define PB_ATTR_UMASK (1u << 2)
 #define PB_ATTR_CWD (1u << 3)
 #define PB_ATTR_NNP (1u << 4)
+#define PB_ATTR_PGID (1u << 5)
+#define PB_ATTR_SIGDEF (1u << 6)
+#define PB_ATTR_AFFINITY (1u << 7)
 #define PB_ATTR_MAX_RLIMITS 16
 #define PB_ATTR_CWD_MAX 4096
 enum pb_attr_step { PB_ATTR_AT_SETSID, PB_ATTR_AT_RLIMIT, PB_ATTR_AT_NICE = PB_ATTR_AT_RLIMIT + PB_ATTR_MAX_RLIMITS,
-		    PB_ATTR_AT_CWD, PB_ATTR_AT_NNP };
+		    PB_ATTR_AT_CWD, PB_ATTR_AT_NNP, PB_ATTR_AT_PGID, PB_ATTR_AT_SIGDEF, PB_ATTR_AT_AFFINITY };
 
 struct pb_wire_attrs {
 	uint32_t flags;		/* PB_ATTR_* */
@@ -117,6 +120,10 @@ struct pb_wire_attrs {
 		uint32_t resource, pad;
 		uint64_t cur, max;
 	} rlimits[PB_ATTR_MAX_RLIMITS];
+	int32_t pgid;		/* setpgid(0, pgid) */
+	uint32_t pad;
+	uint64_t sigdefault;	/* bit n-1: signal n back to SIG_DFL */
+	uint64_t cpus[16];	/* sched_setaffinity, 1024 CPUs */
 	char cwd[PB_ATTR_CWD_MAX];	/* NUL-terminated */
 };
 

@@ -581,8 +581,17 @@ static long set_attrs(const struct pb_wire_attrs *a, int *at)
 {
 	long r = 0;
 
+	*at = PB_ATTR_AT_SIGDEF;
+	for (int sig = 1; (a->flags & PB_ATTR_SIGDEF) && sig <= 64; sig++) {
+		uint64_t dfl[4] = {0, 0, 0, 0}; /* struct k_sigaction: SIG_DFL, no flags, no restorer, empty mask */
+		if ((a->sigdefault >> (sig - 1) & 1) && (r = sys6(__NR_rt_sigaction, sig, (long)dfl, 0, 8, 0, 0)) < 0)
+			return r;
+	}
 	*at = PB_ATTR_AT_SETSID;
 	if ((a->flags & PB_ATTR_SETSID) && (r = sys3(__NR_setsid, 0, 0, 0)) < 0)
+		return r;
+	*at = PB_ATTR_AT_PGID;
+	if ((a->flags & PB_ATTR_PGID) && (r = sys3(__NR_setpgid, 0, a->pgid, 0)) < 0)
 		return r;
 	for (uint32_t i = 0; i < a->nrlimits && i < PB_ATTR_MAX_RLIMITS; i++) {
 		*at = PB_ATTR_AT_RLIMIT + (int)i;
@@ -592,6 +601,9 @@ static long set_attrs(const struct pb_wire_attrs *a, int *at)
 	}
 	*at = PB_ATTR_AT_NICE;
 	if ((a->flags & PB_ATTR_NICE) && (r = sys3(__NR_setpriority, 0 /* PRIO_PROCESS */, 0, a->nice)) < 0)
+		return r;
+	*at = PB_ATTR_AT_AFFINITY;
+	if ((a->flags & PB_ATTR_AFFINITY) && (r = sys3(__NR_sched_setaffinity, 0, sizeof(a->cpus), a->cpus)) < 0)
 		return r;
 	if (a->flags & PB_ATTR_UMASK)
 		sys3(__NR_umask, a->umask, 0, 0);

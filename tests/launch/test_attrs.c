@@ -8,6 +8,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,6 +218,90 @@ Test(attrs, environment_editing_like_env)
 	cr_assert_eq(pb_add_environment(b, (const char *const[]){"Z=9"}, 1), 0);
 	cr_assert_eq(build_and_collect(b, &out, &status, &err), 0, "%s", err.msg);
 	cr_assert_str_eq(out, "Z=9\n");
+	free(out);
+	pb_builder_free(b);
+}
+
+/* The same command under procbuilder run (both ways) and under the tool users know, with SIGUSR1 ignored. */
+static void same_as_tool(char *const *pb_opts, char *const *tool, const char *cmdline)
+{
+	struct run_result want, got;
+
+	for (int spawn = 0; spawn < 2; spawn++) {
+		{
+			char line[1024];
+			size_t len = 0;
+			len += (size_t)snprintf(line + len, sizeof(line) - len, "trap '' USR1; exec %s", PB);
+			len += (size_t)snprintf(line + len, sizeof(line) - len, " run%s", spawn ? " --spawn" : "");
+			for (int i = 0; pb_opts[i]; i++)
+				len += (size_t)snprintf(line + len, sizeof(line) - len, " %s", pb_opts[i]);
+			snprintf(line + len, sizeof(line) - len, " %s", cmdline);
+			cr_assert_eq(run_cmd((char *[]){"/bin/sh", "-c", line, NULL}, env, &got), 0);
+		}
+		{
+			char line[1024];
+			size_t len = (size_t)snprintf(line, sizeof(line), "trap '' USR1; exec");
+			for (int i = 0; tool[i]; i++)
+				len += (size_t)snprintf(line + len, sizeof(line) - len, " %s", tool[i]);
+			snprintf(line + len, sizeof(line) - len, " %s", cmdline);
+			cr_assert_eq(run_cmd((char *[]){"/bin/sh", "-c", line, NULL}, env, &want), 0);
+		}
+		cr_assert_eq(got.exit_code, 0, "%s", got.err);
+		cr_assert_str_eq(got.out, want.out, "%s: %s vs %s", spawn ? "spawned" : "in place", got.out, want.out);
+		run_result_free(&got);
+		run_result_free(&want);
+	}
+}
+
+Test(attrs, default_signal_like_env_and_cpu_list_like_taskset)
+{
+	same_as_tool((char *[]){NULL}, (char *[]){"/usr/bin/env", NULL}, "/bin/grep SigIgn /proc/self/status");
+	same_as_tool((char *[]){"--default-signal=USR1", NULL}, (char *[]){"/usr/bin/env", "--default-signal=USR1", NULL},
+		     "/bin/grep SigIgn /proc/self/status");
+	same_as_tool((char *[]){"--default-signal", NULL}, (char *[]){"/usr/bin/env", "--default-signal", NULL},
+		     "/bin/grep SigIgn /proc/self/status");
+	if (access("/usr/bin/taskset", X_OK) == 0)
+		same_as_tool((char *[]){"--cpu-list", "0", NULL}, (char *[]){"/usr/bin/taskset", "-c", "0", NULL},
+			     "/bin/grep Cpus_allowed_list /proc/self/status");
+}
+
+Test(attrs, pgid_sigdefault_affinity_refused_when_set)
+{
+	struct pb_builder *b = builder();
+	uint64_t none = 0, far[16] = {0};
+
+	far[15] = 1ull << 63; /* CPU 1023: not one of ours */
+	cr_assert_eq(pb_set_pgid(b, -1), -EINVAL);
+	cr_assert_eq(pb_set_pgid(b, 0), 0);
+	cr_assert_eq(pb_set_sigdefault(b, 1ull << (SIGKILL - 1)), -EINVAL);
+	cr_assert_eq(pb_set_sigdefault(b, 1ull << (SIGUSR1 - 1)), 0);
+	cr_assert_eq(pb_set_affinity(b, &none, 1), -EINVAL);
+	cr_assert_eq(pb_set_affinity(b, far, 16), -EINVAL);
+	pb_builder_free(b);
+}
+
+/* posix_spawn's SETPGROUP 0: the program leads a group of its own. */
+Test(attrs, pgid_zero_is_a_group_of_its_own)
+{
+	struct pb_builder *b;
+	struct pb_error err;
+	char helper[4096], *out = NULL;
+	int status, fd;
+	const char *argv[] = {helper, "state"};
+
+	cr_assert(realpath(H, helper));
+	fd = open(helper, O_RDONLY | O_CLOEXEC);
+	cr_assert_eq(pb_builder_new(helper, -1, fd, &b, &err), 0, "%s", err.msg);
+	close(fd);
+	cr_assert_eq(pb_add_arguments(b, argv, 2), 0);
+	cr_assert_eq(pb_set_pgid(b, 0), 0);
+	cr_assert_eq(build_and_collect(b, &out, &status, &err), 0, "%s", err.msg);
+	{
+		int pid = 0, pgid = 0;
+		cr_assert(sscanf(out, "pid=%d ppid=%*d pgid=%d", &pid, &pgid) == 2, "%s", out);
+		cr_assert_eq(pgid, pid, "%s", out);
+		cr_assert_neq(pgid, getpgrp());
+	}
 	free(out);
 	pb_builder_free(b);
 }
