@@ -75,58 +75,12 @@ static int copy_environ(struct pb_launch_opts *o)
 	return 0;
 }
 
-static bool is_exec_file(const char *path, int *ret_errno)
-{
-	struct stat st;
-
-	if (stat(path, &st) < 0) {
-		*ret_errno = errno;
-		return false;
-	}
-	if (!S_ISREG(st.st_mode) || access(path, X_OK) < 0) {
-		*ret_errno = EACCES;
-		return false;
-	}
-	return true;
-}
-
 /* PATH as the program will have it, or NULL. */
 static const char *env_path(const struct pb_launch_opts *o)
 {
 	for (size_t i = 0; i < o->envc; i++)
 		if (strncmp(o->env[i], "PATH=", 5) == 0)
 			return o->env[i] + 5;
-	return NULL;
-}
-
-/*
- * execvp's search in the environment the program gets (as env does): a name
- * with a slash is used as is; EACCES is remembered, ENOENT goes on.
- */
-static char *find_in_path(const char *prog, const char *path, int *ret_errno)
-{
-	int e = ENOENT;
-
-	if (strchr(prog, '/'))
-		return is_exec_file(prog, ret_errno) ? strdup(prog) : NULL;
-	if (!path)
-		path = "/bin:/usr/bin";
-	for (const char *p = path;; p++) {
-		const char *end = strchrnul(p, ':');
-		char *cand;
-		int ce;
-		if (asprintf(&cand, "%.*s%s%s", (int)(end - p), p, end == p ? "" : "/", prog) < 0)
-			return NULL;
-		if (is_exec_file(cand, &ce))
-			return cand;
-		free(cand);
-		if (ce == EACCES)
-			e = EACCES;
-		if (!*end)
-			break;
-		p = end;
-	}
-	*ret_errno = e;
 	return NULL;
 }
 
@@ -592,8 +546,8 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 	}
 	o->args = argv + optind;
 	o->nargs = argc - optind;
-	o->path = find_in_path(o->args[0], env_path(o), &e);
-	if (!o->path) {
+	e = -pb_find_program(o->args[0], env_path(o), &o->path); /* as execvp, in the program's environment */
+	if (e) {
 		pb_cli_error(cmd, "%s: %s", o->args[0], strerror(e));
 		return e == ENOENT ? 127 : 126;
 	}

@@ -156,6 +156,16 @@ PB_API int pb_builder_new_self(const char *name, int job_fd, int exec_fd,
 PB_API int pb_add_arguments(struct pb_builder *b, const char *const *args, size_t n);
 PB_API int pb_add_environment(struct pb_builder *b, const char *const *vars, size_t n);
 /*
+ * PATH search as posix_spawnp and execvp do it, for the exec_fd to open: a
+ * name with a slash is taken as it is, else each entry of path (the caller's
+ * getenv("PATH") for posix_spawnp's semantics; NULL: "/bin:/usr/bin") in
+ * turn. 0 and *ret (malloc'd), -ENOENT if nothing is found, -EACCES if only
+ * files we may not execute were. A file found that the kernel refuses as no
+ * format (a script without #!) is then PB_EPARSE at build, as posix_spawnp
+ * returns ENOEXEC; the /bin/sh fallback is execvp's and run's, not ours.
+ */
+PB_API int pb_find_program(const char *name, const char *path, char **ret);
+/*
  * Editing what was added (the builder starts with an empty environment, as
  * execve's envp): pb_unset_environment removes every NAME=... (env -u; -EINVAL
  * for an empty name or one holding '='), pb_clear_environment all (env -i).

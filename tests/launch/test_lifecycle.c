@@ -8,6 +8,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -141,4 +144,36 @@ Test(lifecycle, reaped_by_the_caller_is_echild)
 	cr_assert_eq(pb_wait(p, &status), -ECHILD);
 	cr_assert_eq(pb_wait_timeout(p, 100, &status), -ECHILD);
 	pb_built_free(p);
+}
+
+/* pb_find_program: posix_spawnp's / execvp's search, as the kernel and the shell would resolve the name. */
+Test(path, find_program_like_execvp)
+{
+	char dir[] = "/tmp/pb-path-XXXXXX", file[64], path[256], *found = NULL;
+	int fd;
+
+	cr_assert_eq(pb_find_program("ls", "/nonexistent:/bin", &found), 0);
+	cr_assert_str_eq(found, "/bin/ls");
+	free(found);
+	cr_assert_eq(pb_find_program("ls", NULL, &found), 0, "no PATH: /bin:/usr/bin");
+	cr_assert_str_eq(found, "/bin/ls");
+	free(found);
+	cr_assert_eq(pb_find_program("no-such-program-here", "/bin:/usr/bin", &found), -ENOENT);
+	cr_assert_null(found);
+	cr_assert_eq(pb_find_program("/bin/true", "/nonexistent", &found), 0, "a slash: as it is");
+	cr_assert_str_eq(found, "/bin/true");
+	free(found);
+	/* found but not executable: EACCES, unless a later entry has an executable one */
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/true", dir);
+	fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	close(fd);
+	snprintf(path, sizeof(path), "%s", dir);
+	cr_assert_eq(pb_find_program("true", path, &found), -EACCES);
+	snprintf(path, sizeof(path), "%s:/bin", dir);
+	cr_assert_eq(pb_find_program("true", path, &found), 0);
+	cr_assert_str_eq(found, "/bin/true");
+	free(found);
+	unlink(file);
+	rmdir(dir);
 }
