@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -101,6 +102,34 @@ static void print_json(const char *file, const struct pb_elf *e)
 	fputs("]}\n", stdout);
 }
 
+/* The context is ~45 KiB: on the heap, as procbuilder runs on a 16 KiB stack. */
+static int inspect_fd(int fd, const char *file, const struct pb_stage_opts *opts, int json)
+{
+	struct pb_ctx *ctx = malloc(sizeof(*ctx));
+	int r, ret = 0;
+
+	if (!ctx) {
+		pb_cli_error("inspect", "out of memory");
+		return PB_EXIT_ERROR;
+	}
+	pb_ctx_init(ctx);
+	ctx->exec_fd = fd;
+	ctx->exec_name = file;
+	ctx->stage = "parse";
+	r = pb_stage_parse(ctx, opts);
+	if (r < 0) {
+		pb_cli_error(ctx->err.stage, "%s", ctx->err.msg);
+		ret = ctx->err.code == PB_EPARSE ? PB_EXIT_CANNOT_EXEC : PB_EXIT_ERROR; /* as run gives for it */
+	} else if (json) {
+		print_json(file, &ctx->exec);
+	} else {
+		print_text(file, &ctx->exec);
+	}
+	pb_ctx_clear(ctx);
+	free(ctx);
+	return ret;
+}
+
 int pb_cli_inspect(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -111,8 +140,7 @@ int pb_cli_inspect(int argc, char **argv)
 	};
 	struct pb_opt strict = {.key = "strict", .type = PB_OPT_BOOL, .b = true};
 	struct pb_stage_opts opts = {.sz = sizeof(opts), .v = &strict, .n = 1};
-	struct pb_ctx ctx;
-	int json = 0, c, r;
+	int json = 0, c;
 	_cleanup_close_ int fd = -1;
 
 	while ((c = getopt_long(argc, argv, ":jlh", longopts, NULL)) != -1) { /* options anywhere */
@@ -132,21 +160,5 @@ int pb_cli_inspect(int argc, char **argv)
 		pb_cli_error("inspect", "%s: %s", argv[optind], strerror(errno));
 		return errno == ENOENT ? PB_EXIT_NOT_FOUND : PB_EXIT_CANNOT_EXEC;
 	}
-	pb_ctx_init(&ctx);
-	ctx.exec_fd = fd;
-	ctx.exec_name = argv[optind];
-	ctx.stage = "parse";
-	r = pb_stage_parse(&ctx, &opts);
-	if (r < 0) {
-		pb_cli_error(ctx.err.stage, "%s", ctx.err.msg);
-		r = ctx.err.code == PB_EPARSE ? PB_EXIT_CANNOT_EXEC : PB_EXIT_ERROR; /* as run gives for it */
-		pb_ctx_clear(&ctx);
-		return r;
-	}
-	if (json)
-		print_json(argv[optind], &ctx.exec);
-	else
-		print_text(argv[optind], &ctx.exec);
-	pb_ctx_clear(&ctx);
-	return 0;
+	return inspect_fd(fd, argv[optind], &opts, json);
 }

@@ -76,7 +76,15 @@ static const struct pb_cli_cmd *find_command(const char *name)
 
 int main(int argc, char **argv)
 {
+	static char errbuf[BUFSIZ];
 	const struct pb_cli_cmd *cmd;
+
+	/*
+	 * glibc formats into an 8 KiB buffer on the stack for an unbuffered
+	 * stream: a line-buffered stderr keeps our one-line errors within a
+	 * 16 KiB stack (every line ends with a newline, so nothing waits).
+	 */
+	setvbuf(stderr, errbuf, _IOLBF, sizeof(errbuf));
 
 	if (argc < 2) {
 		usage(stderr);

@@ -138,7 +138,7 @@ PB_API int pb_set_affinity(struct pb_builder *b, const uint64_t *cpus, size_t nw
 
 void pb_attrs_explain(const struct pb_builder *b, int step, int e, struct pb_error *err)
 {
-	char what[PB_ATTR_CWD_MAX + 32];
+	char what[160]; /* a cwd longer than that is named by its start */
 
 	if (step == PB_ATTR_AT_SETSID)
 		snprintf(what, sizeof(what), "setsid");
@@ -154,7 +154,7 @@ void pb_attrs_explain(const struct pb_builder *b, int step, int e, struct pb_err
 	else if (step == PB_ATTR_AT_AFFINITY)
 		snprintf(what, sizeof(what), "setting the CPU affinity");
 	else if (step == PB_ATTR_AT_CWD)
-		snprintf(what, sizeof(what), "changing directory to %s", b->attrs.cwd);
+		snprintf(what, sizeof(what), "changing directory to %.120s", b->attrs.cwd);
 	else
 		snprintf(what, sizeof(what), "setting no_new_privs");
 	pb_err_set(err, "apply", e == EACCES || e == EPERM ? PB_EACCES : PB_ESYS, e, "%s: %s", what, strerror(e));

@@ -509,8 +509,11 @@ static int send_plan(struct pb_builder *b, struct pb_ctx *ctx, bool exe_in_mm, u
 
 	if (!hdr)
 		return pb_err_set(err, "launch", PB_ENOMEM, 0, "out of memory");
-	*hdr = (struct pb_plan_hdr){.exe_in_mm = exe_in_mm, .tramp = tramp, .fd_high = pb_wire_fd_high(b),
-				    .creds = *creds};
+	/* field by field: a compound literal would put a second header on the stack */
+	hdr->exe_in_mm = exe_in_mm;
+	hdr->tramp = tramp;
+	hdr->fd_high = pb_wire_fd_high(b);
+	hdr->creds = *creds;
 	r = planfd = pb_wire_plan(b, ctx, hdr, false, err);
 	if (planfd < 0)
 		goto out;

@@ -187,7 +187,7 @@ static void read_amb_bnd(struct pb_creds *c)
 /* TracerPid != 0; without /proc we cannot tell, and take it as traced (the safe side). */
 static bool traced(void)
 {
-	char buf[4096], *p;
+	char buf[1024], *p; /* TracerPid is in the first few hundred bytes */
 	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
 

@@ -141,8 +141,8 @@ int pb_stub_wait(struct pb_stub_waiter *w, int sock, int resume, int *ret_status
 bool pb_cont_pending(pid_t pid)
 {
 	for (int shared = 0; shared < 2; shared++) {
-		siginfo_t si[32];
-		struct __ptrace_peeksiginfo_args a = {0, shared ? PTRACE_PEEKSIGINFO_SHARED : 0, 32};
+		siginfo_t si[8]; /* 1 KiB a batch: procbuilder runs on a 16 KiB stack */
+		struct __ptrace_peeksiginfo_args a = {0, shared ? PTRACE_PEEKSIGINFO_SHARED : 0, 8};
 		long n;
 
 		for (; (n = ptrace(PTRACE_PEEKSIGINFO, pid, &a, si)) > 0; a.off += (uint64_t)n)

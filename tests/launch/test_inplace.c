@@ -586,14 +586,17 @@ Test(in_place, runs_without_proc, .timeout = 30)
 /* A 16 KiB stack (ulimit -s 16) is enough for procbuilder itself, in place and spawned, as for /bin/true. */
 Test(in_place, a_16_kib_stack_is_enough, .timeout = 60)
 {
-	char cmd[512];
+	char cmd[1024];
 	struct run_result r;
 
 #ifdef PB_ASAN
 	cr_skip("ASan's own frames need more than 16 KiB");
 #endif
+	/* and the failure paths, which print (glibc formats an unbuffered stderr on an 8 KiB stack buffer) */
 	snprintf(cmd, sizeof(cmd), "ulimit -s 16 && for i in 1 2 3 4 5 6 7 8 9 10; do /bin/true && %s run /bin/true && "
-		 "%s run --spawn /bin/true || exit 1; done", PB, PB);
+		 "%s run --spawn /bin/true || exit 1; done; %s inspect /etc/passwd 2>/dev/null; [ $? = 126 ] || exit 2; "
+		 "%s run /nonexistent 2>/dev/null; [ $? = 127 ] || exit 3; %s inspect /bin/true >/dev/null || exit 4",
+		 PB, PB, PB, PB, PB);
 	cr_assert_eq(run_cmd((char *[]){"sh", "-c", cmd, NULL}, env, &r), 0);
 	cr_assert_eq(r.exit_code, 0, "status %d signal %d: %s", r.exit_code, r.signal, r.err);
 	run_result_free(&r);
