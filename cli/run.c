@@ -150,7 +150,7 @@ static int run_in_place(const struct pb_launch_opts *o, char **pargv, int fd, co
 	if (ret)
 		return ret;
 	/* what cannot be marked close-on-exec would leak: nothing runs then */
-	if (o->close_fds && (ret = pb_cloexec_from(3, pb_fd_nr_open())) < 0) {
+	if (o->close_fds && (ret = pb_cloexec_from(3)) < 0) {
 		pb_cli_error("run", "--close-fds: %s", strerror(-ret));
 		ret = 125;
 	} else {

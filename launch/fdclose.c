@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The spawn child runs this in its parent's memory until it execs, so
- * everything here below pb_fd_nr_open is raw system calls on the stack,
- * uninstrumented.
+ * everything here is raw system calls on the stack, uninstrumented.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,26 +12,29 @@
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 
-#include "core/util.h"
 #include "launch/fdclose.h"
 #include "launch/rawsys.h"
 
 /* The kernel's default fs.nr_open (NR_OPEN). */
 #define KERNEL_NR_OPEN (1024 * 1024)
 
-int pb_fd_nr_open(void)
+/*
+ * fs.nr_open, which no fd number reaches (unlike RLIMIT_NOFILE, which may
+ * have been lowered after fds were opened); the kernel's default if
+ * /proc/sys/fs/nr_open cannot be read. Read only on the last fallback, so a
+ * spawn that close_range serves pays nothing for it.
+ */
+PB_NO_SANITIZE static int nr_open(void)
 {
 	char buf[16];
-	int fd = open("/proc/sys/fs/nr_open", O_RDONLY | O_CLOEXEC);
-	ssize_t len = fd < 0 ? -1 : pb_read_full(fd, buf, sizeof(buf) - 1);
-	long n;
+	long fd = pb_raw_syscall(SYS_openat, AT_FDCWD, (long)"/proc/sys/fs/nr_open", O_RDONLY | O_CLOEXEC, 0, 0, 0);
+	long len = fd < 0 ? -1 : pb_raw_syscall(SYS_read, fd, (long)buf, sizeof(buf) - 1, 0, 0, 0);
+	long n = 0;
 
 	if (fd >= 0)
-		close(fd);
-	if (len <= 0)
-		return KERNEL_NR_OPEN;
-	buf[len] = 0;
-	n = strtol(buf, NULL, 10);
+		pb_raw_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
+	for (long i = 0; i < len && buf[i] >= '0' && buf[i] <= '9' && n <= INT_MAX / 10; i++)
+		n = n * 10 + (buf[i] - '0');
 	return n > 0 && n <= INT_MAX ? (int)n : KERNEL_NR_OPEN;
 }
 
@@ -112,10 +114,12 @@ PB_NO_SANITIZE static int mark_listed(int lowfd)
 	return (int)(r < 0 ? r : n);
 }
 
-/* Marks every number from lowfd below nr_open. */
-PB_NO_SANITIZE static int mark_every(int lowfd, int nr_open)
+/* Marks every number from lowfd below fs.nr_open. */
+PB_NO_SANITIZE static int mark_every(int lowfd)
 {
-	for (int fd = lowfd; fd < nr_open; fd++) {
+	int limit = nr_open();
+
+	for (int fd = lowfd; fd < limit; fd++) {
 		int r = mark(fd);
 		if (r < 0)
 			return r;
@@ -123,12 +127,12 @@ PB_NO_SANITIZE static int mark_every(int lowfd, int nr_open)
 	return 0;
 }
 
-PB_NO_SANITIZE int pb_cloexec_from(int lowfd, int nr_open)
+PB_NO_SANITIZE int pb_cloexec_from(int lowfd)
 {
 	if (pb_raw_syscall(SYS_close_range, lowfd, ~0u, CLOSE_RANGE_CLOEXEC, 0, 0, 0) == 0)
 		return 0;
 	/* whatever the refusal (ENOSYS, EPERM, EINVAL), these do the same */
 	if (mark_listed(lowfd) == 0)
 		return 0;
-	return mark_every(lowfd, nr_open);
+	return mark_every(lowfd);
 }

@@ -7,18 +7,13 @@
  */
 
 /*
- * fs.nr_open, which no fd number reaches (unlike RLIMIT_NOFILE, which may
- * have been lowered after fds were opened), from /proc/sys/fs/nr_open; the
- * kernel's default 1048576 if that cannot be read. Read it before cloning.
- */
-int pb_fd_nr_open(void);
-
-/*
  * Marks every fd numbered lowfd or more close-on-exec: close_range with
  * CLOSE_RANGE_CLOEXEC; where that is refused (ENOSYS or EPERM from a seccomp
  * filter, EINVAL before Linux 5.11), each fd /proc/self/fd lists; without
- * /proc, every number below nr_open. Raw system calls only, no allocation:
+ * /proc, every number below fs.nr_open (read then; the kernel's default
+ * 1048576 if /proc/sys cannot say; not RLIMIT_NOFILE, which may have been
+ * lowered after fds were opened). Raw system calls only, no allocation:
  * async-signal-safe and usable in a vfork child. 0, or the negative errno of
  * an fd it could not mark: then nothing may exec, or the fd leaks.
  */
-int pb_cloexec_from(int lowfd, int nr_open);
+int pb_cloexec_from(int lowfd);

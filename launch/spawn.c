@@ -41,7 +41,6 @@ struct spawn_args {
 	int memfd, sock;
 	int exefd;		/* the empty program naming the stub as its interpreter, or -1 */
 	int join_fd;		/* a cgroup the child must join itself (no CLONE_INTO_CGROUP), or -1 */
-	int nr_open;		/* fs.nr_open, to mark fds without close_range or /proc */
 	char memfd_ro[32], exefd_ro[32];	/* /proc/self/fd/N of each, for a kernel that gives ETXTBSY */
 	volatile long err;
 	volatile int step;	/* enum child_step: where err happened */
@@ -164,7 +163,7 @@ PB_NO_SANITIZE __attribute__((noinline)) static int stub_child(void *p)
 	if (r < 0)
 		return child_failed(a, STEP_SOCK, r);
 	/* Nothing of ours but 0, 1, 2 and the socket survives the exec. */
-	r = pb_cloexec_from(PB_STUB_SOCK_FD + 1, a->nr_open);
+	r = pb_cloexec_from(PB_STUB_SOCK_FD + 1);
 	if (r < 0)
 		return child_failed(a, STEP_FDS, r);
 	/* Before the exec: nothing of the program may run outside the job. */
@@ -413,7 +412,7 @@ static int adopt_stub(struct pb_builder *b, const struct spawn_args *a, struct p
 
 int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
 {
-	struct spawn_args a = {.memfd = -1, .sock = -1, .exefd = -1, .join_fd = -1, .nr_open = pb_fd_nr_open()};
+	struct spawn_args a = {.memfd = -1, .sock = -1, .exefd = -1, .join_fd = -1};
 	int sv[2], pidfd = -1, r;
 	sigset_t all, old;
 	void *stack;
