@@ -152,6 +152,44 @@ PB_API int pb_builder_new(const char *name, int job_fd, int exec_fd,
 PB_API int pb_builder_new_self(const char *name, int job_fd, int exec_fd,
 			       struct pb_builder **ret, struct pb_error *err);
 
+/*
+ * A pool of stubs spawned ahead (opt-in), so that a launch need not wait for
+ * one to be spawned. pb_pool_new spawns size (1 to 64) stubs now, each as
+ * pb_builder_new would, in job_fd's cgroup v2 directory (duplicated) or the
+ * caller's; pb_pool_take gives one out as the builder pb_builder_new(name,
+ * job_fd, exec_fd) would return (spawning a fresh one when none is left or
+ * none matches); pb_pool_fill spawns more up to size: call it when idle,
+ * after pb_start say. pb_pool_drain kills and reaps the pooled stubs,
+ * pb_pool_free too and frees the pool; pb_pool_count says how many wait.
+ * Each returns 0 or a negative errno with err filled.
+ *
+ * A pooled stub carries the caller's state as of its spawn. pb_pool_take
+ * compares what one system call each can read -- real, effective and saved
+ * ids, supplementary groups, capabilities, securebits, no_new_privs, the
+ * seccomp mode, the working directory (device and inode), SIGTRAP ignored or
+ * not -- and kills a stub that no longer matches. The rest it cannot compare
+ * cheaply, and a caller that changes it after making the pool must drain it
+ * (or set it on the builder): the umask, resource limits, ignored signals,
+ * nice value, scheduling, CPU affinity, personality, cgroup, namespaces,
+ * seccomp filters added on top of one already there, and a Landlock domain
+ * (which cannot be observed at all). The program's start time
+ * (/proc/PID/stat) is its stub's spawn, not the take.
+ *
+ * The pool's stubs are held (ptrace) by the thread that made it: take and
+ * fill from that thread (-EINVAL from another). A pooled stub is a child
+ * with SIGCHLD as its exit signal, as pb_builder_new's stub is: a caller
+ * that reaps any child (wait(-1)) may reap one that was killed; take then
+ * discards it.
+ */
+struct pb_pool;
+PB_API int pb_pool_new(unsigned size, int job_fd, struct pb_pool **ret, struct pb_error *err);
+PB_API int pb_pool_take(struct pb_pool *pool, const char *name, int exec_fd, struct pb_builder **ret,
+			struct pb_error *err);
+PB_API int pb_pool_fill(struct pb_pool *pool, struct pb_error *err);
+PB_API void pb_pool_drain(struct pb_pool *pool);
+PB_API size_t pb_pool_count(const struct pb_pool *pool);
+PB_API void pb_pool_free(struct pb_pool *pool);
+
 /* Append argv / environment strings (copied). 0 or -ENOMEM/-EINVAL. */
 PB_API int pb_add_arguments(struct pb_builder *b, const char *const *args, size_t n);
 PB_API int pb_add_environment(struct pb_builder *b, const char *const *vars, size_t n);

@@ -143,6 +143,10 @@ void pb_trampoline_page(unsigned char page[4096], uint64_t rsp, uint64_t entry);
  * execveat, then PTRACE_SEIZE. Fills b->pid, pidfd, sock.
  */
 int pb_spawn_stub(struct pb_builder *b, struct pb_error *err);
+/* A builder without a program (launch/builder.c): pb_builder_new's first half, a pooled stub's holder. */
+int pb_builder_blank(int job_fd, struct pb_builder **ret, struct pb_error *err);
+/* Its second half: the program and the calling thread's signal state as of now. */
+int pb_builder_bind(struct pb_builder *b, const char *name, int exec_fd, struct pb_error *err);
 
 /* SIGKILL and reap; closes pidfd and sock. Safe to call twice. */
 void pb_kill_and_reap(pid_t *pid, int *pidfd, int *sock);

@@ -169,7 +169,7 @@ PB_NO_SANITIZE __attribute__((noinline)) static int stub_child(void *p)
 	/* Before the exec: nothing of the program may run outside the job. */
 	if (a->join_fd >= 0 && (r = join_cgroup(a->join_fd)) < 0)
 		return child_failed(a, STEP_CGROUP, r);
-	/* (exefd is never 4, as both were opened lowest-first; checked all the same) */
+	/* (neither memfd is at 3 or 4: pb_spawn_stub moved them; checked all the same) */
 	if (a->exefd >= 0 && a->exefd != STUB_INTERP_FD && (a->memfd == STUB_INTERP_FD ||
 			      pb_raw_syscall(SYS_dup3, a->memfd, STUB_INTERP_FD, O_CLOEXEC, 0, 0, 0) >= 0)) {
 		a->stub_is_interp = 1;
@@ -410,6 +410,24 @@ static int adopt_stub(struct pb_builder *b, const struct spawn_args *a, struct p
 	return r;
 }
 
+/*
+ * The child puts the socket at 3 (PB_STUB_SOCK_FD) and the stub at 4
+ * (STUB_INTERP_FD) before it execs: a memfd it execs must not sit at
+ * either, as it does in a caller that has only 0, 1 and 2 open. fd, or its
+ * move above them (fd closed), or -errno (fd closed).
+ */
+static int above_child_fds(int fd)
+{
+	int moved, e;
+
+	if (fd < 0 || fd > STUB_INTERP_FD)
+		return fd;
+	moved = fcntl(fd, F_DUPFD_CLOEXEC, STUB_INTERP_FD + 1);
+	e = errno;
+	close(fd);
+	return moved < 0 ? -e : moved;
+}
+
 int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
 {
 	struct spawn_args a = {.memfd = -1, .sock = -1, .exefd = -1, .join_fd = -1};
@@ -421,10 +439,17 @@ int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
 	a.memfd = pb_stub_memfd(err);
 	if (a.memfd < 0)
 		return a.memfd;
+	if ((a.memfd = above_child_fds(a.memfd)) < 0)
+		return pb_err_sys(err, "launch", a.memfd, "moving the stub's memfd");
 	/* only worth a second memfd when we may set exe at all */
-	if (pb_can_set_exe() && (a.exefd = pb_empty_program_memfd(STUB_INTERP_FD, err)) < 0) {
-		r = a.exefd;
-		goto out_close_memfd;
+	if (pb_can_set_exe()) {
+		a.exefd = pb_empty_program_memfd(STUB_INTERP_FD, err);
+		if (a.exefd >= 0 && (a.exefd = above_child_fds(a.exefd)) < 0)
+			pb_err_sys(err, "launch", a.exefd, "moving the empty program's memfd");
+		if (a.exefd < 0) {
+			r = a.exefd;
+			goto out_close_memfd;
+		}
 	}
 	snprintf(a.memfd_ro, sizeof(a.memfd_ro), "/proc/self/fd/%d", a.memfd);
 	snprintf(a.exefd_ro, sizeof(a.exefd_ro), "/proc/self/fd/%d", a.exefd);
