@@ -44,9 +44,16 @@ struct pb_launch_opts {
 	int nfd_specs;
 	const char *listen_specs[32];	/* --listen NAME=ADDR */
 	int nlisten_specs;
-	const char **ns_specs;	/* --ns PATH=DIR (owned array, borrowed strings) */
+	struct pb_ns_spec {	/* --ns, --ro-ns, --proc, --dev, --tmpfs, in order */
+		int kind;	/* enum pb_ns_kind */
+		unsigned flags;	/* PB_NS_RDONLY */
+		const char *arg;	/* PATH=DIR for binds, else PATH (borrowed) */
+		uint64_t size, mode;	/* --tmpfs: the --size and --perms before it */
+	} *ns_specs;		/* owned array */
 	int nns_specs;
 	int ns_mode;		/* --ns-mode: enum pb_ns_mode */
+	uint64_t tmpfs_size, tmpfs_mode;	/* --size, --perms for the next --tmpfs */
+	const char *tmpfs_pending;	/* the last of them given, until a --tmpfs takes it */
 	const char *gdb_ex[16];	/* --gdb-ex CMD: gdb -batch -ex CMD ... */
 	/* process attributes (run only): --chdir, --umask, --nice, --rlimit, --setsid, --no-new-privs */
 	const char *chdir;
@@ -90,6 +97,14 @@ struct pb_pipeline;
 int pb_launch_pipeline(const struct pb_launch_opts *o, struct pb_pipeline **ret, const char *cmd);
 /* An fd of the --cgroup directory (absolute, or under the cgroup2 mount), -1 without one, or -errno. */
 int pb_launch_cgroup_fd(const struct pb_launch_opts *o, const char *cmd);
+/* The namespace options' getopt codes (cli/ns_opts.c), past any character. */
+enum { PB_OPT_NS = 'n', PB_OPT_RO_NS = 0x100, PB_OPT_PROC, PB_OPT_DEV, PB_OPT_TMPFS, PB_OPT_SIZE, PB_OPT_PERMS };
+/* One of them into o->ns_specs; 0, or -errno after saying why. */
+int pb_ns_parse_opt(struct pb_launch_opts *o, int c, const char *arg, const char *cmd);
+/* After the last option: -EINVAL after saying so if a --size or --perms has no --tmpfs after it. */
+int pb_ns_parse_done(const struct pb_launch_opts *o, const char *cmd);
+/* The specs as pb_add_ns_mount calls, and --ns-mode; 0, or -errno after saying why. */
+int pb_ns_apply(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd);
 /* Help text for those options. */
 extern const char pb_launch_build_help[];
 /* argv for the program: --argv0 or PROG, then ARGS. NULL-terminated, owned array. */

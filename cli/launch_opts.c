@@ -84,20 +84,6 @@ static const char *env_path(const struct pb_launch_opts *o)
 	return NULL;
 }
 
-static int add_ns_spec(struct pb_launch_opts *o, const char *spec)
-{
-	const char **grown;
-
-	if (!strchr(spec, '=') || spec[0] != '/')
-		return -EINVAL;
-	grown = reallocarray(o->ns_specs, (size_t)o->nns_specs + 1, sizeof(*grown));
-	if (!grown)
-		return -ENOMEM;
-	o->ns_specs = grown;
-	o->ns_specs[o->nns_specs++] = spec;
-	return 0;
-}
-
 /* The highest target pb_add_fds takes (it refuses 1 << 20 and up). */
 #define FD_TARGET_MAX ((1 << 20) - 1)
 #define DUPLICATE (-1)
@@ -410,7 +396,13 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 		{"listen", required_argument, NULL, 'L'},
 		{"cgroup", required_argument, NULL, 'C'},
 		{"gdb-ex", required_argument, NULL, 'X'},
-		{"ns", required_argument, NULL, 'n'},
+		{"ns", required_argument, NULL, PB_OPT_NS},
+		{"ro-ns", required_argument, NULL, PB_OPT_RO_NS},
+		{"proc", required_argument, NULL, PB_OPT_PROC},
+		{"dev", required_argument, NULL, PB_OPT_DEV},
+		{"tmpfs", required_argument, NULL, PB_OPT_TMPFS},
+		{"size", required_argument, NULL, PB_OPT_SIZE},
+		{"perms", required_argument, NULL, PB_OPT_PERMS},
 		{"ns-mode", required_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -520,11 +512,10 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 			o->gdb_ex[o->ngdb_ex++] = optarg;
 			o->gdb = o->spawn = true;
 			break;
-		case 'n':
-			if (add_ns_spec(o, optarg) < 0) {
-				pb_cli_error(cmd, "--ns wants PATH=DIR, not '%s'", optarg);
+		case PB_OPT_NS: case PB_OPT_RO_NS: case PB_OPT_PROC: case PB_OPT_DEV: case PB_OPT_TMPFS:
+		case PB_OPT_SIZE: case PB_OPT_PERMS:
+			if (pb_ns_parse_opt(o, c, optarg, cmd) < 0)
 				return PB_EXIT_USAGE;
-			}
 			break;
 		case 'M':
 			if (strcmp(optarg, "isolated") && strcmp(optarg, "overlay")) {
@@ -538,6 +529,8 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 		default: goto usage;
 		}
 	}
+	if (pb_ns_parse_done(o, cmd) < 0)
+		return PB_EXIT_USAGE;
 	if (o->trace_file && !o->trace)
 		o->trace = 1; /* --trace-file alone: the text trace, there */
 	if (optind >= argc) {
@@ -615,8 +608,18 @@ const char pb_launch_build_help[] =
 	"                            or relative to the cgroup2 mount), limits apply from its\n"
 	"                            first instruction\n"
 	"      --ns PATH=DIR         run in a new mount namespace where PATH shows DIR\n"
-	"                            (repeatable; user namespace when not privileged)\n"
-	"      --ns-mode isolated|overlay  the root holds only the --ns entries (isolated,\n"
+	"                            (repeatable; user namespace when not privileged;\n"
+	"                            bwrap's --bind DIR PATH)\n"
+	"      --ro-ns PATH=DIR      the same, read-only with every mount below it\n"
+	"                            (bwrap's --ro-bind DIR PATH)\n"
+	"      --proc PATH           a procfs at PATH (ours as root, else the host's /proc\n"
+	"                            bound), sys, sysrq-trigger, irq, bus read-only (bwrap's)\n"
+	"      --dev PATH            bwrap's minimal /dev at PATH: null, zero, full, random,\n"
+	"                            urandom, tty, stdin/stdout/stderr/fd links, shm, pts, ptmx\n"
+	"      --tmpfs PATH          an empty tmpfs at PATH (bwrap's), mode 0755\n"
+	"      --size BYTES          the next --tmpfs's size limit (bwrap's --size)\n"
+	"      --perms OCTAL         the next --tmpfs's permissions (bwrap's --perms)\n"
+	"      --ns-mode isolated|overlay  the root holds only the namespace entries (isolated,\n"
 	"                            the default) or the host's top level under them (overlay)\n"
 	"      --no-ptrace           spawned: finish without ptrace (automatic when it is\n"
 	"                            refused): one trampoline page stays mapped\n"
@@ -792,46 +795,6 @@ static int add_fd_specs(const struct pb_launch_opts *o, struct pb_builder *b, co
 	return r < 0 ? r : 0;
 }
 
-/* --ns: each DIR opened here and handed to pb_add_namespace_entries (which keeps no fd). */
-static int add_ns_specs(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd)
-{
-	size_t n = (size_t)o->nns_specs;
-	struct pb_ns_entry *e = calloc(n, sizeof(*e));
-	char **paths = calloc(n, sizeof(*paths));
-	struct pb_error err;
-	int r = 0;
-
-	if (!e || !paths) {
-		r = said(cmd, -ENOMEM);
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++)
-		e[i].dirfd = -1;
-	for (size_t i = 0; i < n && r == 0; i++) {
-		const char *spec = o->ns_specs[i], *eq = strchr(spec, '=');
-		e[i].path = paths[i] = strndup(spec, (size_t)(eq - spec));
-		if (!paths[i])
-			r = -ENOMEM;
-		else if ((e[i].dirfd = open(eq + 1, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-			r = -errno;
-		if (r < 0)
-			pb_cli_error(cmd, "--ns %s: %s", spec, strerror(-r));
-	}
-	if (r == 0 && (r = pb_add_namespace_entries(b, e, n, &err)) < 0)
-		pb_cli_error(cmd, "%s", err.msg);
-	if (r == 0)
-		r = said(cmd, pb_set_namespace_mode(b, (enum pb_ns_mode)o->ns_mode));
-out:
-	for (size_t i = 0; e && paths && i < n; i++) {
-		if (e[i].dirfd >= 0)
-			close(e[i].dirfd);
-		free(paths[i]);
-	}
-	free(e);
-	free(paths);
-	return r;
-}
-
 int pb_launch_open_files(const struct pb_launch_opts *o, const char *cmd, int fds[2])
 {
 	int r;
@@ -928,7 +891,7 @@ int pb_launch_apply(const struct pb_launch_opts *o, struct pb_builder *b, const 
 	if (r == 0 && (o->nfd_specs || o->nlisten_specs))
 		r = add_fd_specs(o, b, cmd);
 	if (r == 0 && o->nns_specs)
-		r = add_ns_specs(o, b, cmd);
+		r = pb_ns_apply(o, b, cmd);
 	if (r == 0 && (o->reserve || o->keep_reservation))
 		r = set_reservation(o, b, cmd);
 	if (r == 0)

@@ -266,13 +266,58 @@ struct pb_ns_entry {
 };
 /*
  * Appends entries: all of them, or none. A bad fd is PB_EBADF; a bad path, a
- * non-directory, or more than PB_MAX_NS_ENTRIES is PB_EINVAL. A path given
- * twice fails pb_build. 0 or a negative errno.
+ * non-directory, a path given twice (here or before), or more than
+ * PB_MAX_NS_ENTRIES is PB_EINVAL. 0 or a negative errno.
  */
 PB_API int pb_add_namespace_entries(struct pb_builder *b, const struct pb_ns_entry *entries, size_t n,
 				    struct pb_error *err);
 /* ISOLATED or OVERLAY; 0 or -EINVAL. */
 PB_API int pb_set_namespace_mode(struct pb_builder *b, enum pb_ns_mode mode);
+
+/*
+ * Namespace mounts of every kind, bubblewrap's (a pb_ns_entry is a
+ * PB_NS_BIND without flags). In the same namespace as the entries, checked
+ * the same way, sorted with them by path:
+ *   PB_NS_BIND   dirfd's directory (bwrap --bind; with PB_NS_RDONLY --ro-bind:
+ *                the bind and every mount below it read-only).
+ *   PB_NS_PROC   a procfs (bwrap --proc): a new one of our pid namespace when
+ *                we hold CAP_SYS_ADMIN; in a user namespace the kernel refuses
+ *                that (our pid namespace is not its own), so the host's /proc
+ *                is bound, as bwrap binds it when it shares the pid namespace.
+ *                sys, sysrq-trigger, irq and bus in it are made read-only, as
+ *                bwrap does. Nothing may be mounted below it.
+ *   PB_NS_DEV    bwrap's minimal /dev (--dev): a tmpfs holding null, zero,
+ *                full, random, urandom and tty bound from the host's /dev,
+ *                the links stdin, stdout, stderr, fd, core and ptmx -> pts/ptmx,
+ *                an empty shm directory and a new devpts instance on pts.
+ *   PB_NS_TMPFS  an empty tmpfs (bwrap --tmpfs), mode (0: 0755; bwrap --perms)
+ *                and size in bytes (0: the kernel's default; bwrap --size).
+ * Entries below a PB_NS_DEV or a writable PB_NS_TMPFS get their mount point
+ * made there. PB_NS_RDONLY is for BIND, TMPFS and PROC.
+ *
+ * The struct only grows at its end, one 8-byte field at a time: set sz to
+ * sizeof(struct pb_ns_mount); fields past a smaller sz read as 0, fields
+ * past the ones this library knows must be 0. dirfd is read for PB_NS_BIND
+ * only, mode and size for PB_NS_TMPFS only (elsewhere they must be 0).
+ */
+enum pb_ns_kind { PB_NS_BIND, PB_NS_PROC, PB_NS_DEV, PB_NS_TMPFS };
+#define PB_NS_RDONLY (1u << 0)
+struct pb_ns_mount {
+	size_t sz;		/* sizeof(struct pb_ns_mount) */
+	uint64_t kind;		/* enum pb_ns_kind */
+	uint64_t flags;		/* PB_NS_RDONLY or 0 */
+	const char *path;	/* absolute, clean, as for pb_ns_entry */
+	int64_t dirfd;		/* PB_NS_BIND: a directory fd (not kept; its path is) */
+	uint64_t mode;		/* PB_NS_TMPFS: permissions of its root, at most 07777 */
+	uint64_t size;		/* PB_NS_TMPFS: bytes */
+};
+/*
+ * Adds one mount, checked now: PB_EINVAL for a bad sz, kind, flag, path,
+ * mode or size, a path already given (by this call or
+ * pb_add_namespace_entries), a non-directory, or more than
+ * PB_MAX_NS_ENTRIES in all; PB_EBADF for a bad fd. 0 or a negative errno.
+ */
+PB_API int pb_add_ns_mount(struct pb_builder *b, const struct pb_ns_mount *m, struct pb_error *err);
 
 /* How PT_INTERP is found (the seed's loader service). */
 enum pb_interp_resolver {

@@ -11,10 +11,18 @@
 
 #define PB_MAX_STARTUP_FDS 64
 
-/* A namespace entry as kept: its path in the new root, its source path in ours, and what it must be. */
+/*
+ * A namespace entry as kept: its kind and flags (enum pb_ns_kind,
+ * PB_NS_RDONLY), its path in the new root, its source path in ours and what
+ * it must be (binds), its tmpfs options. Ops reuse it: mode and size go on
+ * the wire.
+ */
 struct pb_ns_item {
 	char *path, *src;
 	uint64_t dev, ino;
+	uint32_t kind, flags;
+	uint32_t mode;
+	uint64_t size;
 };
 /* One op for the stub (launch/proto.h), kept to name it if it fails. */
 struct pb_ns_op {
@@ -60,6 +68,8 @@ struct pb_builder {
 	struct pb_ns_item *ns;		/* namespace entries (sorted at build) */
 	size_t nns;
 	int ns_mode;			/* enum pb_ns_mode */
+	size_t *ns_index;		/* open addressing over ns by path: index + 1, 0 empty */
+	size_t ns_index_cap;		/* a power of two, at least twice nns */
 	struct pb_ns_op *ns_ops;	/* computed at build */
 	struct pb_wire_attrs attrs;	/* pb_set_cwd, _umask, _nice, _rlimit, _setsid, _no_new_privs */
 	size_t nns_ops;
@@ -182,3 +192,9 @@ bool pb_ns_uses_userns(const struct pb_builder *b);
 int pb_ns_write(struct pb_builder *b, int planfd, struct pb_plan_hdr *hdr, struct pb_error *err);
 /* The stub's namespace failure (where: enum pb_ns_where or an op index; e: errno) as an error. */
 void pb_ns_explain(const struct pb_builder *b, int where, int e, struct pb_error *err);
+/* Appends one op (copies path and src); 0 or -ENOMEM. */
+int pb_ns_add_op(struct pb_builder *b, uint32_t kind, uint32_t flags, const struct pb_ns_item *what);
+/* The ops one entry becomes (launch/ns_kinds.c); mkdir: its mount point is made in our tmpfs. */
+int pb_ns_entry_ops(struct pb_builder *b, const struct pb_ns_item *e, bool mkdir, struct pb_error *err);
+/* "mounting PATH from SRC", "mounting a procfs on PATH", ... for errors and notes. */
+void pb_ns_op_describe(const struct pb_ns_op *op, char *buf, size_t len);

@@ -170,9 +170,15 @@ enum pb_wire_ns_kind {
 	PB_NS_OP_FILE_BIND,	/* the same for a file: an empty file is the mount point */
 	PB_NS_OP_SYMLINK,	/* path -> src */
 	PB_NS_OP_CHDIR,		/* after the pivot: chdir(path), or "/" if it fails */
+	PB_NS_OP_TMPFS,		/* a new tmpfs on path: mode and size (0: the kernel's default) */
+	PB_NS_OP_PROC,		/* a new procfs of the stub's pid namespace on path */
+	PB_NS_OP_DEVPTS,	/* a new devpts instance on path (bwrap's: ptmxmode=0666, mode=620) */
+	PB_NS_OP_DIR,		/* mkdir path (and its parents), mode */
+	PB_NS_OP_COVER_RO,	/* path of the new tree, if it exists, bound onto itself read-only */
 };
 #define PB_NS_OP_MKDIR (1u << 0)	/* create path (and its parents) in the tmpfs first */
 #define PB_NS_OP_VERIFY (1u << 1)	/* src must still be dev:ino */
+#define PB_NS_OP_RDONLY (1u << 2)	/* the mount (and every mount below it) read-only */
 #define PB_NS_ON (1u << 0)		/* a new mount namespace */
 #define PB_NS_USER (1u << 1)		/* inside a new user namespace (uid/gid mapped 1:1) */
 #define PB_NS_DROP_CAPS (1u << 2)	/* clear the caps the user namespace gave, as execve would */
@@ -182,6 +188,8 @@ struct pb_wire_ns_op {
 	uint32_t kind, flags;
 	uint32_t path_len, src_len;	/* including the NUL */
 	uint64_t dev, ino;
+	uint64_t size;		/* TMPFS: bytes, or 0 */
+	uint32_t mode, pad;	/* TMPFS, DIR: permissions */
 };
 
 /* Where a failed namespace setup stopped (pb_result.step when phase is NS; >= 0: an op). */

@@ -68,10 +68,9 @@ static int write_ns_notes(struct pb_builder *b, int fd, struct pb_plan_hdr *hdr,
 		return pb_err_sys(err, "launch", -ENOMEM, "writing the namespace notes");
 	}
 	for (size_t i = 0; i < b->nns_ops; i++) {
-		const struct pb_ns_op *op = &b->ns_ops[i];
-		snprintf(notes[i], PB_NOTE_LEN, "namespace: %s %s%s%s", op->kind == PB_NS_OP_SYMLINK ? "linking" : "mounting",
-			 op->item.path, op->item.src ? (op->kind == PB_NS_OP_SYMLINK ? " -> " : " from ") : "",
-			 op->item.src ? op->item.src : "");
+		static const char prefix[] = "namespace: ";
+		memcpy(notes[i], prefix, sizeof(prefix) - 1);
+		pb_ns_op_describe(&b->ns_ops[i], notes[i] + sizeof(prefix) - 1, PB_NOTE_LEN - (sizeof(prefix) - 1));
 	}
 	hdr->in.ns_notes_off = (uint64_t)at;
 	r = pb_write_full(fd, notes, b->nns_ops * PB_NOTE_LEN);
