@@ -44,10 +44,10 @@ struct pb_launch_opts {
 	int nfd_specs;
 	const char *listen_specs[32];	/* --listen NAME=ADDR */
 	int nlisten_specs;
-	struct pb_ns_spec {	/* --ns, --ro-ns, --proc, --dev, --tmpfs, in order */
+	struct pb_ns_spec {	/* --ns, --ro-ns, --proc, --dev, --tmpfs, --symlink, in order */
 		int kind;	/* enum pb_ns_kind */
 		unsigned flags;	/* PB_NS_RDONLY */
-		const char *arg;	/* PATH=DIR for binds, else PATH (borrowed) */
+		const char *arg;	/* PATH=DIR for binds, PATH=TARGET for symlinks, else PATH (borrowed) */
 		uint64_t size, mode;	/* --tmpfs: the --size and --perms before it */
 	} *ns_specs;		/* owned array */
 	int nns_specs;
@@ -98,7 +98,8 @@ int pb_launch_pipeline(const struct pb_launch_opts *o, struct pb_pipeline **ret,
 /* An fd of the --cgroup directory (absolute, or under the cgroup2 mount), -1 without one, or -errno. */
 int pb_launch_cgroup_fd(const struct pb_launch_opts *o, const char *cmd);
 /* The namespace options' getopt codes (cli/ns_opts.c), past any character. */
-enum { PB_OPT_NS = 'n', PB_OPT_RO_NS = 0x100, PB_OPT_PROC, PB_OPT_DEV, PB_OPT_TMPFS, PB_OPT_SIZE, PB_OPT_PERMS };
+enum { PB_OPT_NS = 'n', PB_OPT_RO_NS = 0x100, PB_OPT_PROC, PB_OPT_DEV, PB_OPT_TMPFS, PB_OPT_SIZE, PB_OPT_PERMS,
+       PB_OPT_SYMLINK };
 /* One of them into o->ns_specs; 0, or -errno after saying why. */
 int pb_ns_parse_opt(struct pb_launch_opts *o, int c, const char *arg, const char *cmd);
 /* After the last option: -EINVAL after saying so if a --size or --perms has no --tmpfs after it. */

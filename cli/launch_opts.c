@@ -403,6 +403,7 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 		{"tmpfs", required_argument, NULL, PB_OPT_TMPFS},
 		{"size", required_argument, NULL, PB_OPT_SIZE},
 		{"perms", required_argument, NULL, PB_OPT_PERMS},
+		{"symlink", required_argument, NULL, PB_OPT_SYMLINK},
 		{"ns-mode", required_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -513,7 +514,7 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 			o->gdb = o->spawn = true;
 			break;
 		case PB_OPT_NS: case PB_OPT_RO_NS: case PB_OPT_PROC: case PB_OPT_DEV: case PB_OPT_TMPFS:
-		case PB_OPT_SIZE: case PB_OPT_PERMS:
+		case PB_OPT_SIZE: case PB_OPT_PERMS: case PB_OPT_SYMLINK:
 			if (pb_ns_parse_opt(o, c, optarg, cmd) < 0)
 				return PB_EXIT_USAGE;
 			break;
@@ -619,6 +620,8 @@ const char pb_launch_build_help[] =
 	"      --tmpfs PATH          an empty tmpfs at PATH (bwrap's), mode 0755\n"
 	"      --size BYTES          the next --tmpfs's size limit (bwrap's --size)\n"
 	"      --perms OCTAL         the next --tmpfs's permissions (bwrap's --perms)\n"
+	"      --symlink PATH=TARGET a symlink at PATH in procbuilder's own tmpfs, e.g.\n"
+	"                            /lib=usr/lib (bwrap's --symlink TARGET PATH)\n"
 	"      --ns-mode isolated|overlay  the root holds only the namespace entries (isolated,\n"
 	"                            the default) or the host's top level under them (overlay)\n"
 	"      --no-ptrace           spawned: finish without ptrace (automatic when it is\n"

@@ -2,7 +2,7 @@
 /*
  * run's namespace options: --ns PATH=DIR, --ro-ns PATH=DIR, --proc PATH,
  * --dev PATH, --tmpfs PATH (with bwrap's --size and --perms before it),
- * --ns-mode. Parsed in order into specs, applied to the builder with
+ * --symlink PATH=TARGET, --ns-mode. Parsed in order into specs, applied to the builder with
  * pb_add_ns_mount, which checks each.
  */
 #include <errno.h>
@@ -41,7 +41,7 @@ static int parse_number(const char *s, int base, uint64_t max, uint64_t *ret)
 
 int pb_ns_parse_opt(struct pb_launch_opts *o, int c, const char *arg, const char *cmd)
 {
-	const char *name = c == PB_OPT_RO_NS ? "--ro-ns" : "--ns";
+	const char *name = c == PB_OPT_RO_NS ? "--ro-ns" : c == PB_OPT_SYMLINK ? "--symlink" : "--ns";
 
 	if (o->tmpfs_pending && c != PB_OPT_TMPFS && c != PB_OPT_SIZE && c != PB_OPT_PERMS) {
 		pb_cli_error(cmd, "%s applies to the --tmpfs right after it, not to this entry", o->tmpfs_pending);
@@ -50,11 +50,13 @@ int pb_ns_parse_opt(struct pb_launch_opts *o, int c, const char *arg, const char
 	switch (c) {
 	case PB_OPT_NS:
 	case PB_OPT_RO_NS:
+	case PB_OPT_SYMLINK:
 		if (!strchr(arg, '=') || arg[0] != '/') {
-			pb_cli_error(cmd, "%s wants PATH=DIR, not '%s'", name, arg);
+			pb_cli_error(cmd, "%s wants PATH=%s, not '%s'", name, c == PB_OPT_SYMLINK ? "TARGET" : "DIR", arg);
 			return -EINVAL;
 		}
-		return add_spec(o, PB_NS_BIND, c == PB_OPT_RO_NS ? PB_NS_RDONLY : 0, arg);
+		return add_spec(o, c == PB_OPT_SYMLINK ? PB_NS_SYMLINK : PB_NS_BIND, c == PB_OPT_RO_NS ? PB_NS_RDONLY : 0,
+				arg);
 	case PB_OPT_PROC: return add_spec(o, PB_NS_PROC, 0, arg);
 	case PB_OPT_DEV: return add_spec(o, PB_NS_DEV, 0, arg);
 	case PB_OPT_TMPFS: return add_spec(o, PB_NS_TMPFS, 0, arg);
@@ -90,7 +92,7 @@ static int add_one(const struct pb_ns_spec *s, struct pb_builder *b, const char 
 {
 	struct pb_ns_mount m = {.sz = sizeof(m), .kind = (uint64_t)s->kind, .flags = s->flags, .path = s->arg,
 				.dirfd = -1, .size = s->size, .mode = s->mode};
-	const char *eq = s->kind == PB_NS_BIND ? strchr(s->arg, '=') : NULL;
+	const char *eq = s->kind == PB_NS_BIND || s->kind == PB_NS_SYMLINK ? strchr(s->arg, '=') : NULL;
 	char *path = eq ? strndup(s->arg, (size_t)(eq - s->arg)) : NULL;
 	struct pb_error err;
 	int r = 0;
@@ -99,8 +101,11 @@ static int add_one(const struct pb_ns_spec *s, struct pb_builder *b, const char 
 		pb_cli_error(cmd, "%s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	if (eq) {
+	if (eq)
 		m.path = path;
+	if (s->kind == PB_NS_SYMLINK)
+		m.target = eq + 1;
+	if (s->kind == PB_NS_BIND) {
 		m.dirfd = open(eq + 1, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (m.dirfd < 0) {
 			r = -errno;

@@ -292,15 +292,20 @@ PB_API int pb_set_namespace_mode(struct pb_builder *b, enum pb_ns_mode mode);
  *                an empty shm directory and a new devpts instance on pts.
  *   PB_NS_TMPFS  an empty tmpfs (bwrap --tmpfs), mode (0: 0755; bwrap --perms)
  *                and size in bytes (0: the kernel's default; bwrap --size).
+ *   PB_NS_SYMLINK  a symbolic link to target (bwrap --symlink), made only in
+ *                procbuilder's own tmpfs (the root, a DEV or a TMPFS), e.g.
+ *                /lib -> usr/lib beside a bound /usr.
  * Entries below a PB_NS_DEV or a writable PB_NS_TMPFS get their mount point
- * made there. PB_NS_RDONLY is for BIND, TMPFS and PROC.
+ * made there; none may lie below a PB_NS_PROC or a PB_NS_SYMLINK.
+ * PB_NS_RDONLY is for BIND, TMPFS and PROC.
  *
  * The struct only grows at its end, one 8-byte field at a time: set sz to
  * sizeof(struct pb_ns_mount); fields past a smaller sz read as 0, fields
  * past the ones this library knows must be 0. dirfd is read for PB_NS_BIND
- * only, mode and size for PB_NS_TMPFS only (elsewhere they must be 0).
+ * only, mode and size for PB_NS_TMPFS only, target for PB_NS_SYMLINK only
+ * (elsewhere they must be 0).
  */
-enum pb_ns_kind { PB_NS_BIND, PB_NS_PROC, PB_NS_DEV, PB_NS_TMPFS };
+enum pb_ns_kind { PB_NS_BIND, PB_NS_PROC, PB_NS_DEV, PB_NS_TMPFS, PB_NS_SYMLINK };
 #define PB_NS_RDONLY (1u << 0)
 struct pb_ns_mount {
 	size_t sz;		/* sizeof(struct pb_ns_mount) */
@@ -310,10 +315,11 @@ struct pb_ns_mount {
 	int64_t dirfd;		/* PB_NS_BIND: a directory fd (not kept; its path is) */
 	uint64_t mode;		/* PB_NS_TMPFS: permissions of its root, at most 07777 */
 	uint64_t size;		/* PB_NS_TMPFS: bytes */
+	const char *target;	/* PB_NS_SYMLINK: what it points to (not checked: it is the program's) */
 };
 /*
  * Adds one mount, checked now: PB_EINVAL for a bad sz, kind, flag, path,
- * mode or size, a path already given (by this call or
+ * mode, size or target, a path already given (by this call or
  * pb_add_namespace_entries), a non-directory, or more than
  * PB_MAX_NS_ENTRIES in all; PB_EBADF for a bad fd. 0 or a negative errno.
  */

@@ -133,20 +133,27 @@ static int check_dirfd(const char *path, int64_t dirfd, struct stat *st, struct 
 	return 0;
 }
 
-static const char *const kind_name[] = {"bind", "proc", "dev", "tmpfs"};
+static const char *const kind_name[] = {"bind", "proc", "dev", "tmpfs", "symlink"};
 
 /* What only some kinds take: read-only, a directory fd, tmpfs options. */
 static int check_kind(const struct pb_ns_mount *m, struct pb_error *err)
 {
-	if (m->kind > PB_NS_TMPFS)
+	if (m->kind > PB_NS_SYMLINK)
 		return pb_err_set(err, "builder", PB_EINVAL, 0, "namespace entry %s: %llu is not a kind of mount",
 				  m->path, (unsigned long long)m->kind);
 	if (m->flags & ~(uint64_t)PB_NS_RDONLY)
 		return pb_err_set(err, "builder", PB_EINVAL, 0, "namespace entry %s: unknown flags %#llx", m->path,
 				  (unsigned long long)(m->flags & ~(uint64_t)PB_NS_RDONLY));
-	if ((m->flags & PB_NS_RDONLY) && m->kind == PB_NS_DEV)
+	if ((m->flags & PB_NS_RDONLY) && (m->kind == PB_NS_DEV || m->kind == PB_NS_SYMLINK))
 		return pb_err_set(err, "builder", PB_EINVAL, 0,
-				  "namespace entry %s: read-only is for bind, tmpfs and proc, not dev", m->path);
+				  "namespace entry %s: read-only is for bind, tmpfs and proc, not %s", m->path,
+				  kind_name[m->kind]);
+	if ((m->kind == PB_NS_SYMLINK) != (m->target != NULL))
+		return pb_err_set(err, "builder", PB_EINVAL, 0, "namespace entry %s: %s", m->path,
+				  m->target ? "a target is for a symlink" : "a symlink needs a target");
+	if (m->target && (!m->target[0] || strlen(m->target) >= PB_NS_PATH_MAX))
+		return pb_err_set(err, "builder", PB_EINVAL, 0, "namespace entry %s: a symlink's target is 1 to %d bytes",
+				  m->path, PB_NS_PATH_MAX - 1);
 	if (m->kind != PB_NS_TMPFS && (m->mode || m->size))
 		return pb_err_set(err, "builder", PB_EINVAL, 0,
 				  "namespace entry %s: a mode and a size are tmpfs options, not %s ones", m->path,
@@ -192,6 +199,8 @@ static int add_mount(struct pb_builder *b, const struct pb_ns_mount *m, struct p
 				  .mode = m->kind == PB_NS_TMPFS ? (uint32_t)(m->mode ? m->mode : 0755) : 0,
 				  .size = m->size};
 	r = !it->path ? -ENOMEM : m->kind == PB_NS_BIND ? source_path((int)m->dirfd, &st, &it->src) : 0;
+	if (r == 0 && m->target && !(it->src = strdup(m->target)))
+		r = -ENOMEM; /* (a symlink's target is its src, as in the ops) */
 	if (r == 0) {
 		*index_slot(b, it->path) = ++b->nns;
 		return 0;
@@ -409,10 +418,10 @@ static int check_nested(const struct pb_ns_item *e, const struct pb_ns_item *up,
 	int r = 0;
 
 	*mkdir = false;
-	if (up && up->kind == PB_NS_PROC)
-		return pb_err_set(err, "builder", PB_EINVAL, 0,
-				  "namespace entry %s: it lies in the procfs at %s, where nothing can be mounted",
-				  e->path, up->path);
+	if (up && (up->kind == PB_NS_PROC || up->kind == PB_NS_SYMLINK))
+		return pb_err_set(err, "builder", PB_EINVAL, 0, "namespace entry %s: it lies %s %s, where nothing "
+				  "can be mounted", e->path, up->kind == PB_NS_PROC ? "in the procfs at" :
+				  "below the symlink", up->path);
 	if (up && (up->kind == PB_NS_DEV || up->kind == PB_NS_TMPFS)) {
 		if (up->flags & PB_NS_RDONLY)
 			return pb_err_set(err, "builder", PB_EINVAL, 0,
@@ -440,8 +449,14 @@ static int entry_op(struct pb_builder *b, const struct pb_ns_item *e, size_t nho
 	bool mkdir = true;
 	int r = 0;
 
-	if (up || (b->ns_mode == PB_NS_OVERLAY && under_host(b, nhost, e->path)))
-		r = check_nested(e, up, &mkdir, err);
+	if (!up && !(b->ns_mode == PB_NS_OVERLAY && under_host(b, nhost, e->path)))
+		return pb_ns_entry_ops(b, e, true, err);
+	/* nothing is ever created outside our own tmpfs: a symlink below a bind or the host would be */
+	if (e->kind == PB_NS_SYMLINK && (!up || up->kind == PB_NS_BIND))
+		return pb_err_set(err, "builder", PB_EINVAL, 0,
+				  "namespace entry %s: a symlink is made only in procbuilder's own tmpfs, not in %s",
+				  e->path, up ? up->path : "the host's tree");
+	r = check_nested(e, up, &mkdir, err);
 	return r < 0 ? r : pb_ns_entry_ops(b, e, mkdir, err);
 }
 

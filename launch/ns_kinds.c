@@ -102,6 +102,8 @@ int pb_ns_entry_ops(struct pb_builder *b, const struct pb_ns_item *e, bool mkdir
 		return dev_ops(b, e, mk, err);
 	case PB_NS_TMPFS:
 		return op_at(b, e, NULL, PB_NS_OP_TMPFS, mk | ro, (struct pb_ns_item){.mode = e->mode, .size = e->size});
+	case PB_NS_SYMLINK:
+		return op_at(b, e, NULL, PB_NS_OP_SYMLINK, 0, (struct pb_ns_item){.src = e->src});
 	default:
 		return pb_ns_add_op(b, PB_NS_OP_BIND, mk | ro | PB_NS_OP_VERIFY, e);
 	}
