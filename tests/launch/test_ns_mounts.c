@@ -238,11 +238,12 @@ Test(nsmounts, a_tmpfs_is_empty_writable_sized_and_gone_afterwards)
 	int mounts = mount_count();
 
 	for (int nobody = 0; nobody <= can_be_nobody(); nobody++) {
-		/* twice: the second run finds it empty again */
+		/* twice, in place and spawned: the second run finds it empty again */
 		for (int i = 0; i < 2; i++) {
 			struct run_result r;
-			run(true, nobody, (char *const[]){ROOT, "--perms", "1777", "--size", "65536", "--tmpfs", "/scratch",
-							  PY, "-c", (char *)tmpfs_script, NULL}, &r);
+			run(true, nobody, (char *const[]){i ? "--spawn" : "--close-fds", ROOT, "--perms", "1777", "--size",
+							  "65536", "--tmpfs", "/scratch", PY, "-c", (char *)tmpfs_script,
+							  NULL}, &r);
 			cr_assert_eq(r.exit_code, 0, "%s", r.err);
 			cr_assert_str_eq(r.out, "[] 0o41777 65536\nx\nENOSPC\n", "%s", nobody ? "nobody" : "root");
 			run_result_free(&r);
