@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,9 @@ Test(nsmounts, a_read_only_entry_refuses_writes_the_same_directory_takes_read_wr
 
 	cr_assert_eq(mkdir(sub, 0777), 0);
 	cr_assert_eq(mkdir(mnt, 0777), 0);
+	/* the tmpfs in a mount namespace of this test's own: it goes with the test, failed or not */
+	cr_assert_eq(unshare(CLONE_NEWNS), 0, "%s", strerror(errno));
+	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
 	cr_assert_eq(mount("pb-nsm", sub, "tmpfs", 0, "mode=0777"), 0, "%s", strerror(errno));
 	/* under plain execve the same script writes into every one of them */
 	run(false, false, (char *const[]){BB, "sh", "-c", (char *)write_script, "sh", ro, rw, NULL}, &r);
