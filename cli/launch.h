@@ -17,6 +17,31 @@ struct pb_fd_spec {
 	int dup_of;
 };
 
+/* run's identity options (cli/ids_opts.c): getopt codes above any character. */
+enum {
+	PB_OPT_RUID = 0x100, PB_OPT_EUID, PB_OPT_REUID, PB_OPT_RGID, PB_OPT_EGID, PB_OPT_REGID,
+	PB_OPT_GROUPS, PB_OPT_CLEAR_GROUPS, PB_OPT_KEEP_GROUPS, PB_OPT_RESET_IDS,
+	PB_OPT_INH_CAPS, PB_OPT_AMBIENT_CAPS, PB_OPT_BOUNDING,	/* in this order: caps_given's bits */
+};
+struct pb_ids_opts {
+	bool given;
+	bool have_ruid, have_euid, have_rgid, have_egid, reset_ids;
+	uint32_t ruid, euid, rgid, egid;
+	int groups_mode;	/* 0, or PB_OPT_GROUPS, _CLEAR_GROUPS, _KEEP_GROUPS */
+	uint32_t *groups;	/* --groups (owned, 256 slots) */
+	size_t ngroups;
+	unsigned caps_given;	/* bit 0 inh, 1 ambient, 2 bounding */
+	uint64_t inh, amb, bnd;	/* the sets as the lists make them */
+};
+/* One of those options; 0, or -1 after saying what is wrong. */
+int pb_ids_parse_opt(struct pb_ids_opts *o, int c, const char *arg, const char *cmd);
+/* What is checked once all are read (setpriv's: a gid needs a groups option); 0 or -1. */
+int pb_ids_check(const struct pb_ids_opts *o, const char *cmd);
+struct pb_builder;
+/* Applied to b: 0, or -errno after saying which option the library refused. */
+int pb_ids_apply(const struct pb_ids_opts *o, struct pb_builder *b, const char *cmd);
+extern const char pb_ids_help[];
+
 /* Options shared by run and plan. */
 struct pb_launch_opts {
 	char **env;		/* the environment (owned array, borrowed strings) */
@@ -65,6 +90,7 @@ struct pb_launch_opts {
 	uint64_t cpus[16];	/* --cpu-list */
 	bool cpus_given;
 	bool attrs_given;	/* any of them (plan refuses them: it makes no process) */
+	struct pb_ids_opts ids;	/* --ruid ... --bounding-set (run only) */
 	int ngdb_ex;
 	char *path;		/* the program as found in PATH (owned) */
 	char **args;		/* PROG ARGS... from the command line */

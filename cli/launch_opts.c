@@ -405,6 +405,19 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 		{"perms", required_argument, NULL, PB_OPT_PERMS},
 		{"symlink", required_argument, NULL, PB_OPT_SYMLINK},
 		{"ns-mode", required_argument, NULL, 'M'},
+		{"ruid", required_argument, NULL, PB_OPT_RUID},
+		{"euid", required_argument, NULL, PB_OPT_EUID},
+		{"reuid", required_argument, NULL, PB_OPT_REUID},
+		{"rgid", required_argument, NULL, PB_OPT_RGID},
+		{"egid", required_argument, NULL, PB_OPT_EGID},
+		{"regid", required_argument, NULL, PB_OPT_REGID},
+		{"groups", required_argument, NULL, PB_OPT_GROUPS},
+		{"clear-groups", no_argument, NULL, PB_OPT_CLEAR_GROUPS},
+		{"keep-groups", no_argument, NULL, PB_OPT_KEEP_GROUPS},
+		{"reset-ids", no_argument, NULL, PB_OPT_RESET_IDS},
+		{"inh-caps", required_argument, NULL, PB_OPT_INH_CAPS},
+		{"ambient-caps", required_argument, NULL, PB_OPT_AMBIENT_CAPS},
+		{"bounding-set", required_argument, NULL, PB_OPT_BOUNDING},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -490,6 +503,13 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 			if (parse_attr_opt(o, c, optarg, cmd) < 0)
 				return PB_EXIT_USAGE;
 			break;
+		case PB_OPT_RUID: case PB_OPT_EUID: case PB_OPT_REUID: case PB_OPT_RGID: case PB_OPT_EGID:
+		case PB_OPT_REGID: case PB_OPT_GROUPS: case PB_OPT_CLEAR_GROUPS: case PB_OPT_KEEP_GROUPS:
+		case PB_OPT_RESET_IDS: case PB_OPT_INH_CAPS: case PB_OPT_AMBIENT_CAPS: case PB_OPT_BOUNDING:
+			o->attrs_given = true;
+			if (pb_ids_parse_opt(&o->ids, c, optarg, cmd) < 0)
+				return PB_EXIT_USAGE;
+			break;
 		case 'G': o->gdb = o->spawn = true; break;
 		case 'N': o->no_ptrace = true; break;
 		case 'W': o->spawn = true; break;
@@ -534,6 +554,8 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 		return PB_EXIT_USAGE;
 	if (o->trace_file && !o->trace)
 		o->trace = 1; /* --trace-file alone: the text trace, there */
+	if (pb_ids_check(&o->ids, cmd) < 0)
+		return PB_EXIT_USAGE;
 	if (optind >= argc) {
 		pb_cli_error(cmd, "no program given (try 'procbuilder %s --help')", cmd);
 		return PB_EXIT_USAGE;
@@ -556,6 +578,7 @@ void pb_launch_opts_free(struct pb_launch_opts *o)
 	free(o->env);
 	free(o->path);
 	free(o->ns_specs);
+	free(o->ids.groups);
 }
 
 char **pb_launch_argv(const struct pb_launch_opts *o)
@@ -871,6 +894,8 @@ static int apply_attrs(const struct pb_launch_opts *o, struct pb_builder *b, con
 		r = said_for(cmd, "--default-signal", "", pb_set_sigdefault(b, o->sigdefault));
 	if (r == 0 && o->cpus_given)
 		r = said_for(cmd, "--cpu-list", "", pb_set_affinity(b, o->cpus, 16));
+	if (r == 0 && o->ids.given)
+		r = pb_ids_apply(&o->ids, b, cmd);
 	return r;
 }
 

@@ -375,7 +375,8 @@ PB_API int pb_set_pdeathsig(struct pb_builder *b, int sig);
  * setpriv --no-new-privs). Each is checked when it is set and returns 0 or
  * a negative errno; the stub applies them after the namespace and the fds,
  * in this order: setsid, rlimits, nice, umask, chdir, no_new_privs, then
- * the credentials execve gives (a failure there names the attribute).
+ * the ids, groups and capability sets (pb_set_uids ..., below), then the
+ * credentials execve gives (a failure there names the attribute).
  *
  * pb_set_cwd: a directory that exists and we may enter now (-ENOENT,
  * -ENOTDIR, -EACCES); relative paths resolve where the process starts (our
@@ -417,6 +418,44 @@ PB_API int pb_set_affinity(struct pb_builder *b, const uint64_t *cpus, size_t nw
  * only; 0, or -EINVAL for an in-place builder (execve keeps the caller's).
  */
 PB_API int pb_set_sigmask(struct pb_builder *b, uint64_t mask);
+
+/*
+ * Who the program is (setpriv's --ruid/--euid/--reuid, --rgid/--egid/--regid,
+ * --groups/--clear-groups, posix_spawn's POSIX_SPAWN_RESETIDS). The
+ * credentials execve gives the program (AT_SECURE, set-id bits, file
+ * capabilities, dumpable) are computed from the ids, groups and
+ * capability sets it has once these are applied, as the kernel computes
+ * them. The stub applies them last, after every other attribute, in this
+ * order: bounding set, inheritable, ambient, groups, gids, uids (the
+ * kernel's rules for capabilities across setresuid; SECBIT_KEEP_CAPS as
+ * the caller has it). Each is checked when set against what the stub will
+ * hold (the caller's credentials after a plain exec), as the kernel would:
+ *
+ * pb_set_uids: setresuid(ruid, euid, euid); PB_ID_UNCHANGED leaves one as it
+ * is. Without CAP_SETUID each must be one of our ids (-EPERM).
+ * pb_set_gids: the same with setresgid and CAP_SETGID.
+ * pb_set_groups: setgroups(n, groups), n 0 clears them (--clear-groups);
+ * without a call they are kept (--keep-groups). -EPERM without CAP_SETGID,
+ * -E2BIG above 256, -EINVAL for (uint32_t)-1.
+ * pb_set_resetids: the effective ids become the real ones (after the two
+ * above), as posix_spawn does; never refused.
+ */
+#define PB_ID_UNCHANGED 0xffffffffu
+PB_API int pb_set_uids(struct pb_builder *b, uint32_t ruid, uint32_t euid);
+PB_API int pb_set_gids(struct pb_builder *b, uint32_t rgid, uint32_t egid);
+PB_API int pb_set_groups(struct pb_builder *b, const uint32_t *groups, size_t n);
+PB_API int pb_set_resetids(struct pb_builder *b, int on);
+/*
+ * Capability sets the program's exec starts from (setpriv's --inh-caps,
+ * --ambient-caps, --bounding-set), bit n capability n: each becomes caps,
+ * which must be a subset of ours (-EPERM: only ever dropped); dropping
+ * from the bounding set needs CAP_SETPCAP (-EPERM). A root program's
+ * permitted set after the exec is bounding | inheritable, so a dropped
+ * bounding capability is not there either, as under execve.
+ */
+PB_API int pb_set_cap_inheritable(struct pb_builder *b, uint64_t caps);
+PB_API int pb_set_cap_ambient(struct pb_builder *b, uint64_t caps);
+PB_API int pb_set_cap_bounding(struct pb_builder *b, uint64_t caps);
 
 /*
  * Runs the default pipeline and applies its plan: on success the process is

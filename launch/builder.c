@@ -614,6 +614,8 @@ static int read_result(struct pb_builder *b, struct pb_stub_waiter *w, struct pb
 		pb_ns_explain(b, res.step, -res.err, err);
 	} else if (res.phase == PB_PHASE_ATTRS) {
 		pb_attrs_explain(b, res.step, -res.err, err);
+	} else if (res.phase == PB_PHASE_CREDS) {
+		pb_creds_explain(&b->ids, res.step, -res.err, err);
 	} else if (res.phase == PB_PHASE_STEP && res.step >= 0 && (size_t)res.step < ctx->plan.nsteps) {
 		const struct pb_step *s = &ctx->plan.steps[res.step];
 		pb_err_set(err, s->stage ? s->stage : "apply", code_of_errno(-res.err), 0,
@@ -811,7 +813,7 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 		*err = ctx->err;
 		goto out_kill;
 	}
-	r = pb_creds_plan(ctx->exec_fd, ctx->exec_name, b->attrs.flags & PB_ATTR_NNP, &creds, err);
+	r = pb_creds_plan(ctx->exec_fd, ctx->exec_name, pb_ids_request(b), &creds, err);
 	if (r < 0)
 		goto out_kill;
 	memcpy(&p->sigmask, &b->sigmask, sizeof(p->sigmask));

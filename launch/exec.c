@@ -208,7 +208,7 @@ static int plan_in_place(struct pb_builder *b, const struct pb_pipeline *pipe, s
 		*err = ctx->err;
 		return r;
 	}
-	if (check_absolute(ctx, &hdr->in, err) < 0 || pb_creds_plan(ctx->exec_fd, ctx->exec_name, b->attrs.flags & PB_ATTR_NNP, &hdr->creds, err) < 0)
+	if (check_absolute(ctx, &hdr->in, err) < 0 || pb_creds_plan(ctx->exec_fd, ctx->exec_name, pb_ids_request(b), &hdr->creds, err) < 0)
 		return pb_error_errno(err);
 	hdr->tramp = tramp;
 	hdr->in.rip = ctx->entry;

@@ -7,6 +7,7 @@
 
 #include "procbuilder.h"
 #include "core/ctx.h"
+#include "launch/creds.h"
 #include "launch/proto.h"
 
 #define PB_MAX_STARTUP_FDS 64
@@ -72,6 +73,7 @@ struct pb_builder {
 	size_t ns_index_cap;		/* a power of two, at least twice nns */
 	struct pb_ns_op *ns_ops;	/* computed at build */
 	struct pb_wire_attrs attrs;	/* pb_set_cwd, _umask, _nice, _rlimit, _setsid, _no_new_privs */
+	struct pb_creds_request ids;	/* pb_set_uids, _gids, _groups, _resetids, _cap_* (launch/ids.c) */
 	size_t nns_ops;
 };
 
@@ -183,6 +185,9 @@ bool pb_can_set_exe(void);
 
 /* The process attribute the stub could not set (step: enum pb_attr_step) as an error (launch/attrs.c). */
 void pb_attrs_explain(const struct pb_builder *b, int step, int e, struct pb_error *err);
+
+/* The credential changes asked for, completed with no_new_privs and the mode (launch/ids.c). */
+const struct pb_creds_request *pb_ids_request(struct pb_builder *b);
 
 /* Namespace entries (launch/ns.c). */
 void pb_ns_free(struct pb_builder *b);

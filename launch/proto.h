@@ -91,6 +91,15 @@ struct pb_inplace {
 #define PB_CREDS_CAPS (1u << 2)		/* capset(eff, prm, inh) */
 #define PB_CREDS_CLEAR_AMBIENT (1u << 3)
 #define PB_CREDS_SECURE (1u << 4)	/* secure exec: parent-death signal cleared, RLIMIT_STACK at most 8 MiB */
+#define PB_CREDS_GROUPS (1u << 5)	/* setgroups(ngroups, groups) */
+#define PB_CREDS_BOUNDING (1u << 6)	/* PR_CAPBSET_DROP each of bnd_drop */
+#define PB_CREDS_AMBIENT (1u << 7)	/* PR_CAP_AMBIENT_LOWER each of amb_drop */
+#define PB_CREDS_SECURE_EXACT (1u << 8)	/* AT_SECURE is secure, even where the kernel said 1 for the stub */
+#define PB_CREDS_RESTORE (1u << 9)	/* undo the stub's own secure exec: pdeathsig, RLIMIT_STACK */
+#define PB_CREDS_MAX_GROUPS 256
+/* Where set_creds failed (pb_result.step when phase is CREDS). */
+enum pb_creds_step { PB_CREDS_AT_BOUNDING, PB_CREDS_AT_GROUPS, PB_CREDS_AT_GIDS, PB_CREDS_AT_UIDS, PB_CREDS_AT_CAPS,
+		     PB_CREDS_AT_AMBIENT };
 
 /*
  * Process attributes a launcher sets after fork, before exec (launch/attrs.c),
@@ -134,6 +143,12 @@ struct pb_wire_creds {
 	int32_t dumpable;	/* PR_SET_DUMPABLE value, or -1: as the kernel left it */
 	uint32_t per_clear;	/* personality flags to clear (PER_CLEAR_ON_SETID) */
 	uint32_t secure;	/* AT_SECURE, or 0: the kernel's for the stub */
+	uint32_t ngroups;	/* PB_CREDS_GROUPS */
+	uint32_t groups[PB_CREDS_MAX_GROUPS];
+	uint32_t bnd_drop[2], amb_drop[2];	/* capabilities, low and high words */
+	int32_t pdeathsig;	/* PB_CREDS_RESTORE: what the caller had (in place) */
+	uint32_t pad;
+	uint64_t stack_cur;	/* PB_CREDS_RESTORE: the caller's RLIMIT_STACK soft limit */
 };
 
 struct pb_plan_hdr {

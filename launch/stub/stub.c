@@ -202,7 +202,7 @@ static const char *phase_text(int phase)
 	case PB_PHASE_NAME: return "apply: PR_SET_NAME";
 	case PB_PHASE_FDS: return "apply: setting up fds";
 	case PB_PHASE_LAYOUT: return "apply: the kernel's layout is not the template's";
-	case PB_PHASE_CREDS: return "apply: setting the credentials execve gives the program";
+	case PB_PHASE_CREDS: return "apply: setting the ids, groups and capabilities (the credentials execve gives the program)";
 	case PB_PHASE_ATTRS: return "apply: setting the process attributes (setsid, rlimit, nice, chdir, no_new_privs)";
 	}
 	return "apply";
@@ -511,25 +511,59 @@ static int apply_plan(const struct pb_plan_hdr *hdr, const int *fds)
 
 static uint64_t auxv_get(const uint64_t *auxv, uint64_t id);
 
-/* Only ever down from what the kernel gave us (launch/creds.c checked that it is reachable so). */
-static long set_creds(const struct pb_wire_creds *c)
+/* PR_CAPBSET_DROP or PR_CAP_AMBIENT_LOWER for each capability in mask (low and high words). */
+static long drop_each(const uint32_t mask[2], long option, long arg2)
+{
+	long r;
+
+	for (long cap = 0; cap < 64; cap++) {
+		if (!(mask[cap / 32] >> (cap % 32) & 1))
+			continue;
+		r = arg2 ? sys6(__NR_prctl, option, arg2, cap, 0, 0, 0) : sys6(__NR_prctl, option, cap, 0, 0, 0, 0);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * Only ever down from what the kernel gave us (launch/creds.c checked that
+ * it is reachable so): the bounding set while we hold CAP_SETPCAP, groups,
+ * gids and uids while we hold CAP_SETGID and CAP_SETUID (setpriv's and
+ * glibc's order), then the capability sets the program's exec gives.
+ */
+static long set_creds(const struct pb_wire_creds *c, int *at)
 {
 	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct d[2] = {{c->eff[0], c->prm[0], c->inh[0]}, {c->eff[1], c->prm[1], c->inh[1]}};
 	long r = 0;
 
-	if (c->flags & PB_CREDS_GIDS)
-		r = sys3(__NR_setresgid, c->gid[0], c->gid[1], c->gid[2]);
-	if (r == 0 && (c->flags & PB_CREDS_UIDS)) {
+	*at = PB_CREDS_AT_BOUNDING;
+	if ((c->flags & PB_CREDS_BOUNDING) && (r = drop_each(c->bnd_drop, PR_CAPBSET_DROP, 0)) < 0)
+		return r;
+	*at = PB_CREDS_AT_GROUPS;
+	if ((c->flags & PB_CREDS_GROUPS) && (r = sys3(__NR_setgroups, c->ngroups, c->groups, 0)) < 0)
+		return r;
+	*at = PB_CREDS_AT_GIDS;
+	if ((c->flags & PB_CREDS_GIDS) && (r = sys3(__NR_setresgid, c->gid[0], c->gid[1], c->gid[2])) < 0)
+		return r;
+	*at = PB_CREDS_AT_UIDS;
+	if (c->flags & PB_CREDS_UIDS) {
 		sys3(__NR_prctl, PR_SET_KEEPCAPS, 1, 0); /* capset below decides what stays */
 		r = sys3(__NR_setresuid, c->uid[0], c->uid[1], c->uid[2]);
 		sys3(__NR_prctl, PR_SET_KEEPCAPS, 0, 0); /* exec clears it */
+		if (r < 0)
+			return r;
 	}
-	if (r == 0 && (c->flags & PB_CREDS_CAPS))
-		r = sys3(__NR_capset, &h, d, 0);
-	if (r == 0 && (c->flags & PB_CREDS_CLEAR_AMBIENT))
-		r = sys6(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0, 0);
-	return r;
+	*at = PB_CREDS_AT_CAPS;
+	if ((c->flags & PB_CREDS_CAPS) && (r = sys3(__NR_capset, &h, d, 0)) < 0)
+		return r;
+	*at = PB_CREDS_AT_AMBIENT;
+	if (c->flags & PB_CREDS_CLEAR_AMBIENT)
+		return sys6(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0, 0);
+	if (c->flags & PB_CREDS_AMBIENT)
+		return drop_each(c->amb_drop, PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER);
+	return 0;
 }
 
 /*
@@ -548,6 +582,15 @@ static void exec_side_effects(const struct pb_wire_creds *c, int secure)
 		sys3(__NR_prctl, PR_SET_PDEATHSIG, 0, 0);
 		if (sys6(__NR_prlimit64, 0, 3 /* RLIMIT_STACK */, 0, (long)lim, 0, 0) == 0 && lim[0] > (8ull << 20)) {
 			lim[0] = 8ull << 20;
+			sys6(__NR_prlimit64, 0, 3, (long)lim, 0, 0, 0);
+		}
+	}
+	if (c->flags & PB_CREDS_RESTORE) {
+		/* our own exec was secure and the program's is not: what it took, execve keeps */
+		if (c->pdeathsig)
+			sys3(__NR_prctl, PR_SET_PDEATHSIG, c->pdeathsig, 0);
+		if (sys6(__NR_prlimit64, 0, 3 /* RLIMIT_STACK */, 0, (long)lim, 0, 0) == 0) {
+			lim[0] = c->stack_cur < lim[1] ? c->stack_cur : lim[1];
 			sys6(__NR_prlimit64, 0, 3, (long)lim, 0, 0, 0);
 		}
 	}
@@ -570,7 +613,7 @@ static void patch_auxv(const struct pb_wire_creds *c, uint64_t *auxv, const uint
 				auxv[1] = c->gid[auxv[0] - 13];
 			break;
 		case 23: /* AT_SECURE */
-			auxv[1] = c->secure || auxv_get(own, 23);
+			auxv[1] = c->secure || (!(c->flags & PB_CREDS_SECURE_EXACT) && auxv_get(own, 23));
 			break;
 		}
 	}
@@ -625,12 +668,13 @@ static int apply_creds(const struct pb_plan_hdr *hdr, uint64_t *auxv, const uint
 		report(PB_PHASE_ATTRS, at, r);
 		return -1;
 	}
-	r = set_creds(&hdr->creds);
+	r = set_creds(&hdr->creds, &at);
 	if (r < 0) {
-		report(PB_PHASE_CREDS, -1, r);
+		report(PB_PHASE_CREDS, at, r);
 		return -1;
 	}
-	exec_side_effects(&hdr->creds, hdr->creds.secure || auxv_get(own, 23));
+	exec_side_effects(&hdr->creds, hdr->creds.secure ||
+				       (!(hdr->creds.flags & PB_CREDS_SECURE_EXACT) && auxv_get(own, 23)));
 	patch_auxv(&hdr->creds, auxv, own);
 	return 0;
 }
