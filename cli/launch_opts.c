@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <netdb.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -318,6 +319,40 @@ static int parse_cpu_list(const char *list, uint64_t cpus[16])
 	return p == list ? -1 : 0;
 }
 
+/* chrt's policies: --sched other|fifo|rr|batch|idle, --sched-priority N, --sched-reset-on-fork. */
+static int parse_sched_opt(struct pb_launch_opts *o, int c, const char *arg, const char *cmd)
+{
+	static const struct { const char *name; int policy; } policies[] = {
+		{"other", SCHED_OTHER}, {"fifo", SCHED_FIFO}, {"rr", SCHED_RR}, {"batch", SCHED_BATCH},
+		{"idle", SCHED_IDLE},
+	};
+	char *end;
+	long v;
+
+	o->attrs_given = true;
+	if (c == PB_OPT_SCHED_RESET_ON_FORK) {
+		o->sched_reset_on_fork = true;
+		return 0;
+	}
+	if (c == PB_OPT_SCHED) {
+		for (size_t i = 0; i < sizeof(policies) / sizeof(policies[0]); i++)
+			if (strcmp(arg, policies[i].name) == 0)
+				o->sched_policy = policies[i].policy;
+		if (o->sched_policy >= 0)
+			return 0;
+		pb_cli_error(cmd, "--sched wants other, fifo, rr, batch or idle (as chrt names them), not '%s'", arg);
+		return -1;
+	}
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < 0 || v > 99) {
+		pb_cli_error(cmd, "--sched-priority wants a number from 0 to 99 (1 to 99 for fifo and rr), not '%s'", arg);
+		return -1;
+	}
+	o->sched_priority = (int)v;
+	return 0;
+}
+
 /* The process attributes' options; -1 after saying what is wrong. */
 static int parse_attr_opt(struct pb_launch_opts *o, int c, const char *arg, const char *cmd)
 {
@@ -418,6 +453,9 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 		{"inh-caps", required_argument, NULL, PB_OPT_INH_CAPS},
 		{"ambient-caps", required_argument, NULL, PB_OPT_AMBIENT_CAPS},
 		{"bounding-set", required_argument, NULL, PB_OPT_BOUNDING},
+		{"sched", required_argument, NULL, PB_OPT_SCHED},
+		{"sched-priority", required_argument, NULL, PB_OPT_SCHED_PRIORITY},
+		{"sched-reset-on-fork", no_argument, NULL, PB_OPT_SCHED_RESET_ON_FORK},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -427,6 +465,8 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 	memset(o, 0, sizeof(*o));
 	o->umask = -1;
 	o->nice = INT_MIN;
+	o->sched_policy = -1;
+	o->sched_priority = INT_MIN;
 	if (copy_environ(o) < 0)
 		return PB_EXIT_ERROR;
 	optind = 1;
@@ -508,6 +548,10 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 		case PB_OPT_RESET_IDS: case PB_OPT_INH_CAPS: case PB_OPT_AMBIENT_CAPS: case PB_OPT_BOUNDING:
 			o->attrs_given = true;
 			if (pb_ids_parse_opt(&o->ids, c, optarg, cmd) < 0)
+				return PB_EXIT_USAGE;
+			break;
+		case PB_OPT_SCHED: case PB_OPT_SCHED_PRIORITY: case PB_OPT_SCHED_RESET_ON_FORK:
+			if (parse_sched_opt(o, c, optarg, cmd) < 0)
 				return PB_EXIT_USAGE;
 			break;
 		case 'G': o->gdb = o->spawn = true; break;
@@ -611,6 +655,10 @@ const char pb_launch_build_help[] =
 	"      --default-signal[=SIG,...]  those signals (all, without a list) back to their\n"
 	"                            default action, not ignored (env --default-signal)\n"
 	"      --cpu-list LIST       run on these CPUs: 0-3,6 (taskset -c)\n"
+	"      --sched POLICY        scheduling policy: other, fifo, rr, batch or idle (chrt's)\n"
+	"      --sched-priority N    its priority (fifo, rr: 1 to 99); alone, the priority in our\n"
+	"                            policy (posix_spawn's SETSCHEDPARAM)\n"
+	"      --sched-reset-on-fork with --sched: SCHED_RESET_ON_FORK (chrt --reset-on-fork)\n"
 	"      --no-new-privs        set no_new_privs before the exec (setpriv --no-new-privs):\n"
 	"                            set-id bits and file capabilities then give nothing\n"
 	"      --trace-file PATH     ... appended to PATH instead, away from the program's\n"
@@ -868,6 +916,27 @@ static int set_reservation(const struct pb_launch_opts *o, struct pb_builder *b,
 	return r;
 }
 
+/* --sched (with its priority, 0 if none: chrt wants one for fifo and rr) or --sched-priority alone. */
+static int apply_sched(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd)
+{
+	int prio = o->sched_priority == INT_MIN ? 0 : o->sched_priority, r;
+	char v[48];
+
+	if (o->sched_policy < 0 && o->sched_reset_on_fork) {
+		pb_cli_error(cmd, "--sched-reset-on-fork goes with --sched");
+		return -EINVAL;
+	}
+	snprintf(v, sizeof(v), "%d", prio);
+	if (o->sched_policy >= 0) {
+		r = pb_set_scheduler(b, o->sched_policy | (o->sched_reset_on_fork ? SCHED_RESET_ON_FORK : 0), prio);
+		if (r == -EINVAL)
+			pb_cli_error(cmd, "--sched: priority %d is not one this policy takes (fifo and rr: 1 to 99; "
+				     "the others: 0)", prio);
+		return r == -EINVAL ? r : said_for(cmd, "--sched-priority", v, r);
+	}
+	return o->sched_priority == INT_MIN ? 0 : said_for(cmd, "--sched-priority", v, pb_set_sched_priority(b, prio));
+}
+
 static int apply_attrs(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd)
 {
 	char v[32];
@@ -894,6 +963,8 @@ static int apply_attrs(const struct pb_launch_opts *o, struct pb_builder *b, con
 		r = said_for(cmd, "--default-signal", "", pb_set_sigdefault(b, o->sigdefault));
 	if (r == 0 && o->cpus_given)
 		r = said_for(cmd, "--cpu-list", "", pb_set_affinity(b, o->cpus, 16));
+	if (r == 0)
+		r = apply_sched(o, b, cmd);
 	if (r == 0 && o->ids.given)
 		r = pb_ids_apply(&o->ids, b, cmd);
 	return r;

@@ -374,7 +374,7 @@ PB_API int pb_set_pdeathsig(struct pb_builder *b, int sig);
  * (posix_spawn's attributes, setsid(1), nice(1), prlimit(1), env --chdir,
  * setpriv --no-new-privs). Each is checked when it is set and returns 0 or
  * a negative errno; the stub applies them after the namespace and the fds,
- * in this order: setsid, rlimits, nice, umask, chdir, no_new_privs, then
+ * in this order: setsid, rlimits, scheduling, nice, umask, chdir, no_new_privs, then
  * the ids, groups and capability sets (pb_set_uids ..., below), then the
  * credentials execve gives (a failure there names the attribute).
  *
@@ -456,6 +456,19 @@ PB_API int pb_set_resetids(struct pb_builder *b, int on);
 PB_API int pb_set_cap_inheritable(struct pb_builder *b, uint64_t caps);
 PB_API int pb_set_cap_ambient(struct pb_builder *b, uint64_t caps);
 PB_API int pb_set_cap_bounding(struct pb_builder *b, uint64_t caps);
+/*
+ * Scheduling (chrt(1); posix_spawn's POSIX_SPAWN_SETSCHEDULER and
+ * POSIX_SPAWN_SETSCHEDPARAM), applied after the resource limits and before
+ * nice. pb_set_scheduler: sched_setscheduler(policy, priority); policy
+ * SCHED_OTHER, _BATCH, _IDLE, _FIFO or _RR, optionally | SCHED_RESET_ON_FORK.
+ * pb_set_sched_priority: sched_setparam alone, the policy kept (ours, or the
+ * one pb_set_scheduler set). -EINVAL for an unknown policy or a priority
+ * outside sched_get_priority_min/max; -EPERM for a realtime priority above
+ * RLIMIT_RTPRIO (as pb_set_rlimit leaves it) or for leaving SCHED_IDLE
+ * beyond RLIMIT_NICE, without CAP_SYS_NICE, as sched_setscheduler(2) checks.
+ */
+PB_API int pb_set_scheduler(struct pb_builder *b, int policy, int priority);
+PB_API int pb_set_sched_priority(struct pb_builder *b, int priority);
 
 /*
  * Runs the default pipeline and applies its plan: on success the process is

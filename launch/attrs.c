@@ -153,6 +153,9 @@ void pb_attrs_explain(const struct pb_builder *b, int step, int e, struct pb_err
 		snprintf(what, sizeof(what), "resetting signal dispositions");
 	else if (step == PB_ATTR_AT_AFFINITY)
 		snprintf(what, sizeof(what), "setting the CPU affinity");
+	else if (step == PB_ATTR_AT_SCHED)
+		snprintf(what, sizeof(what), "setting scheduling policy %d priority %d", b->attrs.sched_policy,
+			 b->attrs.sched_priority);
 	else if (step == PB_ATTR_AT_CWD)
 		snprintf(what, sizeof(what), "changing directory to %.120s", b->attrs.cwd);
 	else

@@ -115,10 +115,13 @@ enum pb_creds_step { PB_CREDS_AT_BOUNDING, PB_CREDS_AT_GROUPS, PB_CREDS_AT_GIDS,
 #define PB_ATTR_PGID (1u << 5)
 #define PB_ATTR_SIGDEF (1u << 6)
 #define PB_ATTR_AFFINITY (1u << 7)
+#define PB_ATTR_SCHED (1u << 8)		/* sched_setscheduler(sched_policy, sched_priority) */
+#define PB_ATTR_SCHEDPARAM (1u << 9)	/* sched_setparam(sched_priority) alone */
 #define PB_ATTR_MAX_RLIMITS 16
 #define PB_ATTR_CWD_MAX 4096
 enum pb_attr_step { PB_ATTR_AT_SETSID, PB_ATTR_AT_RLIMIT, PB_ATTR_AT_NICE = PB_ATTR_AT_RLIMIT + PB_ATTR_MAX_RLIMITS,
-		    PB_ATTR_AT_CWD, PB_ATTR_AT_NNP, PB_ATTR_AT_PGID, PB_ATTR_AT_SIGDEF, PB_ATTR_AT_AFFINITY };
+		    PB_ATTR_AT_CWD, PB_ATTR_AT_NNP, PB_ATTR_AT_PGID, PB_ATTR_AT_SIGDEF, PB_ATTR_AT_AFFINITY,
+		    PB_ATTR_AT_SCHED };
 
 struct pb_wire_attrs {
 	uint32_t flags;		/* PB_ATTR_* */
@@ -134,6 +137,8 @@ struct pb_wire_attrs {
 	uint64_t sigdefault;	/* bit n-1: signal n back to SIG_DFL */
 	uint64_t cpus[16];	/* sched_setaffinity, 1024 CPUs */
 	char cwd[PB_ATTR_CWD_MAX];	/* NUL-terminated */
+	int32_t sched_policy;	/* SCHED_*, | SCHED_RESET_ON_FORK */
+	int32_t sched_priority;
 };
 
 struct pb_wire_creds {

@@ -203,7 +203,7 @@ static const char *phase_text(int phase)
 	case PB_PHASE_FDS: return "apply: setting up fds";
 	case PB_PHASE_LAYOUT: return "apply: the kernel's layout is not the template's";
 	case PB_PHASE_CREDS: return "apply: setting the ids, groups and capabilities (the credentials execve gives the program)";
-	case PB_PHASE_ATTRS: return "apply: setting the process attributes (setsid, rlimit, nice, chdir, no_new_privs)";
+	case PB_PHASE_ATTRS: return "apply: setting the process attributes (setsid, rlimit, scheduling, nice, chdir, no_new_privs)";
 	}
 	return "apply";
 }
@@ -642,6 +642,12 @@ static long set_attrs(const struct pb_wire_attrs *a, int *at)
 		if (r < 0)
 			return r;
 	}
+	*at = PB_ATTR_AT_SCHED;
+	if ((a->flags & PB_ATTR_SCHED) &&
+	    (r = sys3(__NR_sched_setscheduler, 0, a->sched_policy, &a->sched_priority)) < 0)
+		return r;
+	if ((a->flags & PB_ATTR_SCHEDPARAM) && (r = sys3(__NR_sched_setparam, 0, &a->sched_priority, 0)) < 0)
+		return r;
 	*at = PB_ATTR_AT_NICE;
 	if ((a->flags & PB_ATTR_NICE) && (r = sys3(__NR_setpriority, 0 /* PRIO_PROCESS */, 0, a->nice)) < 0)
 		return r;
