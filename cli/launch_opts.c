@@ -456,6 +456,8 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 		{"sched", required_argument, NULL, PB_OPT_SCHED},
 		{"sched-priority", required_argument, NULL, PB_OPT_SCHED_PRIORITY},
 		{"sched-reset-on-fork", no_argument, NULL, PB_OPT_SCHED_RESET_ON_FORK},
+		{"chdir-fd", required_argument, NULL, PB_OPT_CHDIR_FD},
+		{"foreground", required_argument, NULL, PB_OPT_FOREGROUND},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -466,6 +468,7 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 	o->umask = -1;
 	o->nice = INT_MIN;
 	o->sched_policy = -1;
+	o->chdir_fd = o->foreground_fd = -1;
 	o->sched_priority = INT_MIN;
 	if (copy_environ(o) < 0)
 		return PB_EXIT_ERROR;
@@ -549,6 +552,15 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 			o->attrs_given = true;
 			if (pb_ids_parse_opt(&o->ids, c, optarg, cmd) < 0)
 				return PB_EXIT_USAGE;
+			break;
+		case PB_OPT_CHDIR_FD: case PB_OPT_FOREGROUND:
+			o->attrs_given = true;
+			*(c == PB_OPT_CHDIR_FD ? &o->chdir_fd : &o->foreground_fd) = (int)fd_number(optarg, strlen(optarg), INT_MAX);
+			if (fd_number(optarg, strlen(optarg), INT_MAX) < 0) {
+				pb_cli_error(cmd, "%s wants an open file descriptor number, not '%s'",
+					     c == PB_OPT_CHDIR_FD ? "--chdir-fd" : "--foreground", optarg);
+				return PB_EXIT_USAGE;
+			}
 			break;
 		case PB_OPT_SCHED: case PB_OPT_SCHED_PRIORITY: case PB_OPT_SCHED_RESET_ON_FORK:
 			if (parse_sched_opt(o, c, optarg, cmd) < 0)
@@ -647,6 +659,9 @@ const char pb_launch_build_help[] =
 	"                            pipeline files you do not trust\n"
 	"      --trace[=text|json]   tell the story of the build on stderr\n"
 	"      --chdir DIR           run in DIR (env --chdir)\n"
+	"      --chdir-fd FD         run in the directory open as FD (posix_spawn's fchdir)\n"
+	"      --foreground FD       its process group becomes the foreground one of the\n"
+	"                            terminal at FD (posix_spawn's tcsetpgrp)\n"
 	"      --umask MODE          the file mode mask, octal (as the shell's umask)\n"
 	"      --nice N              the nice value, -20 to 19 (nice -n; lower needs privilege)\n"
 	"      --rlimit NAME=SOFT[:HARD]  a resource limit, NAME as prlimit names it (nofile,\n"
@@ -965,6 +980,12 @@ static int apply_attrs(const struct pb_launch_opts *o, struct pb_builder *b, con
 		r = said_for(cmd, "--cpu-list", "", pb_set_affinity(b, o->cpus, 16));
 	if (r == 0)
 		r = apply_sched(o, b, cmd);
+	snprintf(v, sizeof(v), "%d", o->chdir_fd);
+	if (r == 0 && o->chdir_fd >= 0)
+		r = said_for(cmd, "--chdir-fd", v, pb_set_cwd_fd(b, o->chdir_fd));
+	snprintf(v, sizeof(v), "%d", o->foreground_fd);
+	if (r == 0 && o->foreground_fd >= 0)
+		r = said_for(cmd, "--foreground", v, pb_set_foreground(b, o->foreground_fd));
 	if (r == 0 && o->ids.given)
 		r = pb_ids_apply(&o->ids, b, cmd);
 	return r;

@@ -469,6 +469,20 @@ PB_API int pb_set_cap_bounding(struct pb_builder *b, uint64_t caps);
  */
 PB_API int pb_set_scheduler(struct pb_builder *b, int policy, int priority);
 PB_API int pb_set_sched_priority(struct pb_builder *b, int priority);
+/*
+ * posix_spawn's fchdir and tcsetpgrp file actions. fd is duplicated (the
+ * caller keeps its own) and the stub uses it after setsid and setpgid:
+ * pb_set_cwd_fd: fchdir(fd) where pb_set_cwd would chdir (the last of the two
+ * set wins); -EBADF, -ENOTDIR, -EACCES now; refused at build with namespace
+ * entries (it would be outside the new root).
+ * pb_set_foreground: tcsetpgrp(fd, the program's process group) (every
+ * signal is blocked while the stub works: no SIGTTOU for a background
+ * group, as in posix_spawn's child); -EBADF, -ENOTTY when fd is not a
+ * terminal; fails at build (naming it) when that terminal is not the
+ * controlling one of the program's session (after pb_set_setsid, say).
+ */
+PB_API int pb_set_cwd_fd(struct pb_builder *b, int fd);
+PB_API int pb_set_foreground(struct pb_builder *b, int fd);
 
 /*
  * Runs the default pipeline and applies its plan: on success the process is

@@ -453,6 +453,7 @@ PB_API void pb_builder_free(struct pb_builder *b)
 	free(b->envp_listen);
 	free(b->listen_strings);
 	pb_ns_free(b);
+	pb_attrs_free(b);
 	if (b->exec_fd >= 0)
 		close(b->exec_fd);
 	int *fds[] = {&b->job_fd, &b->interp_fd, &b->sysroot_fd, &b->vdso_fd};

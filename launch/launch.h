@@ -73,6 +73,7 @@ struct pb_builder {
 	size_t ns_index_cap;		/* a power of two, at least twice nns */
 	struct pb_ns_op *ns_ops;	/* computed at build */
 	struct pb_wire_attrs attrs;	/* pb_set_cwd, _umask, _nice, _rlimit, _setsid, _no_new_privs */
+	int cwd_fd, fg_fd;		/* pb_set_cwd_fd, pb_set_foreground: owned when their flag is set */
 	struct pb_creds_request ids;	/* pb_set_uids, _gids, _groups, _resetids, _cap_* (launch/ids.c) */
 	size_t nns_ops;
 };
@@ -182,6 +183,11 @@ uint64_t pb_effective_caps(void);
 
 /* True if we may set /proc/PID/exe (CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE). */
 bool pb_can_set_exe(void);
+
+/* The attribute fds into the plan's files (before the plan is written); 0 or -errno with err set. */
+int pb_attrs_plan_fds(struct pb_builder *b, struct pb_ctx *ctx, struct pb_error *err);
+/* Closes the attribute fds the builder holds. */
+void pb_attrs_free(struct pb_builder *b);
 
 /* The process attribute the stub could not set (step: enum pb_attr_step) as an error (launch/attrs.c). */
 void pb_attrs_explain(const struct pb_builder *b, int step, int e, struct pb_error *err);

@@ -88,6 +88,10 @@ int pb_wire_plan(struct pb_builder *b, struct pb_ctx *ctx, struct pb_plan_hdr *h
 
 	if (fd < 0)
 		return pb_err_sys(err, "launch", -errno, "memfd_create");
+	if ((r = pb_attrs_plan_fds(b, ctx, err)) < 0) {
+		close(fd);
+		return r;
+	}
 	if (plan->nfiles > PB_PLAN_MAX_FILES) {
 		close(fd);
 		return pb_err_set(err, "launch", PB_EINVAL, 0, "too many files in the plan");
@@ -121,7 +125,7 @@ int pb_wire_plan(struct pb_builder *b, struct pb_ctx *ctx, struct pb_plan_hdr *h
 	hdr->mm.exe_fd = (uint32_t)-1;
 	memcpy(&hdr->sigmask, &b->sigmask, sizeof(hdr->sigmask));
 	hdr->pdeathsig = b->pdeathsig;
-	hdr->attrs = b->attrs;
+	hdr->attrs = b->attrs; /* (cwd_file and fg_file set by pb_attrs_plan_fds) */
 	hdr->ppid = b->in_place ? getppid() : getpid();
 	base = strrchr(ctx->comm, '/');
 	snprintf(hdr->comm, sizeof(hdr->comm), "%s", base ? base + 1 : ctx->comm);

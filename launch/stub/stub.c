@@ -620,7 +620,7 @@ static void patch_auxv(const struct pb_wire_creds *c, uint64_t *auxv, const uint
 }
 
 /* What a launcher sets after fork and before exec, in posix_spawn's order; the step that failed in *at. */
-static long set_attrs(const struct pb_wire_attrs *a, int *at)
+static long set_attrs(const struct pb_wire_attrs *a, const int *files, int *at)
 {
 	long r = 0;
 
@@ -636,6 +636,13 @@ static long set_attrs(const struct pb_wire_attrs *a, int *at)
 	*at = PB_ATTR_AT_PGID;
 	if ((a->flags & PB_ATTR_PGID) && (r = sys3(__NR_setpgid, 0, a->pgid, 0)) < 0)
 		return r;
+	*at = PB_ATTR_AT_FOREGROUND;
+	if (a->flags & PB_ATTR_FOREGROUND) {
+		/* every signal is blocked here, so a background group gets no SIGTTOU, as in posix_spawn's child */
+		int pgrp = (int)sys3(__NR_getpgid, 0, 0, 0);
+		if ((r = sys3(__NR_ioctl, files[a->fg_file], 0x5410 /* TIOCSPGRP */, &pgrp)) < 0)
+			return r;
+	}
 	for (uint32_t i = 0; i < a->nrlimits && i < PB_ATTR_MAX_RLIMITS; i++) {
 		*at = PB_ATTR_AT_RLIMIT + (int)i;
 		r = sys6(__NR_prlimit64, 0, a->rlimits[i].resource, (long)&a->rlimits[i].cur, 0, 0, 0);
@@ -659,16 +666,25 @@ static long set_attrs(const struct pb_wire_attrs *a, int *at)
 	*at = PB_ATTR_AT_CWD;
 	if ((a->flags & PB_ATTR_CWD) && (r = sys3(__NR_chdir, a->cwd, 0, 0)) < 0)
 		return r;
+	if ((a->flags & PB_ATTR_CWD_FD) && (r = sys3(__NR_fchdir, files[a->cwd_file], 0, 0)) < 0)
+		return r;
 	*at = PB_ATTR_AT_NNP;
 	if ((a->flags & PB_ATTR_NNP) && (r = sys6(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0)) < 0)
 		return r;
 	return 0;
 }
 
-static int apply_creds(const struct pb_plan_hdr *hdr, uint64_t *auxv, const uint64_t *own)
+/* The plan memfd, its files and the startup fds' copies: after the attributes, which may use the files. */
+static void close_plan_fds(const struct pb_plan_hdr *hdr, const int *fds)
+{
+	for (uint32_t i = 0; i < 1 + hdr->nfiles + hdr->nfds; i++)
+		sys3(__NR_close, fds[i], 0, 0);
+}
+
+static int apply_creds(const struct pb_plan_hdr *hdr, const int *fds, uint64_t *auxv, const uint64_t *own)
 {
 	int at;
-	long r = set_attrs(&hdr->attrs, &at);
+	long r = set_attrs(&hdr->attrs, fds + 1, &at);
 
 	if (r < 0) {
 		report(PB_PHASE_ATTRS, at, r);
@@ -682,6 +698,7 @@ static int apply_creds(const struct pb_plan_hdr *hdr, uint64_t *auxv, const uint
 	exec_side_effects(&hdr->creds, hdr->creds.secure ||
 				       (!(hdr->creds.flags & PB_CREDS_SECURE_EXACT) && auxv_get(own, 23)));
 	patch_auxv(&hdr->creds, auxv, own);
+	close_plan_fds(hdr, fds);
 	return 0;
 }
 
@@ -729,8 +746,6 @@ static int finish(const struct pb_plan_hdr *hdr, int *fds)
 			return -1;
 		}
 	}
-	for (uint32_t i = 0; i < 1 + hdr->nfiles + hdr->nfds; i++)
-		sys3(__NR_close, fds[i], 0, 0);
 	return 0;
 }
 
@@ -820,7 +835,7 @@ static __attribute__((noreturn)) void run_in_place(uint64_t *sp0, int planfd)
 	if (apply_plan(&hdr, fds) < 0)
 		die();
 	fix_stack((uint64_t *)rsp, own);
-	if (finish(&hdr, fds) < 0 || apply_creds(&hdr, (uint64_t *)hdr.mm.auxv, own) < 0)
+	if (finish(&hdr, fds) < 0 || apply_creds(&hdr, fds, (uint64_t *)hdr.mm.auxv, own) < 0)
 		die();
 	/* what came while we were building acts now, as on the program (exec reset its handlers) */
 	sys6(__NR_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&stub_entry_mask, 0, 8, 0, 0);
@@ -869,7 +884,7 @@ void stub_main(uint64_t *sp0)
 		die();
 	}
 	if (apply_plan(&hdr, fds) < 0 || finish(&hdr, fds) < 0 ||
-	    apply_creds(&hdr, (uint64_t *)hdr.mm.auxv, &hello.auxv[0][0]) < 0)
+	    apply_creds(&hdr, fds, (uint64_t *)hdr.mm.auxv, &hello.auxv[0][0]) < 0)
 		die();
 	report(PB_PHASE_OK, -1, 0);
 	if (hdr.tramp) {
