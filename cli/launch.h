@@ -23,6 +23,7 @@ enum {
 	PB_OPT_GROUPS, PB_OPT_CLEAR_GROUPS, PB_OPT_KEEP_GROUPS, PB_OPT_RESET_IDS,
 	PB_OPT_INH_CAPS, PB_OPT_AMBIENT_CAPS, PB_OPT_BOUNDING,	/* in this order: caps_given's bits */
 	PB_OPT_SCHED, PB_OPT_SCHED_PRIORITY, PB_OPT_SCHED_RESET_ON_FORK, PB_OPT_CHDIR_FD, PB_OPT_FOREGROUND,
+	PB_OPT_DIE_WITH_PARENT,
 };
 struct pb_ids_opts {
 	bool given;
@@ -93,6 +94,7 @@ struct pb_launch_opts {
 	int sched_policy, sched_priority;	/* --sched, --sched-priority: -1 / INT_MIN when not given */
 	bool sched_reset_on_fork;
 	int chdir_fd, foreground_fd;	/* --chdir-fd, --foreground: -1 when not given */
+	bool die_with_parent;	/* --die-with-parent (spawned, the proxy asks it anyway) */
 	bool attrs_given;	/* any of them (plan refuses them: it makes no process) */
 	struct pb_ids_opts ids;	/* --ruid ... --bounding-set (run only) */
 	int ngdb_ex;

@@ -457,6 +457,7 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 		{"sched-priority", required_argument, NULL, PB_OPT_SCHED_PRIORITY},
 		{"sched-reset-on-fork", no_argument, NULL, PB_OPT_SCHED_RESET_ON_FORK},
 		{"chdir-fd", required_argument, NULL, PB_OPT_CHDIR_FD},
+		{"die-with-parent", no_argument, NULL, PB_OPT_DIE_WITH_PARENT},
 		{"foreground", required_argument, NULL, PB_OPT_FOREGROUND},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -552,6 +553,9 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 			o->attrs_given = true;
 			if (pb_ids_parse_opt(&o->ids, c, optarg, cmd) < 0)
 				return PB_EXIT_USAGE;
+			break;
+		case PB_OPT_DIE_WITH_PARENT:
+			o->attrs_given = o->die_with_parent = true;
 			break;
 		case PB_OPT_CHDIR_FD: case PB_OPT_FOREGROUND:
 			o->attrs_given = true;
@@ -659,6 +663,8 @@ const char pb_launch_build_help[] =
 	"                            pipeline files you do not trust\n"
 	"      --trace[=text|json]   tell the story of the build on stderr\n"
 	"      --chdir DIR           run in DIR (env --chdir)\n"
+	"      --die-with-parent     SIGKILL when its parent dies (bwrap's; setpriv --pdeathsig\n"
+	"                            KILL): in place our parent, spawned procbuilder (always so)\n"
 	"      --chdir-fd FD         run in the directory open as FD (posix_spawn's fchdir)\n"
 	"      --foreground FD       its process group becomes the foreground one of the\n"
 	"                            terminal at FD (posix_spawn's tcsetpgrp)\n"
@@ -980,6 +986,8 @@ static int apply_attrs(const struct pb_launch_opts *o, struct pb_builder *b, con
 		r = said_for(cmd, "--cpu-list", "", pb_set_affinity(b, o->cpus, 16));
 	if (r == 0)
 		r = apply_sched(o, b, cmd);
+	if (r == 0 && o->die_with_parent) /* in place: our parent's death; spawned: ours (the proxy's) */
+		r = said_for(cmd, "--die-with-parent", "", pb_set_pdeathsig(b, SIGKILL));
 	snprintf(v, sizeof(v), "%d", o->chdir_fd);
 	if (r == 0 && o->chdir_fd >= 0)
 		r = said_for(cmd, "--chdir-fd", v, pb_set_cwd_fd(b, o->chdir_fd));
