@@ -23,7 +23,7 @@ enum {
 	PB_OPT_GROUPS, PB_OPT_CLEAR_GROUPS, PB_OPT_KEEP_GROUPS, PB_OPT_RESET_IDS,
 	PB_OPT_INH_CAPS, PB_OPT_AMBIENT_CAPS, PB_OPT_BOUNDING,	/* in this order: caps_given's bits */
 	PB_OPT_SCHED, PB_OPT_SCHED_PRIORITY, PB_OPT_SCHED_RESET_ON_FORK, PB_OPT_CHDIR_FD, PB_OPT_FOREGROUND,
-	PB_OPT_DIE_WITH_PARENT,
+	PB_OPT_DIE_WITH_PARENT, PB_OPT_PERSONA,	/* PB_OPT_PERSONA: every personality option, by name */
 };
 struct pb_ids_opts {
 	bool given;
@@ -43,6 +43,16 @@ struct pb_builder;
 /* Applied to b: 0, or -errno after saying which option the library refused. */
 int pb_ids_apply(const struct pb_ids_opts *o, struct pb_builder *b, const char *cmd);
 extern const char pb_ids_help[];
+
+struct pb_persona_opts {
+	bool given, value_given;
+	unsigned long value, flags;	/* --personality, and the setarch flags or-ed on top */
+};
+/* One of the personality options, by its long name; 0, or -1 after saying what is wrong. */
+int pb_persona_parse_opt(struct pb_persona_opts *o, const char *name, const char *arg, const char *cmd);
+/* pb_set_personality, if any was given; 0 or -errno after saying why (the layout bits: why not). */
+int pb_persona_apply(const struct pb_persona_opts *o, struct pb_builder *b, const char *cmd);
+extern const char pb_persona_help[];
 
 /* Options shared by run and plan. */
 struct pb_launch_opts {
@@ -95,6 +105,7 @@ struct pb_launch_opts {
 	bool sched_reset_on_fork;
 	int chdir_fd, foreground_fd;	/* --chdir-fd, --foreground: -1 when not given */
 	bool die_with_parent;	/* --die-with-parent (spawned, the proxy asks it anyway) */
+	struct pb_persona_opts persona;	/* --personality and setarch's flags */
 	bool attrs_given;	/* any of them (plan refuses them: it makes no process) */
 	struct pb_ids_opts ids;	/* --ruid ... --bounding-set (run only) */
 	int ngdb_ex;

@@ -458,12 +458,24 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 		{"sched-reset-on-fork", no_argument, NULL, PB_OPT_SCHED_RESET_ON_FORK},
 		{"chdir-fd", required_argument, NULL, PB_OPT_CHDIR_FD},
 		{"die-with-parent", no_argument, NULL, PB_OPT_DIE_WITH_PARENT},
+		{"personality", required_argument, NULL, PB_OPT_PERSONA},
+		{"uname-2.6", no_argument, NULL, PB_OPT_PERSONA},
+		{"fdpic-funcptrs", no_argument, NULL, PB_OPT_PERSONA},
+		{"mmap-page-zero", no_argument, NULL, PB_OPT_PERSONA},
+		{"addr-compat-layout", no_argument, NULL, PB_OPT_PERSONA},
+		{"read-implies-exec", no_argument, NULL, PB_OPT_PERSONA},
+		{"32bit", no_argument, NULL, PB_OPT_PERSONA},
+		{"short-inode", no_argument, NULL, PB_OPT_PERSONA},
+		{"whole-seconds", no_argument, NULL, PB_OPT_PERSONA},
+		{"sticky-timeouts", no_argument, NULL, PB_OPT_PERSONA},
+		{"3gb", no_argument, NULL, PB_OPT_PERSONA},
+		{"addr-no-randomize", no_argument, NULL, PB_OPT_PERSONA},
 		{"foreground", required_argument, NULL, PB_OPT_FOREGROUND},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	char *end;
-	int c, e;
+	int c, e, li;
 
 	memset(o, 0, sizeof(*o));
 	o->umask = -1;
@@ -474,7 +486,7 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 	if (copy_environ(o) < 0)
 		return PB_EXIT_ERROR;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:e:iu:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:e:iu:h", longopts, &li)) != -1) {
 		switch (c) {
 		case 'e':
 			if (set_env(o, optarg) < 0) {
@@ -552,6 +564,11 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 		case PB_OPT_RESET_IDS: case PB_OPT_INH_CAPS: case PB_OPT_AMBIENT_CAPS: case PB_OPT_BOUNDING:
 			o->attrs_given = true;
 			if (pb_ids_parse_opt(&o->ids, c, optarg, cmd) < 0)
+				return PB_EXIT_USAGE;
+			break;
+		case PB_OPT_PERSONA:
+			o->attrs_given = true;
+			if (pb_persona_parse_opt(&o->persona, longopts[li].name, optarg, cmd) < 0)
 				return PB_EXIT_USAGE;
 			break;
 		case PB_OPT_DIE_WITH_PARENT:
@@ -994,6 +1011,8 @@ static int apply_attrs(const struct pb_launch_opts *o, struct pb_builder *b, con
 	snprintf(v, sizeof(v), "%d", o->foreground_fd);
 	if (r == 0 && o->foreground_fd >= 0)
 		r = said_for(cmd, "--foreground", v, pb_set_foreground(b, o->foreground_fd));
+	if (r == 0)
+		r = pb_persona_apply(&o->persona, b, cmd);
 	if (r == 0 && o->ids.given)
 		r = pb_ids_apply(&o->ids, b, cmd);
 	return r;

@@ -374,7 +374,8 @@ PB_API int pb_set_pdeathsig(struct pb_builder *b, int sig);
  * (posix_spawn's attributes, setsid(1), nice(1), prlimit(1), env --chdir,
  * setpriv --no-new-privs). Each is checked when it is set and returns 0 or
  * a negative errno; the stub applies them after the namespace and the fds,
- * in this order: setsid, rlimits, scheduling, nice, umask, chdir, no_new_privs, then
+ * in this order: setsid, rlimits, scheduling, nice, umask, chdir, no_new_privs,
+ * personality, then
  * the ids, groups and capability sets (pb_set_uids ..., below), then the
  * credentials execve gives (a failure there names the attribute).
  *
@@ -483,6 +484,17 @@ PB_API int pb_set_sched_priority(struct pb_builder *b, int priority);
  */
 PB_API int pb_set_cwd_fd(struct pb_builder *b, int fd);
 PB_API int pb_set_foreground(struct pb_builder *b, int fd);
+/*
+ * The personality (setarch(8)): persona as personality(2) takes it, set
+ * after no_new_privs and before the credentials, then changed as a 64-bit
+ * exec changes it (READ_IMPLIES_EXEC cleared; PER_CLEAR_ON_SETID for a
+ * set-id program). The bits that decide where exec places things
+ * (ADDR_NO_RANDOMIZE, ADDR_COMPAT_LAYOUT, MMAP_PAGE_ZERO, ADDR_LIMIT_32BIT,
+ * ADDR_LIMIT_3GB) must be ours: the layout is planned from our personality
+ * before anything is applied, so a value that changes them is -EOPNOTSUPP
+ * (run procbuilder itself under setarch for them). -EINVAL for 0xffffffff.
+ */
+PB_API int pb_set_personality(struct pb_builder *b, unsigned long persona);
 
 /*
  * Runs the default pipeline and applies its plan: on success the process is

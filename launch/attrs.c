@@ -226,6 +226,8 @@ void pb_attrs_explain(const struct pb_builder *b, int step, int e, struct pb_err
 		snprintf(what, sizeof(what), "changing directory to the one its fd names (fchdir)");
 	else if (step == PB_ATTR_AT_CWD)
 		snprintf(what, sizeof(what), "changing directory to %.120s", b->attrs.cwd);
+	else if (step == PB_ATTR_AT_PERSONALITY)
+		snprintf(what, sizeof(what), "setting personality 0x%x", b->attrs.personality);
 	else if (step == PB_ATTR_AT_FOREGROUND)
 		snprintf(what, sizeof(what), "making its process group the terminal's foreground (tcsetpgrp)");
 	else

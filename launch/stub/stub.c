@@ -671,6 +671,9 @@ static long set_attrs(const struct pb_wire_attrs *a, const int *files, int *at)
 	*at = PB_ATTR_AT_NNP;
 	if ((a->flags & PB_ATTR_NNP) && (r = sys6(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0)) < 0)
 		return r;
+	*at = PB_ATTR_AT_PERSONALITY;
+	if ((a->flags & PB_ATTR_PERSONALITY) && (r = sys3(__NR_personality, a->personality, 0, 0)) < 0)
+		return r;
 	return 0;
 }
 
