@@ -457,6 +457,7 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 		{"sched-priority", required_argument, NULL, PB_OPT_SCHED_PRIORITY},
 		{"sched-reset-on-fork", no_argument, NULL, PB_OPT_SCHED_RESET_ON_FORK},
 		{"chdir-fd", required_argument, NULL, PB_OPT_CHDIR_FD},
+		{"seccomp", required_argument, NULL, PB_OPT_SECCOMP},
 		{"die-with-parent", no_argument, NULL, PB_OPT_DIE_WITH_PARENT},
 		{"personality", required_argument, NULL, PB_OPT_PERSONA},
 		{"uname-2.6", no_argument, NULL, PB_OPT_PERSONA},
@@ -481,7 +482,7 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 	o->umask = -1;
 	o->nice = INT_MIN;
 	o->sched_policy = -1;
-	o->chdir_fd = o->foreground_fd = -1;
+	o->chdir_fd = o->foreground_fd = o->seccomp_fd = -1;
 	o->sched_priority = INT_MIN;
 	if (copy_environ(o) < 0)
 		return PB_EXIT_ERROR;
@@ -574,12 +575,14 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 		case PB_OPT_DIE_WITH_PARENT:
 			o->attrs_given = o->die_with_parent = true;
 			break;
-		case PB_OPT_CHDIR_FD: case PB_OPT_FOREGROUND:
+		case PB_OPT_CHDIR_FD: case PB_OPT_FOREGROUND: case PB_OPT_SECCOMP:
 			o->attrs_given = true;
-			*(c == PB_OPT_CHDIR_FD ? &o->chdir_fd : &o->foreground_fd) = (int)fd_number(optarg, strlen(optarg), INT_MAX);
-			if (fd_number(optarg, strlen(optarg), INT_MAX) < 0) {
+			e = (int)fd_number(optarg, strlen(optarg), INT_MAX);
+			*(c == PB_OPT_CHDIR_FD ? &o->chdir_fd : c == PB_OPT_SECCOMP ? &o->seccomp_fd : &o->foreground_fd) = e;
+			if (e < 0) {
 				pb_cli_error(cmd, "%s wants an open file descriptor number, not '%s'",
-					     c == PB_OPT_CHDIR_FD ? "--chdir-fd" : "--foreground", optarg);
+					     c == PB_OPT_CHDIR_FD ? "--chdir-fd" : c == PB_OPT_SECCOMP ? "--seccomp" :
+					     "--foreground", optarg);
 				return PB_EXIT_USAGE;
 			}
 			break;
@@ -682,6 +685,10 @@ const char pb_launch_build_help[] =
 	"      --chdir DIR           run in DIR (env --chdir)\n"
 	"      --die-with-parent     SIGKILL when its parent dies (bwrap's; setpriv --pdeathsig\n"
 	"                            KILL): in place our parent, spawned procbuilder (always so)\n"
+	"      --seccomp FD          install the compiled seccomp filter read from FD, last,\n"
+	"                            after the ids (bwrap's; needs --no-new-privs or\n"
+	"                            CAP_SYS_ADMIN; it must allow close, rt_sigprocmask,\n"
+	"                            sendto, recvfrom, pause and munmap, which follow it)\n"
 	"      --chdir-fd FD         run in the directory open as FD (posix_spawn's fchdir)\n"
 	"      --foreground FD       its process group becomes the foreground one of the\n"
 	"                            terminal at FD (posix_spawn's tcsetpgrp)\n"
@@ -954,6 +961,32 @@ static int set_reservation(const struct pb_launch_opts *o, struct pb_builder *b,
 	return r;
 }
 
+/* --seccomp FD: the compiled filter, read from FD to its end (as bwrap reads it). */
+static int apply_seccomp(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd)
+{
+	size_t cap = 4096 * 8 + 1, len = 0; /* BPF_MAXINSNS instructions, and one byte to see more */
+	char *buf = malloc(cap), v[16];
+	ssize_t n = 0;
+	int r;
+
+	if (!buf)
+		return said(cmd, -ENOMEM);
+	while (len < cap && ((n = read(o->seccomp_fd, buf + len, cap - len)) > 0 || (n < 0 && errno == EINTR)))
+		len += n > 0 ? (size_t)n : 0;
+	snprintf(v, sizeof(v), "%d", o->seccomp_fd);
+	r = n < 0 ? -errno : pb_set_seccomp(b, buf, len);
+	if (r == -EINVAL)
+		pb_cli_error(cmd, "--seccomp %s: not a seccomp filter the kernel takes (%zu bytes: struct sock_filter "
+			     "instructions, at most 4096)", v, len);
+	else if (r == -EACCES)
+		pb_cli_error(cmd, "--seccomp %s: installing a filter needs no_new_privs (--no-new-privs) or "
+			     "CAP_SYS_ADMIN", v);
+	else
+		said_for(cmd, "--seccomp", v, r);
+	free(buf);
+	return r;
+}
+
 /* --sched (with its priority, 0 if none: chrt wants one for fifo and rr) or --sched-priority alone. */
 static int apply_sched(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd)
 {
@@ -1015,6 +1048,8 @@ static int apply_attrs(const struct pb_launch_opts *o, struct pb_builder *b, con
 		r = pb_persona_apply(&o->persona, b, cmd);
 	if (r == 0 && o->ids.given)
 		r = pb_ids_apply(&o->ids, b, cmd);
+	if (r == 0 && o->seccomp_fd >= 0)
+		r = apply_seccomp(o, b, cmd);
 	return r;
 }
 

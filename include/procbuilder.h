@@ -374,10 +374,11 @@ PB_API int pb_set_pdeathsig(struct pb_builder *b, int sig);
  * (posix_spawn's attributes, setsid(1), nice(1), prlimit(1), env --chdir,
  * setpriv --no-new-privs). Each is checked when it is set and returns 0 or
  * a negative errno; the stub applies them after the namespace and the fds,
- * in this order: setsid, rlimits, scheduling, nice, umask, chdir, no_new_privs,
- * personality, then
- * the ids, groups and capability sets (pb_set_uids ..., below), then the
- * credentials execve gives (a failure there names the attribute).
+ * in this order: default signal actions, setsid, setpgid, the terminal's
+ * foreground, rlimits, scheduling, nice, affinity, umask, chdir (or
+ * fchdir), no_new_privs, personality; then the capability sets, groups and
+ * ids (pb_set_uids ..., below) with the credentials execve gives; then the
+ * seccomp filter, last (a failure anywhere names the attribute).
  *
  * pb_set_cwd: a directory that exists and we may enter now (-ENOENT,
  * -ENOTDIR, -EACCES); relative paths resolve where the process starts (our
@@ -495,6 +496,19 @@ PB_API int pb_set_foreground(struct pb_builder *b, int fd);
  * (run procbuilder itself under setarch for them). -EINVAL for 0xffffffff.
  */
 PB_API int pb_set_personality(struct pb_builder *b, unsigned long persona);
+/*
+ * A seccomp filter (bubblewrap's --seccomp): len bytes of struct sock_filter
+ * (at most 4096), copied, installed by the stub as its last act, after the
+ * credentials: the program's first instruction runs under it, and so do the
+ * few calls the stub still makes (close, rt_sigprocmask, sendto or recvfrom,
+ * pause, munmap: the filter must allow them, as bwrap's must allow execve).
+ * Checked when set: -EINVAL for a program the kernel refuses (loaded in a
+ * short-lived child), -EACCES without no_new_privs (ours, or
+ * pb_set_no_new_privs called before) or CAP_SYS_ADMIN, as seccomp(2) says;
+ * ids set afterwards that drop CAP_SYS_ADMIN without no_new_privs fail the
+ * build, naming the filter.
+ */
+PB_API int pb_set_seccomp(struct pb_builder *b, const void *filter, size_t len);
 
 /*
  * Runs the default pipeline and applies its plan: on success the process is

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -102,6 +103,8 @@ void pb_attrs_free(struct pb_builder *b)
 	if (b->attrs.flags & PB_ATTR_FOREGROUND)
 		close(b->fg_fd);
 	b->attrs.flags &= ~(PB_ATTR_CWD_FD | PB_ATTR_FOREGROUND);
+	free(b->seccomp);
+	b->seccomp = NULL;
 }
 
 PB_API int pb_set_umask(struct pb_builder *b, unsigned mode)
@@ -226,6 +229,8 @@ void pb_attrs_explain(const struct pb_builder *b, int step, int e, struct pb_err
 		snprintf(what, sizeof(what), "changing directory to the one its fd names (fchdir)");
 	else if (step == PB_ATTR_AT_CWD)
 		snprintf(what, sizeof(what), "changing directory to %.120s", b->attrs.cwd);
+	else if (step == PB_ATTR_AT_SECCOMP)
+		snprintf(what, sizeof(what), "installing the seccomp filter (%u instructions)", b->attrs.seccomp_len / 8);
 	else if (step == PB_ATTR_AT_PERSONALITY)
 		snprintf(what, sizeof(what), "setting personality 0x%x", b->attrs.personality);
 	else if (step == PB_ATTR_AT_FOREGROUND)

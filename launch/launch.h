@@ -74,6 +74,8 @@ struct pb_builder {
 	struct pb_ns_op *ns_ops;	/* computed at build */
 	struct pb_wire_attrs attrs;	/* pb_set_cwd, _umask, _nice, _rlimit, _setsid, _no_new_privs */
 	int cwd_fd, fg_fd;		/* pb_set_cwd_fd, pb_set_foreground: owned when their flag is set */
+	void *seccomp;			/* pb_set_seccomp's filter (owned), seccomp_len bytes */
+	size_t seccomp_len;
 	struct pb_creds_request ids;	/* pb_set_uids, _gids, _groups, _resetids, _cap_* (launch/ids.c) */
 	size_t nns_ops;
 };
@@ -186,7 +188,9 @@ bool pb_can_set_exe(void);
 
 /* The attribute fds into the plan's files (before the plan is written); 0 or -errno with err set. */
 int pb_attrs_plan_fds(struct pb_builder *b, struct pb_ctx *ctx, struct pb_error *err);
-/* Closes the attribute fds the builder holds. */
+/* Appends the seccomp filter to the plan memfd and notes where (launch/seccomp.c); 0 or -errno with err set. */
+int pb_seccomp_write(struct pb_builder *b, int planfd, struct pb_error *err);
+/* Closes the attribute fds the builder holds, frees the filter. */
 void pb_attrs_free(struct pb_builder *b);
 
 /* The process attribute the stub could not set (step: enum pb_attr_step) as an error (launch/attrs.c). */

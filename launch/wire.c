@@ -114,6 +114,8 @@ int pb_wire_plan(struct pb_builder *b, struct pb_ctx *ctx, struct pb_plan_hdr *h
 	r = pb_ns_write(b, fd, hdr, err);
 	if (r == 0 && in_place && b->nns_ops)
 		r = write_ns_notes(b, fd, hdr, err);
+	if (r == 0)
+		r = pb_seccomp_write(b, fd, err);
 	if (r < 0) {
 		close(fd);
 		return r;

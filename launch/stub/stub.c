@@ -677,6 +677,29 @@ static long set_attrs(const struct pb_wire_attrs *a, const int *files, int *at)
 	return 0;
 }
 
+/* The seccomp filter, read from the plan before its fd is closed (BPF_MAXINSNS instructions of 8 bytes). */
+static uint64_t seccomp_filter[PB_SECCOMP_MAX_INSNS];
+
+static long read_seccomp(const struct pb_wire_attrs *a, int planfd)
+{
+	if (!(a->flags & PB_ATTR_SECCOMP))
+		return 0;
+	if (a->seccomp_len > sizeof(seccomp_filter) || a->seccomp_len % 8)
+		return -22;
+	return sys6(__NR_pread64, planfd, (long)seccomp_filter, a->seccomp_len, (long)a->seccomp_off, 0, 0) ==
+			       (long)a->seccomp_len ? 0 : -5;
+}
+
+/* Our last act before the program: from here on, the filter judges every call. */
+static long install_seccomp(const struct pb_wire_attrs *a)
+{
+	struct { unsigned short len; void *filter; } prog = {(unsigned short)(a->seccomp_len / 8), seccomp_filter};
+
+	if (!(a->flags & PB_ATTR_SECCOMP))
+		return 0;
+	return sys3(__NR_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, &prog);
+}
+
 /* The plan memfd, its files and the startup fds' copies: after the attributes, which may use the files. */
 static void close_plan_fds(const struct pb_plan_hdr *hdr, const int *fds)
 {
@@ -701,7 +724,14 @@ static int apply_creds(const struct pb_plan_hdr *hdr, const int *fds, uint64_t *
 	exec_side_effects(&hdr->creds, hdr->creds.secure ||
 				       (!(hdr->creds.flags & PB_CREDS_SECURE_EXACT) && auxv_get(own, 23)));
 	patch_auxv(&hdr->creds, auxv, own);
+	r = read_seccomp(&hdr->attrs, fds[0]);
 	close_plan_fds(hdr, fds);
+	if (r == 0)
+		r = install_seccomp(&hdr->attrs);
+	if (r < 0) {
+		report(PB_PHASE_ATTRS, PB_ATTR_AT_SECCOMP, r);
+		return -1;
+	}
 	return 0;
 }
 
