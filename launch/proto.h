@@ -80,11 +80,13 @@ struct pb_inplace {
 #define PB_NOTE_LEN 128
 
 /*
- * The credentials execve would give the program (launch/creds.c), applied
- * by the stub last, after the namespace and the fds: each is reachable from
- * the stub's own by dropping (the library refuses any other). The auxv's
- * AT_UID..AT_EGID become the ids set here, AT_SECURE the planned value or the
- * kernel's for the stub, whichever is 1.
+ * The credentials execve would give the program (launch/creds.c), from the
+ * ids, groups and capability sets asked for (launch/ids.c), applied by the
+ * stub after the namespace, the fds and the attributes (only a seccomp
+ * filter follows): each is reachable from the stub's own by dropping (the
+ * library refuses any other). The auxv's AT_UID..AT_EGID become the ids set
+ * here; AT_SECURE is the planned value or the kernel's for the stub,
+ * whichever is 1, or exactly the planned one with PB_CREDS_SECURE_EXACT.
  */
 #define PB_CREDS_GIDS (1u << 0)		/* setresgid(gid) */
 #define PB_CREDS_UIDS (1u << 1)		/* setresuid(uid), capabilities kept across it */
@@ -104,7 +106,9 @@ enum pb_creds_step { PB_CREDS_AT_BOUNDING, PB_CREDS_AT_GROUPS, PB_CREDS_AT_GIDS,
 /*
  * Process attributes a launcher sets after fork, before exec (launch/attrs.c),
  * applied by the stub in posix_spawn's order after the namespace and fds and
- * before the credentials: setsid, rlimits, nice, umask, cwd, no_new_privs.
+ * before the credentials: default signal actions, setsid, setpgid, the
+ * terminal's foreground, rlimits, scheduling, nice, affinity, umask, cwd,
+ * no_new_privs, personality; the seccomp filter comes after the credentials.
  * PB_PHASE_ATTRS' step names the one that failed (enum pb_attr_step).
  */
 #define PB_ATTR_SETSID (1u << 0)
