@@ -392,3 +392,31 @@ Test(ids, a_16_kib_stack_is_enough, .timeout = 60)
 	cr_assert_eq(r.exit_code, 0, "status %d signal %d: %s", r.exit_code, r.signal, r.err);
 	run_result_free(&r);
 }
+
+/*
+ * Allowed when set, no longer possible at the exec (CAP_SETGID gone from
+ * the bounding set, so the stub's exec would not get it): pb_exec says what,
+ * and the caller is intact.
+ */
+Test(ids, a_privilege_lost_before_the_exec_is_named)
+{
+	int status;
+	pid_t pid;
+
+	need_root_and_setpriv();
+	pid = fork();
+	if (pid == 0) {
+		const uint32_t g = 4;
+		struct pb_builder *b;
+		struct pb_error err;
+		int fd = open(H, O_RDONLY | O_CLOEXEC), r;
+		if (pb_builder_new_self(H, -1, fd, &b, &err) < 0 || pb_set_groups(b, &g, 1) != 0 ||
+		    prctl(PR_CAPBSET_DROP, CAP_SETGID, 0, 0, 0) < 0)
+			_exit(90);
+		r = pb_exec(b, NULL, &err);
+		pb_builder_free(b);
+		_exit(r != -EACCES ? 1 : !strstr(err.msg, "supplementary groups needs CAP_SETGID") ? 2 : 0);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %x", status);
+}
