@@ -142,7 +142,7 @@ int pb_launch_pipeline(const struct pb_launch_opts *o, struct pb_pipeline **ret,
 /* An fd of the --cgroup directory (absolute, or under the cgroup2 mount), -1 without one, or -errno. */
 int pb_launch_cgroup_fd(const struct pb_launch_opts *o, const char *cmd);
 /* The namespace options' getopt codes (cli/ns_opts.c), past any character. */
-enum { PB_OPT_NS = 'n', PB_OPT_RO_NS = 0x100, PB_OPT_PROC, PB_OPT_DEV, PB_OPT_TMPFS, PB_OPT_SIZE, PB_OPT_PERMS,
+enum { PB_OPT_NS = 'n', PB_OPT_RO_NS = 0x200, /* past the attribute codes at 0x100 */ PB_OPT_PROC, PB_OPT_DEV, PB_OPT_TMPFS, PB_OPT_SIZE, PB_OPT_PERMS,
        PB_OPT_SYMLINK };
 /* One of them into o->ns_specs; 0, or -errno after saying why. */
 int pb_ns_parse_opt(struct pb_launch_opts *o, int c, const char *arg, const char *cmd);
