@@ -441,6 +441,7 @@ def main():
 
     # Helper programs the tests launch: never sanitized, three libc/link flavours.
     helpers = []
+    n.rule('probecc', '$hcc -O1 -Wall -Werror $hflags $in -o $out', description='HELPER $out')
     n.rule('helpercc', '$hcc -O1 -Wall -Werror $hflags -Wl,-e,helper_entry $in -o $out',
            description='HELPER $out')
     for name, hcc, hflags in [('pbhelper-static', args.cc, '-static'),
@@ -449,6 +450,14 @@ def main():
                               ('pbhelper-dynamic', args.cc, '-pie -fPIE')]:
         helpers += n.build(os.path.join(BUILD, 'tests', 'helpers', name), 'helpercc',
                            'tests/helpers/pbhelper.c', variables={'hcc': hcc, 'hflags': hflags})
+    # mapsprobe: the address space in main(), in the five layouts execve gives (issue 14).
+    for name, hcc, hflags in [('mapsprobe-static', args.cc, '-static'),
+                              ('mapsprobe-static-pie', args.cc, '-static-pie -fPIE'),
+                              ('mapsprobe-musl', 'musl-gcc', '-static'),
+                              ('mapsprobe-dynamic', args.cc, '-pie -fPIE -DPROBE_DLOPEN'),
+                              ('mapsprobe-nopie', args.cc, '-no-pie -fno-PIE -DPROBE_DLOPEN')]:
+        helpers += n.build(os.path.join(BUILD, 'tests', 'helpers', name), 'probecc',
+                           'tests/helpers/mapsprobe.c', variables={'hcc': hcc, 'hflags': hflags})
     n.rule('asanprog', '$cc -O1 -g -fsanitize=address $in -o $out', description='HELPER $out')
     helpers += n.build(os.path.join(BUILD, 'tests', 'helpers', 'asanprog'), 'asanprog',
                        'tests/helpers/asanprog.c')

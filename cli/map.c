@@ -108,6 +108,20 @@ static int grow_down(struct pb_region_map *map, uint64_t lo, uint64_t hi)
 	return 0; /* (no stack above: the stub would fault; nothing to draw) */
 }
 
+/* A MOVE: the region starting at from, now at lo (the kernel's [vvar...] and [vdso]). */
+static int move(struct pb_region_map *map, uint64_t from, uint64_t lo, uint64_t len)
+{
+	for (size_t i = 0; i < map->n; i++) {
+		if (map->r[i].lo == from) {
+			struct pb_region reg = map->r[i];
+			reg.lo = lo;
+			reg.hi = lo + len;
+			return punch(map, from, from + len) < 0 ? -ENOMEM : overlay(map, &reg);
+		}
+	}
+	return 0;
+}
+
 static int apply_step(struct pb_region_map *map, const struct pb_step *s)
 {
 	struct pb_region reg = {.lo = s->addr, .hi = s->addr + s->len, .prot = s->prot, .file = -1,
@@ -133,6 +147,8 @@ static int apply_step(struct pb_region_map *map, const struct pb_step *s)
 		return protect(map, reg.lo, reg.hi, s->prot);
 	case PB_STEP_GROW:
 		return grow_down(map, reg.lo, reg.hi);
+	case PB_STEP_MOVE:
+		return move(map, s->off, reg.lo, s->len);
 	default: /* ZERO and WRITE change bytes, not the layout */
 		return 0;
 	}

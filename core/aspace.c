@@ -101,3 +101,27 @@ uint64_t pb_aspace_find_topdown(const struct pb_aspace *as, uint64_t size, uint6
 	}
 	return 0;
 }
+
+uint64_t pb_aspace_find_bottomup(const struct pb_aspace *as, uint64_t size, uint64_t align,
+				 uint64_t floor, uint64_t top)
+{
+	uint64_t lo = floor;
+
+	if (align < PB_PAGE_SIZE)
+		align = PB_PAGE_SIZE;
+	/* Walk the gaps from the bottom up. */
+	for (unsigned i = 0; i <= as->n; i++) {
+		uint64_t gap_hi = i < as->n ? as->r[i].lo : top, a;
+
+		if (gap_hi > top)
+			gap_hi = top;
+		a = (lo + align - 1) & ~(align - 1);
+		if (a >= lo && a <= gap_hi && gap_hi - a >= size)
+			return a;
+		if (i < as->n && as->r[i].hi > lo)
+			lo = as->r[i].hi;
+		if (lo >= top)
+			break;
+	}
+	return 0;
+}

@@ -35,3 +35,6 @@ void pb_aspace_release(struct pb_aspace *as, uint64_t lo, uint64_t hi);
  */
 uint64_t pb_aspace_find_topdown(const struct pb_aspace *as, uint64_t size, uint64_t align,
 				uint64_t floor, uint64_t top);
+/* The lowest such address with a >= floor and a+size <= top (the legacy layout's bottom-up search). 0 if none. */
+uint64_t pb_aspace_find_bottomup(const struct pb_aspace *as, uint64_t size, uint64_t align,
+				 uint64_t floor, uint64_t top);

@@ -241,7 +241,8 @@ void pb_host_place_vdso_run(struct pb_host *host, const struct pb_vma *run, unsi
 uint64_t pb_host_mmap_base(const struct pb_host *host, uint64_t rnd)
 {
 	uint64_t gap = host->stack_rlim.rlim_cur;
-	const uint64_t stack_rnd_max = 0x3fffffull << 12, guard = 256 * PB_PAGE_SIZE;
+	/* stack_maxrandom_size: 0 without PF_RANDOMIZE (setarch -R puts mmap_base at 0x7ffff7fff000) */
+	const uint64_t stack_rnd_max = pb_host_randomizes(host) ? 0x3fffffull << 12 : 0, guard = 256 * PB_PAGE_SIZE;
 	const uint64_t gap_min = 128ull << 20, gap_max = PB_TASK_SIZE / 6 * 5;
 
 	if (pb_host_legacy_layout(host))
@@ -279,11 +280,49 @@ int pb_host_model_fresh(struct pb_host *host, struct pb_rng *rng)
 
 	pb_host_from_self(host);
 	base = model_mmap_base(host, rng);
-	/* the vDSO is the first mapping of a static program's exec: our [vvar...] and [vdso], moved */
+	host->bottom_up = pb_host_legacy_layout(host);
+	/* our [vvar...] and [vdso], just outside the mmap area: the vdso stage places them as execve does */
 	n = pb_host_vdso_run(host, run);
-	pb_host_place_vdso_run(host, run, n, n ? base - run[n - 1].hi : 0);
-	host->mmap_top = n ? run[0].lo + base - run[n - 1].hi : base;
+	if (n)
+		pb_host_place_vdso_run(host, run, n, host->bottom_up ? base - run[n - 1].hi : base - run[0].lo);
+	host->mmap_top = base;
 	return 0;
+}
+
+static bool is_vdso_run_vma(const struct pb_vma *v)
+{
+	return strcmp(v->name, "[vdso]") == 0 || strncmp(v->name, "[vvar", 5) == 0;
+}
+
+unsigned pb_host_park_vdso_run(struct pb_host *host, struct pb_move park[4])
+{
+	uint64_t lo = UINT64_MAX, hi = 0, to, shift;
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < host->nmaps; i++) {
+		if (!is_vdso_run_vma(&host->maps[i]))
+			continue;
+		lo = host->maps[i].lo < lo ? host->maps[i].lo : lo;
+		hi = host->maps[i].hi > hi ? host->maps[i].hi : hi;
+	}
+	if (!hi || !host->vdso_base || host->stub_hi <= host->stub_lo)
+		return 0;
+	to = host->bottom_up ? host->stub_lo - (hi - lo) : host->stub_hi;
+	shift = to - lo;
+	for (unsigned i = 0; i < host->nmaps && n < 4; i++) {
+		struct pb_vma *v = &host->maps[i];
+		if (!is_vdso_run_vma(v))
+			continue;
+		park[n++] = (struct pb_move){v->lo, v->lo + shift, v->hi - v->lo};
+		v->lo += shift;
+		v->hi += shift;
+	}
+	qsort(host->maps, host->nmaps, sizeof(host->maps[0]), cmp_vma);
+	host->vdso_base += shift;
+	for (unsigned i = 0; i < host->nauxv; i++)
+		if (host->auxv[i][0] == AT_SYSINFO_EHDR)
+			host->auxv[i][1] = host->vdso_base;
+	return n;
 }
 
 int pb_cgroup2_mount(char *buf, size_t len)

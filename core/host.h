@@ -28,7 +28,8 @@ struct pb_host {
 	uint64_t stub_lo, stub_hi;	/* the stub's image, removed at finalize */
 	uint64_t syscall_insn;	/* a "syscall" instruction in the stub */
 	uint64_t vdso_base;	/* AT_SYSINFO_EHDR, 0 if none */
-	uint64_t mmap_top;	/* top-down placement starts below this */
+	uint64_t mmap_top;	/* mmap_base: top-down placement starts below it, bottom-up above */
+	bool bottom_up;		/* the legacy layout: the mmap area grows up from mmap_top */
 	struct rlimit stack_rlim;
 	struct rlimit as_rlim;	/* RLIMIT_AS: placeholders count against it */
 	int randomize_va_space;	/* /proc/sys/kernel/randomize_va_space */
@@ -64,6 +65,20 @@ unsigned pb_host_vdso_run(const struct pb_host *host, struct pb_vma run[4]);
  * the host's vDSO (vdso_base, AT_SYSINFO_EHDR); n 0: no vDSO.
  */
 void pb_host_place_vdso_run(struct pb_host *host, const struct pb_vma *run, unsigned n, uint64_t shift);
+
+/* One mapping to move (mremap), as the stub does before the plan's steps. */
+struct pb_move {
+	uint64_t from, to, len;
+};
+
+/*
+ * The kernel's [vvar...] and [vdso] of host, moved out of the mmap area
+ * (execve maps the vDSO after the program and ld.so, so the planner must
+ * be free to place those first): next to the stub's image, on the side away
+ * from the area. Updates host->maps, vdso_base and AT_SYSINFO_EHDR and
+ * returns the moves for the stub (at most 4), 0 without a kernel vDSO.
+ */
+unsigned pb_host_park_vdso_run(struct pb_host *host, struct pb_move park[4]);
 
 /*
  * Models the address space of a fresh process (plan-only mode): the auxv of

@@ -91,13 +91,20 @@ int pb_map_elf(struct pb_ctx *ctx, const struct pb_elf *elf, uint64_t bias, int 
 }
 
 
+uint64_t pb_find_mmap_area(const struct pb_ctx *ctx, uint64_t size, uint64_t align)
+{
+	uint64_t base = ctx->host.mmap_top ? ctx->host.mmap_top : 0x7f0000000000ull;
+
+	if (ctx->host.bottom_up)
+		return pb_aspace_find_bottomup(&ctx->as, size, align, base, PB_TASK_SIZE);
+	return pb_aspace_find_topdown(&ctx->as, size, align,
+				      ctx->host.mmap_min_addr ? ctx->host.mmap_min_addr : 4096, base);
+}
+
 int pb_place_topdown(struct pb_ctx *ctx, const struct pb_elf *elf, const char *what,
 			 uint64_t *ret_bias)
 {
-	uint64_t top = ctx->host.mmap_top ? ctx->host.mmap_top : 0x7f0000000000ull;
-	uint64_t a = pb_aspace_find_topdown(&ctx->as, elf->hi - elf->lo, elf->max_align,
-					    ctx->host.mmap_min_addr ? ctx->host.mmap_min_addr : 4096,
-					    top);
+	uint64_t a = pb_find_mmap_area(ctx, elf->hi - elf->lo, elf->max_align);
 	if (!a)
 		return pb_fail(ctx, PB_ENOMEM, "no room for %s (%llu bytes) in the address space",
 			       what, (unsigned long long)(elf->hi - elf->lo));

@@ -14,8 +14,14 @@ int pb_map_elf(struct pb_ctx *ctx, const struct pb_elf *elf, uint64_t bias, int 
 	       const char *what);
 
 /*
- * The bias that puts elf at the highest free, aligned place below the mmap
- * region's top (an mmap with hint 0). 0 or -ENOMEM with ctx->err set.
+ * Where an mmap with hint 0 of size bytes lands: the highest free, aligned
+ * place below mmap_base, or in the legacy layout the lowest above it. 0 if none.
+ */
+uint64_t pb_find_mmap_area(const struct pb_ctx *ctx, uint64_t size, uint64_t align);
+
+/*
+ * The bias that puts elf where an mmap with hint 0 would (pb_find_mmap_area).
+ * 0 or -ENOMEM with ctx->err set.
  */
 int pb_place_topdown(struct pb_ctx *ctx, const struct pb_elf *elf, const char *what,
 		     uint64_t *ret_bias);

@@ -18,6 +18,7 @@ static const char *const kind_names[_PB_STEP_MAX] = {
 	[PB_STEP_PROTECT] = "protect",
 	[PB_STEP_UNMAP] = "unmap",
 	[PB_STEP_GROW] = "grow",
+	[PB_STEP_MOVE] = "move",
 };
 
 void pb_plan_init(struct pb_plan *plan)
@@ -116,6 +117,8 @@ void pb_plan_print_text(const struct pb_plan *plan, FILE *f)
 			fprintf(f, " %s+0x%llx", file_name(plan, s->file), (unsigned long long)s->off);
 		if (s->kind == PB_STEP_WRITE)
 			fprintf(f, " data+0x%llx", (unsigned long long)s->off);
+		if (s->kind == PB_STEP_MOVE)
+			fprintf(f, " from 0x%012llx", (unsigned long long)s->off);
 		if (s->flags & PB_STEP_GROWSDOWN)
 			fputs(" growsdown", f);
 		if (s->flags & PB_STEP_KEEP)
@@ -141,6 +144,8 @@ void pb_step_print_json(const struct pb_plan *plan, const struct pb_step *s, FIL
 	}
 	if (s->kind == PB_STEP_MAP_FILE || s->kind == PB_STEP_WRITE)
 		fprintf(f, ",\"offset\":%llu", (unsigned long long)s->off);
+	if (s->kind == PB_STEP_MOVE)
+		fprintf(f, ",\"from\":%llu", (unsigned long long)s->off);
 	fprintf(f, ",\"growsdown\":%s,\"keep\":%s,\"note\":",
 		s->flags & PB_STEP_GROWSDOWN ? "true" : "false",
 		s->flags & PB_STEP_KEEP ? "true" : "false");

@@ -19,6 +19,7 @@ enum pb_step_kind {
 	PB_STEP_PROTECT,	/* change protection */
 	PB_STEP_UNMAP,		/* remove a mapping */
 	PB_STEP_GROW,		/* extend the grows-down stack VMA down to addr */
+	PB_STEP_MOVE,		/* mremap the one mapping at off (the kernel's [vvar...] or [vdso]) to addr */
 	_PB_STEP_MAX,
 };
 

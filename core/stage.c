@@ -195,12 +195,16 @@ static int take(struct pb_ctx *ctx, const char *op, uint64_t lo, uint64_t len, c
 int pb_ctx_reserve(struct pb_ctx *ctx, uint64_t lo, uint64_t hi, unsigned flags, const char *note)
 {
 	/*
-	 * A placeholder counts against RLIMIT_AS, which execve's program would
-	 * not pay: with a finite limit the range is kept out of use by the
-	 * planner only; so too when the launcher says nothing could take the
-	 * range in the target before the program starts.
+	 * While the plan is applied nothing maps in the target but the plan's
+	 * own fixed steps, so the planner alone keeps the range free: a
+	 * placeholder would count in VmPeak (64 TiB for the low half) and
+	 * against RLIMIT_AS, which execve's program does not pay. Only a range
+	 * kept until start (for what runs in the target before the program)
+	 * is mapped, and not under a finite RLIMIT_AS or when the launcher
+	 * says nothing runs there before the program.
 	 */
-	bool model_only = ctx->host.as_rlim.rlim_cur != RLIM_INFINITY || ctx->reserve_model_only;
+	bool model_only = !(flags & PB_RESERVE_KEEP) || ctx->host.as_rlim.rlim_cur != RLIM_INFINITY ||
+			  ctx->reserve_model_only;
 	bool keep = (flags & PB_RESERVE_KEEP) && !model_only;
 	int r;
 

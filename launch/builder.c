@@ -498,6 +498,16 @@ static int recv_all(struct pb_stub_waiter *w, int sock, void *buf, size_t len, s
 			  WTERMSIG(status), what);
 }
 
+/* The stub's vDSO run next to its image, out of the mmap area, before the steps (core/host.h). */
+static void park_vdso(struct pb_builder *b, struct pb_host *host)
+{
+	struct pb_move park[4];
+
+	b->npark = pb_host_park_vdso_run(host, park);
+	for (unsigned i = 0; i < b->npark; i++)
+		b->park[i] = (struct pb_wire_move){park[i].from, park[i].to, park[i].len};
+}
+
 /* What the kernel gave the stub, in the context's terms. */
 static int read_hello(struct pb_builder *b, struct pb_stub_waiter *w, struct pb_ctx *ctx, struct pb_error *err)
 {
@@ -527,11 +537,13 @@ static int read_hello(struct pb_builder *b, struct pb_stub_waiter *w, struct pb_
 	host->vdso_base = pb_host_auxv(host, AT_SYSINFO_EHDR, 0);
 	if (!host->nmaps) /* no /proc in the stub */
 		pb_host_assume_stub_maps(host);
-	/* the stub was the kernel's first top-down mapping: it sits at mmap_base */
-	host->mmap_top = h->stub_hi;
+	/* the stub was the kernel's first mapping, at mmap_base, and moved out of the area (stub/vacate.c) */
+	host->mmap_top = h->mmap_base ? h->mmap_base : h->stub_hi;
+	host->bottom_up = h->bottom_up != 0;
 	for (unsigned i = 0; i < host->nmaps; i++)
 		if (strcmp(host->maps[i].name, "[stack]") == 0)
 			host->stack_end = host->maps[i].hi;
+	park_vdso(b, host);
 	pb_ctx_set_host(ctx, host, "stub anonymous");
 	free(h);
 	return 0;
@@ -557,6 +569,8 @@ static int send_plan(struct pb_builder *b, struct pb_ctx *ctx, bool exe_in_mm, u
 	hdr->tramp = tramp;
 	hdr->fd_high = pb_wire_fd_high(b);
 	hdr->creds = *creds;
+	memcpy(hdr->park, b->park, sizeof(hdr->park));
+	hdr->npark = b->npark;
 	r = planfd = pb_wire_plan(b, ctx, hdr, false, err);
 	if (planfd < 0)
 		goto out;

@@ -9,7 +9,10 @@
  *
  * The plan is made before the exec, so against a template of the layout the
  * kernel will give the stub: its image at the top of the mmap area with the
- * vDSO right below, and its [stack]. The kernel randomizes both; the stub
+ * vDSO right below (above, bottom-up), and its [stack]. The stub moves its
+ * image just outside the area at once (launch/stub/vacate.c) and the vDSO
+ * next to it before the steps, so the template has them there and the
+ * program's mappings start at mmap_base, as execve's. The kernel randomizes both; the stub
  * shifts what was planned in each window by the difference it finds (so the
  * program gets the kernel's own randomness for both), and takes what the
  * kernel decided for this exec (credentials, AT_SECURE) into the auxv.
@@ -37,27 +40,37 @@
 #define MMAP_WINDOW (1ull << 40)
 #define STACK_WINDOW (1ull << 30)
 
-static void template_host(struct pb_host *h, struct pb_inplace *in)
+static void template_host(struct pb_host *h, struct pb_plan_hdr *hdr)
 {
-	uint64_t stub_lo = TMPL_MMAP_TOP - pb_stub_image_size(), shift = 0;
+	struct pb_inplace *in = &hdr->in;
+	uint64_t size = pb_stub_image_size(), shift = 0, stub_lo;
+	struct pb_move park[4];
 	struct pb_vma run[4];
 	unsigned n;
 
 	pb_host_from_self(h);
+	h->bottom_up = pb_host_legacy_layout(h);
+	/* the kernel maps the stub at mmap_base, then the vDSO: right below it top-down, right above it bottom-up */
+	stub_lo = h->bottom_up ? TMPL_MMAP_TOP : TMPL_MMAP_TOP - size;
 	n = pb_host_vdso_run(h, run);
-	/* the vDSO is mapped after the stub: right below it top-down, right above it bottom-up */
 	if (n)
-		shift = pb_host_legacy_layout(h) ? TMPL_MMAP_TOP - run[0].lo : stub_lo - run[n - 1].hi;
+		shift = h->bottom_up ? stub_lo + size - run[0].lo : stub_lo - run[n - 1].hi;
 	/* (none: vdso_base 0, which the caller refuses; the kernel gives the stub one all the same) */
 	pb_host_place_vdso_run(h, run, n, shift);
 	in->vdso = h->vdso_base;
-	h->maps[h->nmaps++] = (struct pb_vma){stub_lo, TMPL_MMAP_TOP, "/memfd:pb-stub (deleted)"};
+	in->stub_lo = stub_lo;
+	/* then the stub leaves the area (vacate.c), and the vDSO goes next to it (the park moves) */
+	stub_lo = h->bottom_up ? TMPL_MMAP_TOP - size : TMPL_MMAP_TOP;
+	h->maps[h->nmaps++] = (struct pb_vma){stub_lo, stub_lo + size, "/memfd:pb-stub (deleted)"};
 	h->maps[h->nmaps++] = (struct pb_vma){TMPL_STACK_END - TMPL_STACK_VMA, TMPL_STACK_END, "[stack]"};
 	h->stub_lo = stub_lo;
-	h->stub_hi = h->mmap_top = TMPL_MMAP_TOP;
+	h->stub_hi = stub_lo + size;
+	h->mmap_top = TMPL_MMAP_TOP;
+	hdr->npark = pb_host_park_vdso_run(h, park);
+	for (unsigned i = 0; i < hdr->npark; i++)
+		hdr->park[i] = (struct pb_wire_move){park[i].from, park[i].to, park[i].len};
 	h->stack_end = TMPL_STACK_END;
 	h->sp0 = TMPL_STACK_END - TMPL_SP0_BELOW;
-	in->stub_lo = stub_lo;
 	in->stack_end = TMPL_STACK_END;
 	in->mmap_lo = TMPL_MMAP_TOP - MMAP_WINDOW;
 	in->mmap_hi = TMPL_MMAP_TOP + STACK_WINDOW; /* (bottom-up, the vDSO lies above) */
@@ -81,6 +94,20 @@ static int check_absolute(struct pb_ctx *ctx, const struct pb_inplace *in, struc
 	return pb_err_set(err, "exec", PB_ELOAD, 0,
 			  "the program lies at 0x%llx-0x%llx, where an in-place build keeps its template; run it spawned",
 			  (unsigned long long)lo, (unsigned long long)hi);
+}
+
+/* The program gets the kernel's vDSO, where the host had it or moved there by the plan. */
+static bool has_kernel_vdso(const struct pb_ctx *ctx)
+{
+	if (!ctx->vdso_base)
+		return false;
+	if (ctx->vdso_base == ctx->host.vdso_base)
+		return true;
+	for (size_t i = 0; i < ctx->plan.nsteps; i++)
+		if (ctx->plan.steps[i].kind == PB_STEP_MOVE && ctx->plan.steps[i].addr == ctx->vdso_base &&
+		    ctx->plan.steps[i].off == ctx->host.vdso_base)
+			return true;
+	return false;
 }
 
 /* The gadget's offset in our vDSO (the stub's is the same image), or 0. */
@@ -186,7 +213,7 @@ static int plan_in_place(struct pb_builder *b, const struct pb_pipeline *pipe, s
 	uint64_t tramp = 0;
 	int r;
 
-	template_host(&ctx->host, &hdr->in);
+	template_host(&ctx->host, hdr);
 	if (!ctx->host.vdso_base)
 		return pb_err_set(err, "exec", PB_ESYS, 0,
 				  "this process has no kernel vDSO (it was started with --vdso none or a custom one), "
@@ -200,7 +227,7 @@ static int plan_in_place(struct pb_builder *b, const struct pb_pipeline *pipe, s
 	r = pb_pipeline_run(pipe, ctx, (enum pb_trace)b->trace, NULL);
 	if (r == 0)
 		r = pb_ctx_release_kept(ctx); /* nothing could release them at start */
-	if (r == 0 && ctx->vdso_base && ctx->vdso_base == ctx->host.vdso_base)
+	if (r == 0 && has_kernel_vdso(ctx))
 		hdr->in.gadget = find_gadget(&ctx->host);
 	if (r == 0 && !hdr->in.gadget)
 		r = pb_plan_trampoline(ctx, &tramp);

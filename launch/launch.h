@@ -54,6 +54,8 @@ struct pb_builder {
 	bool no_ptrace;			/* ptrace refused or declined: trampoline fallback */
 	bool stub_is_interp;		/* exec'd as PT_INTERP of an empty program: it can set exe itself */
 	bool in_place;			/* pb_builder_new_self: the calling process becomes the program */
+	struct pb_wire_move park[PB_PARK_MAX];	/* spawned: the stub's vDSO moves, from its hello */
+	unsigned npark;
 	pid_t tid;			/* the thread that made it: ptrace ties the stub to it */
 	int pdeathsig;			/* pb_set_pdeathsig, or 0 */
 	struct pb_fd_entry {

@@ -24,6 +24,7 @@
 enum pb_wire_kind {
 	PB_WIRE_RESERVE, PB_WIRE_RELEASE, PB_WIRE_MAP_FILE, PB_WIRE_MAP_ANON,
 	PB_WIRE_ZERO, PB_WIRE_WRITE, PB_WIRE_PROTECT, PB_WIRE_UNMAP, PB_WIRE_GROW,
+	PB_WIRE_MOVE,		/* mremap the one mapping at off to addr (the kernel's [vvar...], [vdso]) */
 };
 #define PB_WIRE_GROWSDOWN (1u << 1)
 #define PB_WIRE_FROM_SP0 (1u << 3)	/* ZERO: starts at the stub's own first sp, if higher */
@@ -37,6 +38,8 @@ struct pb_hello {
 	uint64_t sp0;		/* the stub's initial rsp (argc) */
 	uint64_t stub_lo, stub_hi;	/* its image, page aligned */
 	uint64_t syscall_insn;	/* a "syscall" instruction inside it */
+	uint64_t mmap_base;	/* where the kernel's mmap area starts: the stub moved out of it (vacate.c) */
+	uint32_t bottom_up;	/* the legacy layout: the area grows up from mmap_base */
 	uint32_t nauxv, maps_len;
 	uint64_t auxv[64][2];
 	char maps[PB_HELLO_MAPS_MAX];	/* /proc/self/maps, maps_len bytes */
@@ -169,6 +172,12 @@ struct pb_wire_creds {
 	uint64_t stack_cur;	/* PB_CREDS_RESTORE: the caller's RLIMIT_STACK soft limit */
 };
 
+/* One mapping moved before the steps: the kernel's vDSO run, out of the mmap area (core/host.h). */
+struct pb_wire_move {
+	uint64_t from, to, len;
+};
+#define PB_PARK_MAX 4
+
 struct pb_plan_hdr {
 	uint32_t magic;
 	uint32_t nsteps;
@@ -189,6 +198,8 @@ struct pb_plan_hdr {
 	int32_t ppid;		/* the parent it is for: if it is gone already, that signal at once */
 	struct pb_wire_attrs attrs;
 	struct pb_wire_creds creds;
+	struct pb_wire_move park[PB_PARK_MAX];	/* moved before the first step */
+	uint32_t npark, pad2;
 	struct pb_inplace in;	/* exec in place only */
 };
 

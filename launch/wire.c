@@ -17,7 +17,8 @@
 #include "launch/launch.h"
 
 _Static_assert(sizeof(struct pb_wire_mm) == 104, "struct prctl_mm_map is 104 bytes");
-_Static_assert((int)PB_WIRE_GROW == (int)PB_STEP_GROW && (int)PB_WIRE_WRITE == (int)PB_STEP_WRITE,
+_Static_assert((int)PB_WIRE_GROW == (int)PB_STEP_GROW && (int)PB_WIRE_WRITE == (int)PB_STEP_WRITE &&
+	       (int)PB_WIRE_MOVE == (int)PB_STEP_MOVE,
 	       "wire kinds follow enum pb_step_kind");
 _Static_assert(PB_WIRE_GROWSDOWN == PB_STEP_GROWSDOWN && PB_WIRE_FROM_SP0 == PB_STEP_FROM_SP0,
 	       "wire flags follow plan flags");

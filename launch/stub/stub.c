@@ -70,7 +70,15 @@ __asm__(".text\n"
 	"	lea stub_entry_mask(%rip), %rdx\n"
 	"	mov $8, %r10d\n"
 	"	syscall\n"
+	/* out of the mmap area (vacate.c), then on in the moved copy: rsi how far */
+	"	mov %rsp, %rbx\n"
 	"	mov %rsp, %rdi\n"
+	"	call stub_vacate\n"
+	"	lea 1f(%rip), %rcx\n"
+	"	add %rax, %rcx\n"
+	"	jmp *%rcx\n"
+	"1:	mov %rbx, %rdi\n"
+	"	mov %rax, %rsi\n"
 	"	lea stub_stack+65536(%rip), %rsp\n"
 	"	call stub_main\n"
 	"	hlt\n"
@@ -137,6 +145,11 @@ static struct {
 	uint64_t mlo, mhi, dm, slo, shi, ds;
 	uint64_t sp0;		/* our own first sp */
 } rel;
+
+/* How far vacate.c moved the image at the start (0: not), and what that says of the layout. */
+static uint64_t moved;
+static uint64_t mmap_base;
+static int bottom_up;
 
 static uint64_t reloc(uint64_t a)
 {
@@ -280,6 +293,8 @@ static void say_hello(uint64_t *sp0)
 	hello.stub_lo = image_lo();
 	hello.stub_hi = image_hi();
 	hello.syscall_insn = (uint64_t)stub_syscall_insn;
+	hello.mmap_base = mmap_base;
+	hello.bottom_up = (uint32_t)bottom_up;
 	for (; p[0] != AT_NULL && hello.nauxv < 64; p += 2, hello.nauxv++) {
 		hello.auxv[hello.nauxv][0] = p[0];
 		hello.auxv[hello.nauxv][1] = p[1];
@@ -387,6 +402,40 @@ static long map(const struct pb_wire_step *s, long flags, long fd, long off)
 	return 0;
 }
 
+/*
+ * The one mapping at from to [to, to + len), never over anything: a
+ * placeholder there first (a hint: the kernel takes it only if it is free),
+ * which the move replaces.
+ */
+static long move_mapping(uint64_t from, uint64_t len, uint64_t to)
+{
+	long r = sys6(__NR_mmap, (long)to, (long)len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (r >= 0 && (uint64_t)r != to) {
+		sys3(__NR_munmap, r, len, 0);
+		return -17;
+	}
+	if (r < 0)
+		return r;
+	r = sys6(__NR_mremap, (long)from, (long)len, (long)len, MREMAP_MAYMOVE | MREMAP_FIXED, (long)to, 0);
+	if (r < 0)
+		sys3(__NR_munmap, to, len, 0);
+	return r < 0 ? r : 0;
+}
+
+/* The kernel's vDSO run, out of the mmap area before the plan fills it (core/host.h). */
+static int park_vdso(const struct pb_plan_hdr *hdr)
+{
+	for (uint32_t i = 0; i < hdr->npark && i < PB_PARK_MAX; i++) {
+		long r = move_mapping(reloc(hdr->park[i].from), hdr->park[i].len, reloc(hdr->park[i].to));
+		if (r < 0) {
+			report(PB_PHASE_LAYOUT, -1, r);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static long write_step(const struct pb_wire_step *s, long planfd, uint64_t data_off)
 {
 	uint64_t done = 0;
@@ -455,6 +504,8 @@ static long apply_step(const struct pb_wire_step *s, const int *fds, unsigned nf
 		return write_step(s, fds[0], data_off);
 	case PB_WIRE_GROW:
 		return grow_step(s);
+	case PB_WIRE_MOVE:
+		return move_mapping(s->off, s->len, s->addr);
 	case PB_WIRE_PROTECT:
 		r = s->prot | (s->flags & PB_WIRE_GROWSDOWN ? PROT_GROWSDOWN : 0);
 		return sys3(__NR_mprotect, s->addr, s->len, r);
@@ -471,6 +522,8 @@ static long apply_step(const struct pb_wire_step *s, const int *fds, unsigned nf
 static int place_step(struct pb_wire_step *s)
 {
 	s->addr = reloc(s->addr);
+	if (s->kind == PB_WIRE_MOVE)
+		s->off = reloc(s->off);
 	if ((s->flags & PB_WIRE_FROM_SP0) && rel.sp0 > s->addr) {
 		uint64_t skip = rel.sp0 - s->addr;
 		if (skip >= s->len)
@@ -483,6 +536,8 @@ static int place_step(struct pb_wire_step *s)
 
 static int apply_plan(const struct pb_plan_hdr *hdr, const int *fds)
 {
+	if (park_vdso(hdr) < 0)
+		return -1;
 	for (uint32_t i = 0; i < hdr->nsteps; i++) {
 		unsigned slot = i % 64;
 		long r;
@@ -851,9 +906,11 @@ static __attribute__((noreturn)) void run_in_place(uint64_t *sp0, int planfd)
 		fail_in_place(PB_PHASE_RECV, -1, -22);
 	notes_off = hdr.in.notes_off;
 	ns_notes_off = hdr.in.ns_notes_off;
+	if (!moved) /* the template has the stub outside the mmap area (vacate.c) */
+		fail_in_place(PB_PHASE_LAYOUT, -1, -22);
 	rel.mlo = hdr.in.mmap_lo;
 	rel.mhi = hdr.in.mmap_hi;
-	rel.dm = lo - hdr.in.stub_lo;
+	rel.dm = lo - moved - hdr.in.stub_lo; /* where the kernel put us, before vacate.c */
 	rel.slo = hdr.in.stack_lo;
 	rel.shi = hdr.in.stack_hi;
 	rel.ds = stack_end - hdr.in.stack_end;
@@ -872,6 +929,7 @@ static __attribute__((noreturn)) void run_in_place(uint64_t *sp0, int planfd)
 		die();
 	/* what came while we were building acts now, as on the program (exec reset its handlers) */
 	sys6(__NR_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&stub_entry_mask, 0, 8, 0, 0);
+	vdso = auxv_get((const uint64_t *)hdr.mm.auxv, 33); /* the program's: the plan may have moved it */
 	if (hdr.in.gadget && vdso && pb_is_vdso_gadget((const unsigned char *)(vdso + hdr.in.gadget), 64)) {
 		uint64_t *frame = (uint64_t *)(rsp - 16); /* leave: rbp <- 0; ret: rip <- entry, rsp <- rsp */
 		frame[0] = 0;
@@ -898,14 +956,33 @@ static int parse_fd(const char *s)
 	return v;
 }
 
-__attribute__((used, noreturn)) void stub_main(uint64_t *sp0);
+/*
+ * After vacate.c: the old image goes, and where it was says where the mmap
+ * area starts (top-down: the vDSO lies below us; bottom-up: above).
+ */
+static void settle_layout(const uint64_t *sp0, uint64_t delta)
+{
+	uint64_t lo = image_lo(), hi = image_hi(), vdso = auxv_get(auxv_of(sp0), 33);
 
-void stub_main(uint64_t *sp0)
+	moved = delta;
+	if (delta)
+		sys3(__NR_munmap, lo - delta, hi - lo, 0);
+	bottom_up = vdso > lo;
+	if (delta)
+		mmap_base = bottom_up ? hi : lo;
+	else
+		mmap_base = bottom_up ? lo : hi;
+}
+
+__attribute__((used, noreturn)) void stub_main(uint64_t *sp0, uint64_t delta);
+
+void stub_main(uint64_t *sp0, uint64_t delta)
 {
 	static struct pb_plan_hdr hdr;
 	static int fds[1 + PB_PLAN_MAX_FILES + PB_PLAN_MAX_FDS];
 	int r = sp0[0] == 2 ? parse_fd((const char *)sp0[2]) : -1;
 
+	settle_layout(sp0, delta);
 	if (r >= 0) /* argv[1] is the plan memfd: exec'd in place */
 		run_in_place(sp0, r);
 	say_hello(sp0);

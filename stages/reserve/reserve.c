@@ -42,6 +42,17 @@ int pb_reserve_range(const char *range, uint64_t min_addr, uint64_t *ret_lo, uin
 	return 0;
 }
 
+/*
+ * The default keeps the low half free because the kernel's layout leaves it
+ * so; where the layout itself starts its mmap area there (ulimit -s
+ * unlimited: mmap_base near 0x1555...; the legacy layout, setarch -L: from
+ * 0x2aaa... up), execve puts ld.so and the vDSO there, and so must we.
+ */
+static bool layout_uses_low_half(const struct pb_ctx *ctx, uint64_t hi)
+{
+	return ctx->host.mmap_top && (ctx->host.bottom_up || ctx->host.mmap_top <= hi);
+}
+
 /* One free piece, kept out of use (core/stage.c says when only by the planner). */
 static int add(struct pb_ctx *ctx, uint64_t lo, uint64_t hi, bool keep)
 {
@@ -67,6 +78,8 @@ int pb_stage_reserve(struct pb_ctx *ctx, const struct pb_stage_opts *opts)
 		return pb_fail(ctx, PB_EINVAL,
 			       "range must be low-half, none, asan, tsan, msan or START-END in page-aligned hex, not '%s'",
 			       range);
+	if (strcmp(range, "low-half") == 0 && layout_uses_low_half(ctx, hi))
+		return 0;
 	cur = lo;
 	/* An ET_EXEC program's segments sit at fixed addresses: carve them out too. */
 	carved = ctx->exec_parsed && ctx->exec.type == ET_EXEC &&
