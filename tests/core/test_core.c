@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
+#include <elf.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -159,4 +161,46 @@ Test(plan, json_escapes_notes)
 	cr_assert(strstr(t, "\"note\":\"a\\\"b\\\\c\\n\""), "%s", t);
 	free(t);
 	pb_plan_clear(&plan);
+}
+
+/* The legacy layout's search: the lowest free, aligned place from the floor up. */
+Test(aspace, bottomup_takes_the_lowest_gap_that_fits)
+{
+	struct pb_aspace as;
+
+	pb_aspace_init(&as);
+	cr_assert_eq(pb_aspace_take(&as, 0x10000, 0x12000, "a"), 0);
+	cr_assert_eq(pb_aspace_take(&as, 0x13000, 0x20000, "b"), 0);
+	cr_assert_eq(pb_aspace_find_bottomup(&as, 0x1000, 0x1000, 0x10000, 0x100000), 0x12000);
+	cr_assert_eq(pb_aspace_find_bottomup(&as, 0x2000, 0x1000, 0x10000, 0x100000), 0x20000);
+	cr_assert_eq(pb_aspace_find_bottomup(&as, 0x2000, 0x10000, 0x10000, 0x100000), 0x20000);
+	cr_assert_eq(pb_aspace_find_bottomup(&as, 0x1000, 0x1000, 0x8000, 0x100000), 0x8000);
+	cr_assert_eq(pb_aspace_find_bottomup(&as, 0x100000, 0x1000, 0x10000, 0x100000), 0, "no room");
+}
+
+/* The stub's vDSO run goes beside its image, away from the mmap area; the host follows it. */
+Test(host, park_vdso_run_beside_the_stub)
+{
+	struct pb_host *h = calloc(1, sizeof(*h));
+	struct pb_move park[4];
+
+	h->maps[0] = (struct pb_vma){0x7f0000000000 - 0x8000, 0x7f0000000000 - 0x4000, "[vvar]"};
+	h->maps[1] = (struct pb_vma){0x7f0000000000 - 0x4000, 0x7f0000000000 - 0x2000, "[vvar_vclock]"};
+	h->maps[2] = (struct pb_vma){0x7f0000000000 - 0x2000, 0x7f0000000000, "[vdso]"};
+	h->maps[3] = (struct pb_vma){0x7f0000022000, 0x7f0000044000, "/memfd:pb-stub (deleted)"};
+	h->nmaps = 4;
+	h->stub_lo = 0x7f0000022000;
+	h->stub_hi = 0x7f0000044000;
+	h->vdso_base = 0x7f0000000000 - 0x2000;
+	h->auxv[0][0] = AT_SYSINFO_EHDR;
+	h->auxv[0][1] = h->vdso_base;
+	h->nauxv = 1;
+	cr_assert_eq(pb_host_park_vdso_run(h, park), 3);
+	cr_assert_eq(park[0].from, 0x7f0000000000 - 0x8000);
+	cr_assert_eq(park[0].to, 0x7f0000044000, "above the stub, top-down");
+	cr_assert_eq(park[2].to, 0x7f0000044000 + 0x6000);
+	cr_assert_eq(h->vdso_base, 0x7f0000044000 + 0x6000);
+	cr_assert_eq(h->auxv[0][1], h->vdso_base);
+	cr_assert_str_eq(h->maps[0].name, "/memfd:pb-stub (deleted)", "still sorted");
+	free(h);
 }

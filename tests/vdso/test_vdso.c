@@ -94,3 +94,62 @@ Test(vdso, caller_choice_and_bad_policy)
 	ctx.vdso_policy = NULL;
 	cr_assert_eq(run("sometimes"), -EINVAL);
 }
+
+/* The run parked outside the mmap area (above mmap_base, beside the stub) comes back as execve maps it. */
+static void park_run_above_the_area(void)
+{
+	uint64_t parked = FAKE_MMAP_TOP + 0x22000;
+
+	pb_aspace_release(&ctx.as, FAKE_VDSO - 0x6000, FAKE_VDSO + 0x2000);
+	ctx.host.maps[0] = (struct pb_vma){parked, parked + 0x4000, "[vvar]"};
+	ctx.host.maps[1] = (struct pb_vma){parked + 0x4000, parked + 0x6000, "[vvar_vclock]"};
+	ctx.host.maps[2] = (struct pb_vma){parked + 0x6000, parked + 0x8000, "[vdso]"};
+	ctx.host.vdso_base = parked + 0x6000;
+	pb_aspace_take(&ctx.as, parked, parked + 0x8000, "[vdso]");
+}
+
+static void assert_moved_to(uint64_t lo)
+{
+	uint64_t parked = FAKE_MMAP_TOP + 0x22000;
+
+	cr_assert_eq(ctx.plan.nsteps, 3);
+	for (unsigned i = 0; i < 3; i++)
+		cr_assert_eq(ctx.plan.steps[i].kind, PB_STEP_MOVE);
+	cr_assert_eq(ctx.plan.steps[0].off, parked);
+	cr_assert_eq(ctx.plan.steps[0].addr, lo);
+	cr_assert_eq(ctx.plan.steps[0].len, 0x4000);
+	cr_assert_eq(ctx.plan.steps[1].addr, lo + 0x4000);
+	cr_assert_eq(ctx.plan.steps[2].off, parked + 0x6000);
+	cr_assert_eq(ctx.plan.steps[2].addr, lo + 0x6000);
+	cr_assert_eq(ctx.vdso_base, lo + 0x6000, "AT_SYSINFO_EHDR follows it");
+	cr_assert(pb_aspace_busy(&ctx.as, lo, lo + 0x8000, NULL));
+	cr_assert_not(pb_aspace_busy(&ctx.as, parked, parked + 0x8000, NULL));
+}
+
+/* load_elf_binary: ld.so first, from mmap_base down, then the vDSO right below it. */
+Test(vdso, system_goes_right_below_the_interpreter)
+{
+	park_run_above_the_area();
+	pb_aspace_take(&ctx.as, FAKE_MMAP_TOP - 0x35000, FAKE_MMAP_TOP, "interpreter");
+	cr_assert_eq(run(NULL), 0, "%s", ctx.err.msg);
+	assert_moved_to(FAKE_MMAP_TOP - 0x35000 - 0x8000);
+}
+
+/* A static program (ET_EXEC): the vDSO is the first mapping of the area. */
+Test(vdso, system_first_at_mmap_base_without_interpreter)
+{
+	park_run_above_the_area();
+	cr_assert_eq(run(NULL), 0, "%s", ctx.err.msg);
+	assert_moved_to(FAKE_MMAP_TOP - 0x8000);
+}
+
+/* setarch -L: bottom-up, right above ld.so. */
+Test(vdso, system_right_above_the_interpreter_bottom_up)
+{
+	park_run_above_the_area();
+	ctx.host.bottom_up = true;
+	ctx.host.mmap_top = 0x2aaaaaaab000;
+	pb_aspace_take(&ctx.as, 0x2aaaaaaab000, 0x2aaaaaaab000 + 0x35000, "interpreter");
+	cr_assert_eq(run(NULL), 0, "%s", ctx.err.msg);
+	assert_moved_to(0x2aaaaaaab000 + 0x35000);
+}
