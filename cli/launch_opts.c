@@ -745,8 +745,9 @@ const char pb_launch_build_help[] =
 	"      --interp PATH         use PATH as the interpreter, whatever PT_INTERP says\n"
 	"      --sysroot DIR         resolve PT_INTERP under DIR (as if chrooted); not with --interp\n"
 	"      --vdso system|none|FILE  keep the kernel's vDSO, drop it, or map FILE as the vDSO\n"
-	"      --reserve RANGE       keep RANGE free while placing: low-half (default for\n"
-	"                            dynamic programs), none, asan, tsan, msan, or START-END (hex)\n"
+	"      --reserve RANGE       keep RANGE free while placing: low-half (default for dynamic\n"
+	"                            programs, unless the layout maps there: ulimit -s unlimited,\n"
+	"                            setarch -L), none, asan, tsan, msan, or START-END (hex)\n"
 	"      --keep-reservation    hold the reservation until the program starts\n";
 
 static int open_for(const char *cmd, const char *what, const char *path, int flags)

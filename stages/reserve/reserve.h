@@ -5,12 +5,14 @@
 /*
  * reserve: keeps an address range out of use while the later stages place
  * things (the seed's reservation VMAR over the low half, for sanitizer shadow
- * memory). It is a PROT_NONE placeholder in the target while the plan is
- * applied, released before pb_build returns (or at pb_start with keep).
- * What is already taken (an ET_EXEC program's fixed segments, the stub) is
- * carved out. With a finite RLIMIT_AS there is no placeholder (it would count
- * against the limit, which execve's program does not pay): the range is kept
- * out of use by the planner alone.
+ * memory), in the planner's model: while the plan is applied nothing but its
+ * own steps maps in the target, so there is no placeholder (it would count
+ * in VmPeak and against RLIMIT_AS, which execve's program does not pay).
+ * With keep it is a PROT_NONE placeholder in the target until pb_start
+ * (unless RLIMIT_AS is finite). What is already taken (an ET_EXEC program's
+ * fixed segments, the stub) is carved out. low-half is skipped where the
+ * kernel's layout puts its mmap area in the low half (ulimit -s unlimited,
+ * the legacy layout): execve maps ld.so there.
  * Options:
  *   range: "low-half" (default: mmap_min_addr to 0x400000000000), "none",
  *          "asan", "tsan", "msan" (their x86_64 shadow ranges), or "START-END" (hex).
