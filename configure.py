@@ -458,6 +458,12 @@ def main():
                               ('mapsprobe-nopie', args.cc, '-no-pie -fno-PIE -DPROBE_DLOPEN')]:
         helpers += n.build(os.path.join(BUILD, 'tests', 'helpers', name), 'probecc',
                            'tests/helpers/mapsprobe.c', variables={'hcc': hcc, 'hflags': hflags})
+    # sanprog: the sanitizers' runtimes in the layout the launch gives (issue 14); gcc has no MSan.
+    n.rule('sanprog', '$hcc -O1 -g -fsanitize=$san -pthread $in -o $out', description='HELPER $out')
+    for hcc, san in [('gcc', 'address'), ('gcc', 'thread'), ('clang', 'address'), ('clang', 'thread'),
+                     ('clang', 'memory')]:
+        helpers += n.build(os.path.join(BUILD, 'tests', 'helpers', 'sanprog-%s-%s' % (san, hcc)),
+                           'sanprog', 'tests/helpers/sanprog.c', variables={'hcc': hcc, 'san': san})
     n.rule('asanprog', '$cc -O1 -g -fsanitize=address $in -o $out', description='HELPER $out')
     helpers += n.build(os.path.join(BUILD, 'tests', 'helpers', 'asanprog'), 'asanprog',
                        'tests/helpers/asanprog.c')

@@ -130,3 +130,42 @@ Test(aspace, seeded_program_and_stack_are_deterministic)
 	run_result_free(&a);
 	run_result_free(&b);
 }
+
+/*
+ * The sanitizers' runtimes find the layout they need: each program prints
+ * what it prints when run directly, in place and spawned, with its preset
+ * reserved (kept or not) and through the sanitizer pipeline. Skipped where the
+ * direct run fails (TSan and MSan re-exec through /proc/self/exe when the
+ * layout does not suit them).
+ */
+static void assert_sanitized_runs(const char *name, const char *preset)
+{
+	char prog[128];
+	struct run_result d, b;
+	char *ways[][10] = {
+		{PB, "run", "--", prog, NULL},
+		{PB, "run", "--spawn", prog, NULL},
+		{PB, "run", "--reserve", (char *)preset, prog, NULL},
+		{PB, "run", "--spawn", "--reserve", (char *)preset, "--keep-reservation", prog, NULL},
+		{PB, "run", "--pipeline", "sanitizer", "--reserve", (char *)preset, prog, NULL},
+		{PB, "run", "--spawn", "--pipeline", "sanitizer", "--reserve", (char *)preset, prog, NULL},
+	};
+
+	snprintf(prog, sizeof(prog), "build/tests/helpers/sanprog-%s", name);
+	cr_assert_eq(run_cmd((char *[]){prog, NULL}, env, &d), 0);
+	if (d.exit_code != 0)
+		cr_skip_test("%s does not run directly here: %s", name, d.err);
+	for (size_t i = 0; i < sizeof(ways) / sizeof(ways[0]); i++) {
+		cr_assert_eq(run_cmd(ways[i], env, &b), 0);
+		cr_assert_eq(b.exit_code, 0, "%s, way %zu: status %d: %s", name, i, b.exit_code, b.err);
+		cr_assert_str_eq(b.out, d.out, "%s, way %zu", name, i);
+		run_result_free(&b);
+	}
+	run_result_free(&d);
+}
+
+Test(aspace, asan_gcc) { assert_sanitized_runs("address-gcc", "asan"); }
+Test(aspace, asan_clang) { assert_sanitized_runs("address-clang", "asan"); }
+Test(aspace, tsan_gcc) { assert_sanitized_runs("thread-gcc", "tsan"); }
+Test(aspace, tsan_clang) { assert_sanitized_runs("thread-clang", "tsan"); }
+Test(aspace, msan_clang) { assert_sanitized_runs("memory-clang", "msan"); }
