@@ -77,6 +77,8 @@ struct pb_move {
  * be free to place those first): next to the stub's image, on the side away
  * from the area. Updates host->maps, vdso_base and AT_SYSINFO_EHDR and
  * returns the moves for the stub (at most 4), 0 without a kernel vDSO.
+ * (Without /proc the [vvar...] pages are one assumed range: 6.18 moves a
+ * range of several whole VMAs in one mremap, measured; a part of one it refuses.)
  */
 unsigned pb_host_park_vdso_run(struct pb_host *host, struct pb_move park[4]);
 

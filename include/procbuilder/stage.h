@@ -169,9 +169,12 @@ PB_API uint64_t pb_ctx_random(struct pb_ctx *ctx);
 #define PB_RESERVE_KEEP (1u << 0)	/* keep it until the program starts, not only while placing */
 
 /*
- * Keeps [lo, hi) out of use: a PROT_NONE placeholder, released before
- * pb_build returns (PB_RESERVE_KEEP: until pb_start). What is planned after
- * it is placed around it. 0 or a negative errno with the error set.
+ * Keeps [lo, hi) out of use until pb_build returns: what is planned after it
+ * is placed around it. Only the model holds it (nothing but the plan's own
+ * steps maps in the target, and a placeholder would count in VmPeak); with
+ * PB_RESERVE_KEEP it is also a PROT_NONE placeholder in the target until
+ * pb_start (none under a finite RLIMIT_AS or in place). 0 or a negative
+ * errno with the error set.
  */
 PB_API int pb_ctx_reserve(struct pb_ctx *ctx, uint64_t lo, uint64_t hi, unsigned flags, const char *note);
 /* A private anonymous mapping of [addr, addr+len) with prot (PROT_*). 0 or a negative errno. */
