@@ -410,6 +410,15 @@ def main():
     static = n.build(os.path.join(BUILD, 'libprocbuilder.a'), 'ar', all_objs)
     shared = n.build(os.path.join(BUILD, 'libprocbuilder.so'), 'solink', all_objs,
                      implicit='libprocbuilder.map')
+    # The posix_spawn preload library: the library's objects and the interposers,
+    # exporting only the interposed functions (preload/preload.map).
+    n.rule('preloadlink', '$cc $ldflags -shared -Wl,--version-script=preload/preload.map -Wl,-z,relro,-z,now '
+           '-o $out $in $libs', description='SOLINK $out')
+    preload_objs = []
+    for s in sources('preload'):
+        preload_objs += obj(s)
+    preload = n.build(os.path.join(BUILD, 'libprocbuilder-spawn.so'), 'preloadlink', preload_objs + all_objs,
+                      implicit='preload/preload.map')
     # Stage plugins, built as an outside plugin is: against include/ alone
     # (procbuilder/stage.h), no copy of the library; what they call is
     # resolved when the program that loads them (which exports it) does.
@@ -543,12 +552,12 @@ def main():
         install_rules(n, dirs, static + shared + cli_bin + pc, static[0], shared[0], cli_bin[0], pc[0], man)
     else:
         install_from_release(n, args, env_flags)
-    n.build('all', 'phony', static + shared + cli_bin + plugins + man +
+    n.build('all', 'phony', static + shared + preload + cli_bin + plugins + man +
             ([] if tests_missing else test_bins + helpers + pblaunch))
     n.build(args.output, 'configure',
             implicit=['configure.py', 'misc/ninja_syntax.py'] + deps_files)
     # the library and the CLI; `ninja check` builds the tests
-    n.default(static + shared + cli_bin + plugins)
+    n.default(static + shared + preload + cli_bin + plugins)
     out.close()
     os.replace(args.output + '.tmp', args.output)
     print('configure.py: wrote build.ninja (mode %s, cc %s, stages: %s)'

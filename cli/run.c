@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "cli/launch.h"
 #include "launch/fdclose.h"
+#include "launch/posix_spawn.h"
 
 void pb_cli_run_help(FILE *f)
 {
@@ -52,32 +53,13 @@ void pb_cli_run_help(FILE *f)
 #define RUN_ENOEXEC (-1)
 
 /*
- * Whether the kernel refuses the file with ENOEXEC too: the parse checks that
- * fail alike under execve whatever the mode (tests/parse's table, measured on
- * 6.18: no format at all, an ELF type, machine, e_phentsize, program headers
- * or PT_INTERP size it does not take) and the #! lines it refuses. Not those
- * it runs and we refuse (EI_CLASS, EI_DATA, the strict checks, an e_phnum that
- * only strict mode refuses, a 32-bit i386 program): those stay refusals rather
- * than scripts for /bin/sh.
+ * Whether the kernel refuses the file with ENOEXEC too (tests/parse's
+ * table, measured on 6.18; launch/posix_spawn.c): those run as /bin/sh
+ * scripts; what the kernel runs and we refuse stays a refusal.
  */
 static bool kernel_says_enoexec(const struct pb_error *err)
 {
-	if (err->code != PB_EPARSE)
-		return false;
-	switch (err->detail) {
-	case PB_PARSE_NONE: /* the script stage's */
-	case PB_PARSE_TRUNCATED:
-	case PB_PARSE_BAD_MAGIC:
-	case PB_PARSE_BAD_TYPE:
-	case PB_PARSE_BAD_MACHINE:
-	case PB_PARSE_FOREIGN_MACHINE:
-	case PB_PARSE_BAD_PHENTSIZE:
-	case PB_PARSE_PHDRS_OUTSIDE:
-	case PB_PARSE_INTERP_SIZE:
-		return true;
-	default:
-		return false;
-	}
+	return pb_error_kernel_enoexec(err);
 }
 
 /*

@@ -8,6 +8,7 @@
  * negative errno on failure; when they take a struct pb_error, it says which
  * stage failed, with a procbuilder code and a message.
  */
+#include <spawn.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/resource.h>
@@ -524,6 +525,46 @@ PB_API int pb_set_seccomp(struct pb_builder *b, const void *filter, size_t len);
  * pending.
  */
 PB_API int pb_build(struct pb_builder *b, struct pb_built **ret, struct pb_error *err);
+/** @} */
+
+/** @defgroup procbuilder_spawn procbuilder posix_spawn: a drop-in for posix_spawn and posix_spawnp
+ * @{ */
+/*
+ * posix_spawn and posix_spawnp with the program built by procbuilder: the
+ * same arguments, the same return values (0, or an errno; no process then,
+ * nothing to reap), the same child. *pid (if pid is not NULL) is the
+ * program's, a child of the caller, which reaps it with waitpid as after
+ * posix_spawn; nothing of procbuilder's is left (no pidfd, thread or fd),
+ * and the build's own SIGCHLDs are taken back (a child's that came
+ * meanwhile is queued again). The child gets every fd not marked
+ * close-on-exec, as from execve.
+ *
+ * Carried out, not emulated: the attributes and file actions are done by
+ * procbuilder's clone child, as glibc 2.36's child does them, in its order
+ * and with the caller's credentials, cwd and fds: SETSIGDEF, SETSID,
+ * SETPGROUP, then every action in order (open, close, dup2, chdir, fchdir,
+ * closefrom, tcsetpgrp); SETSIGMASK (else the calling thread's mask) is the
+ * program's mask; USEVFORK changes nothing (glibc always clones so);
+ * RESETIDS is nothing where the real and effective ids agree. An action's
+ * failure is the return value. PATH (posix_spawnp) is the caller's.
+ *
+ * Sent to glibc's own posix_spawn(p) instead, unchanged: SETSCHEDPARAM,
+ * SETSCHEDULER, RESETIDS with set-id credentials (no builder calls for
+ * them yet); non-empty file actions this library did not see being added
+ * (posix_spawn_file_actions_t is opaque: only a process that has
+ * libprocbuilder-spawn.so preloaded records them); a program that cannot
+ * be opened (glibc's child then gives the error, after the actions); a
+ * build failure execve would not have (the actions then run again, in
+ * glibc's child).
+ *
+ * Threading: the build holds the stub with ptrace from the calling thread,
+ * so no other thread may wait for any child (wait, waitpid(-1)) meanwhile;
+ * the preload library sends multi-threaded processes to glibc.
+ */
+PB_API int pb_posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *file_actions,
+			  const posix_spawnattr_t *attr, char *const argv[], char *const envp[]);
+PB_API int pb_posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *file_actions,
+			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[]);
 /** @} */
 
 /** @defgroup procbuilder_pipelines procbuilder pipelines: pipeline files, registries of stages

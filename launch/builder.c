@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "launch/creds.h"
 #include "launch/launch.h"
+#include "launch/posix_spawn.h"
 #include "pipeline/pipeline.h"
 
 
@@ -120,14 +121,16 @@ static int builder_alloc(const char *name, int job_fd, int exec_fd, struct pb_bu
 	return 0;
 }
 
-PB_API int pb_builder_new(const char *name, int job_fd, int exec_fd,
-			  struct pb_builder **ret, struct pb_error *err)
+/* A builder and its stub; cp: posix_spawn's work for the clone child (launch/posix_spawn.c), or NULL. */
+static int builder_spawn(const char *name, int job_fd, int exec_fd, struct pb_child_plan *cp,
+			 struct pb_builder **ret, struct pb_error *err)
 {
 	struct pb_builder *b;
 	int r = builder_alloc(name, job_fd, exec_fd, &b, err);
 
 	if (r < 0)
 		return r;
+	b->child = cp;
 	r = pb_spawn_stub(b, err);
 	if (r < 0) {
 		pb_builder_free(b);
@@ -135,6 +138,18 @@ PB_API int pb_builder_new(const char *name, int job_fd, int exec_fd,
 	}
 	*ret = b;
 	return 0;
+}
+
+PB_API int pb_builder_new(const char *name, int job_fd, int exec_fd,
+			  struct pb_builder **ret, struct pb_error *err)
+{
+	return builder_spawn(name, job_fd, exec_fd, NULL, ret, err);
+}
+
+int pb_builder_new_child(const char *name, int exec_fd, struct pb_child_plan *cp, struct pb_builder **ret,
+			 struct pb_error *err)
+{
+	return builder_spawn(name, -1, exec_fd, cp, ret, err);
 }
 
 PB_API int pb_builder_new_self(const char *name, int job_fd, int exec_fd,

@@ -12,6 +12,8 @@
 
 #define PB_MAX_STARTUP_FDS 64
 
+struct pb_child_plan;
+
 /*
  * A namespace entry as kept: its kind and flags (enum pb_ns_kind,
  * PB_NS_RDONLY), its path in the new root, its source path in ours and what
@@ -80,6 +82,7 @@ struct pb_builder {
 	size_t seccomp_len;
 	struct pb_creds_request ids;	/* pb_set_uids, _gids, _groups, _resetids, _cap_* (launch/ids.c) */
 	size_t nns_ops;
+	struct pb_child_plan *child;	/* posix_spawn's work for the clone child (not owned), or NULL */
 };
 
 /* The stub as its waits see it (launch/stops.c). */

@@ -22,6 +22,7 @@
 #include "core/error.h"
 #include "launch/fdclose.h"
 #include "launch/launch.h"
+#include "launch/posix_spawn.h"
 #include "launch/rawsys.h"
 
 extern const unsigned char pb_stub_image[], pb_stub_image_end[];
@@ -29,12 +30,13 @@ extern const unsigned char pb_stub_image[], pb_stub_image_end[];
 #define CHILD_STACK_SIZE (16 * 1024)
 
 /* What the child was doing when it failed. */
-enum child_step { STEP_SOCK, STEP_FDS, STEP_CGROUP, STEP_EXEC };
+enum child_step { STEP_SOCK, STEP_FDS, STEP_CGROUP, STEP_EXEC, STEP_SPAWN };
 static const char *const child_step_what[] = {
 	[STEP_SOCK] = "moving the stub's socket to fd 3",
 	[STEP_FDS] = "marking the caller's fds close-on-exec",
 	[STEP_CGROUP] = "moving the stub into the cgroup (cgroup.procs)",
 	[STEP_EXEC] = "starting the stub (execveat)",
+	[STEP_SPAWN] = "posix_spawn's attributes and file actions",
 };
 
 struct spawn_args {
@@ -45,6 +47,9 @@ struct spawn_args {
 	volatile long err;
 	volatile int step;	/* enum child_step: where err happened */
 	volatile int stub_is_interp;	/* the exec of exefd worked */
+	const struct pb_child_plan *child;	/* posix_spawn's work, or NULL */
+	char sock_arg[16];	/* with child: "s<N>", the stub's socket, which stays where it is */
+	volatile int child_at;	/* with child: the action that failed, -1 the attributes */
 };
 
 /* Where the child puts the stub for the kernel to open it as PT_INTERP. */
@@ -149,6 +154,35 @@ PB_NO_SANITIZE static long exec_memfd(int fd, const char *ro_path, char **argv, 
 	return r;
 }
 
+/*
+ * The posix_spawn drop-in's child: posix_spawn's work (launch/spawn_child.c),
+ * then the stub's exec, which keeps the caller's fds as the program's execve
+ * would (nothing is marked close-on-exec here); the stub's socket stays where
+ * the parent put it, above every fd an action names, and the stub learns its
+ * number from argv[1]. Its memfds are close-on-exec.
+ */
+PB_NO_SANITIZE __attribute__((noinline)) static int spawn_child(struct spawn_args *a)
+{
+	char *argv[] = {"pb-stub", a->sock_arg, NULL}, *envp[] = {NULL};
+	int at;
+	long r = pb_child_plan_run(a->child, &at);
+
+	if (r < 0) {
+		a->child_at = at;
+		return child_failed(a, STEP_SPAWN, r);
+	}
+	r = pb_raw_syscall(SYS_fcntl, a->sock, F_SETFD, 0, 0, 0, 0);
+	if (r < 0)
+		return child_failed(a, STEP_SOCK, r);
+	if (a->exefd >= 0) {
+		a->stub_is_interp = 1;
+		exec_memfd(a->exefd, a->exefd_ro, argv, envp);
+		a->stub_is_interp = 0;
+	}
+	r = exec_memfd(a->memfd, a->memfd_ro, argv, envp);
+	return child_failed(a, STEP_EXEC, r);
+}
+
 /* Runs in the child, in our memory, with every signal blocked: raw syscalls only. */
 PB_NO_SANITIZE __attribute__((noinline)) static int stub_child(void *p)
 {
@@ -156,6 +190,8 @@ PB_NO_SANITIZE __attribute__((noinline)) static int stub_child(void *p)
 	char *argv[] = {"pb-stub", NULL}, *envp[] = {NULL};
 	long r;
 
+	if (a->child)
+		return spawn_child(a);
 	if (a->sock != PB_STUB_SOCK_FD)
 		r = pb_raw_syscall(SYS_dup3, a->sock, PB_STUB_SOCK_FD, 0, 0, 0, 0);
 	else
@@ -392,7 +428,11 @@ static int adopt_stub(struct pb_builder *b, const struct spawn_args *a, struct p
 {
 	int r = 0;
 
-	if (a->err)
+	if (a->err && a->step == STEP_SPAWN) {
+		b->child->failed_at = a->child_at;
+		r = pb_err_sys(err, "launch", (int)a->err, "%s: %s", child_step_what[a->step],
+			       a->child_at < 0 ? "setsid/setpgid" : "a file action");
+	} else if (a->err)
 		r = pb_err_sys(err, "launch", (int)a->err, "%s%s", child_step_what[a->step],
 			       a->err == -ETXTBSY ? PB_ETXTBSY_HINT : "");
 	else if (b->pidfd < 0 && (b->pidfd = (int)syscall(SYS_pidfd_open, b->pid, 0)) < 0)
@@ -411,18 +451,21 @@ static int adopt_stub(struct pb_builder *b, const struct spawn_args *a, struct p
 }
 
 /*
- * The child puts the socket at 3 (PB_STUB_SOCK_FD) and the stub at 4
- * (STUB_INTERP_FD) before it execs: a memfd it execs must not sit at
- * either, as it does in a caller that has only 0, 1 and 2 open. fd, or its
- * move above them (fd closed), or -errno (fd closed).
+/*
+ * Where fd (ours, close-on-exec) must sit before the child runs. Without
+ * posix_spawn's work, above 3 (PB_STUB_SOCK_FD) and 4 (STUB_INTERP_FD), where
+ * the child puts its socket and the stub before it execs (in a caller with
+ * only 0, 1 and 2 open, the memfds were there); with it, at b->child->low or
+ * above, out of reach of the file actions. fd, or its move (fd closed), or
+ * -errno (fd closed).
  */
-static int above_child_fds(int fd)
+static int out_of_the_childs_way(int fd, const struct pb_builder *b)
 {
-	int moved, e;
+	int low = b->child ? b->child->low : STUB_INTERP_FD + 1, moved, e;
 
-	if (fd < 0 || fd > STUB_INTERP_FD)
+	if (fd < 0 || fd >= low)
 		return fd;
-	moved = fcntl(fd, F_DUPFD_CLOEXEC, STUB_INTERP_FD + 1);
+	moved = fcntl(fd, F_DUPFD_CLOEXEC, low);
 	e = errno;
 	close(fd);
 	return moved < 0 ? -e : moved;
@@ -430,32 +473,41 @@ static int above_child_fds(int fd)
 
 int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
 {
-	struct spawn_args a = {.memfd = -1, .sock = -1, .exefd = -1, .join_fd = -1};
+	struct spawn_args a = {.memfd = -1, .sock = -1, .exefd = -1, .join_fd = -1, .child = b->child};
 	int sv[2], pidfd = -1, r;
 	sigset_t all, old;
 	void *stack;
 	long pid;
 
 	a.memfd = pb_stub_memfd(err);
+	if (a.memfd >= 0 && (a.memfd = out_of_the_childs_way(a.memfd, b)) < 0)
+		return pb_err_sys(err, "launch", a.memfd, "moving the stub's memfd");
 	if (a.memfd < 0)
 		return a.memfd;
-	if ((a.memfd = above_child_fds(a.memfd)) < 0)
-		return pb_err_sys(err, "launch", a.memfd, "moving the stub's memfd");
-	/* only worth a second memfd when we may set exe at all */
+	/* only worth a second memfd when we may set exe at all; with posix_spawn's work, the stub stays at its number */
 	if (pb_can_set_exe()) {
-		a.exefd = pb_empty_program_memfd(STUB_INTERP_FD, err);
-		if (a.exefd >= 0 && (a.exefd = above_child_fds(a.exefd)) < 0)
-			pb_err_sys(err, "launch", a.exefd, "moving the empty program's memfd");
-		if (a.exefd < 0) {
-			r = a.exefd;
+		a.exefd = r = pb_empty_program_memfd(b->child ? a.memfd : STUB_INTERP_FD, err);
+		if (r >= 0 && (a.exefd = r = out_of_the_childs_way(r, b)) < 0)
+			pb_err_sys(err, "launch", r, "moving the empty program's memfd");
+		if (r < 0)
 			goto out_close_memfd;
-		}
 	}
 	snprintf(a.memfd_ro, sizeof(a.memfd_ro), "/proc/self/fd/%d", a.memfd);
 	snprintf(a.exefd_ro, sizeof(a.exefd_ro), "/proc/self/fd/%d", a.exefd);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		r = pb_err_sys(err, "launch", -errno, "socketpair");
 		goto out_close_memfd;
+	}
+	if ((sv[1] = out_of_the_childs_way(sv[1], b)) < 0) {
+		r = pb_err_sys(err, "launch", sv[1], "moving the stub's socket");
+		close(sv[0]);
+		goto out_close_memfd;
+	}
+	if (b->child) {
+		snprintf(a.sock_arg, sizeof(a.sock_arg), "s%d", sv[1]);
+		b->child->keep[0] = a.memfd;
+		b->child->keep[1] = a.exefd;
+		b->child->keep[2] = sv[1];
 	}
 	stack = malloc(CHILD_STACK_SIZE);
 	if (!stack) {

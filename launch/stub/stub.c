@@ -133,7 +133,7 @@ static __attribute__((noreturn)) void die(void)
 
 static struct pb_hello hello;
 static struct pb_wire_step steps[64];
-static int sock = PB_STUB_SOCK_FD; /* moves above the startup fds' numbers; -1 in place */
+static int sock = PB_STUB_SOCK_FD; /* (or argv[1]'s "s<N>"); moves above the startup fds' numbers; -1 in place */
 static int planfd_inplace = -1;	/* in place: errors are told on fd 2, from the plan's notes */
 static uint64_t notes_off, ns_notes_off;
 
@@ -980,11 +980,14 @@ void stub_main(uint64_t *sp0, uint64_t delta)
 {
 	static struct pb_plan_hdr hdr;
 	static int fds[1 + PB_PLAN_MAX_FILES + PB_PLAN_MAX_FDS];
-	int r = sp0[0] == 2 ? parse_fd((const char *)sp0[2]) : -1;
+	const char *arg = sp0[0] == 2 ? (const char *)sp0[2] : "";
+	int r = parse_fd(arg);
 
 	settle_layout(sp0, delta);
 	if (r >= 0) /* argv[1] is the plan memfd: exec'd in place */
 		run_in_place(sp0, r);
+	if (arg[0] == 's' && (r = parse_fd(arg + 1)) >= 0)
+		sock = r; /* posix_spawn's: "s<N>", our socket left above the caller's fds (launch/spawn.c) */
 	say_hello(sp0);
 	r = recv_plan(&hdr, fds);
 	if (r == 0)
