@@ -175,13 +175,16 @@ static bool path_has_relative(const char *path)
 static const char *open_program(struct dropin *d)
 {
 	const char *env_path = getenv("PATH");
-	int dir = child_cwd(d->acts, d->nacts);
+	bool relative = d->search && !strchr(d->path, '/') ? path_has_relative(env_path ? env_path : "/bin:/usr/bin")
+							    : d->path[0] != '/';
+	/* (an absolute path needs no directory: a failing chdir is then the child's to report) */
+	int dir = relative ? child_cwd(d->acts, d->nacts) : AT_FDCWD;
 
 	if (dir == -1)
 		return "a directory action procbuilder cannot follow before the build";
 	if (d->search && !strchr(d->path, '/')) {
-		if (dir != AT_FDCWD && path_has_relative(env_path ? env_path : "/bin:/usr/bin"))
-			d->exec_fd = -1;
+		if (dir != AT_FDCWD)
+			d->exec_fd = -1; /* a relative PATH entry after a chdir: glibc's */
 		else if (pb_find_program(d->path, env_path, &d->found) == 0)
 			d->exec_fd = openat(dir, d->found, O_RDONLY | O_CLOEXEC);
 	} else if ((d->found = strdup(d->path))) {
@@ -333,6 +336,8 @@ int pb_spawn_dropin(pid_t *pid, const char *path, const posix_spawn_file_actions
 	int r = -1;
 
 	memset(out, 0, sizeof(*out));
+	if (d)
+		d->exec_fd = -1;
 	if (attr)
 		posix_spawnattr_getflags(attr, &flags);
 	if (!fa || (nacts == (size_t)-1 && fa->__used == 0))

@@ -23,6 +23,10 @@
  *                               RLIMIT_STACK: what exec decides about privilege
  *   pbhelper ids                AT_SECURE, the auxv's ids, dumpable and the Uid, Gid,
  *                               Groups, Cap* and NoNewPrivs lines of /proc/self/status
+ *   pbhelper spawnprobe OUT [ARGS...]  what posix_spawn sets (cwd, umask, ids,
+ *                               groups, session and group, terminal's group,
+ *                               mask, dispositions, every fd with what it is),
+ *                               written to OUT (opened last), no pid in it
  *   pbhelper count              counts SIGINT and SIGRTMIN+1; reads lines from
  *                               stdin: k = kill(0, SIGRTMIN+1), p = print the
  *                               counts, q = print them and exit
@@ -33,6 +37,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +49,7 @@
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -592,6 +598,81 @@ static void on_traceme_signal(int sig)
 	write(1, line, (size_t)n);
 }
 
+static size_t probe_len;
+
+static void probe_put(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void probe_put(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(g_buf + probe_len, sizeof(g_buf) - probe_len, fmt, ap);
+	va_end(ap);
+	if (n > 0 && (size_t)n < sizeof(g_buf) - probe_len)
+		probe_len += (size_t)n;
+}
+
+/* Every open fd: its number, what it is, access mode, O_APPEND, close-on-exec. */
+static void probe_fds(void)
+{
+	char path[64], target[4096];
+
+	for (int fd = 0; fd < 1024; fd++) {
+		int fdfl = fcntl(fd, F_GETFD), fl = fcntl(fd, F_GETFL);
+		ssize_t n;
+		if (fdfl < 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n = readlink(path, target, sizeof(target) - 1);
+		target[n < 0 ? 0 : n] = 0;
+		probe_put("fd %d %s acc=%d append=%d cloexec=%d\n", fd, target, fl & O_ACCMODE, !!(fl & O_APPEND),
+			  !!(fdfl & FD_CLOEXEC));
+	}
+}
+
+static int spawnprobe(int argc, char **argv)
+{
+	char cwd[4096], comm[64];
+	gid_t groups[64];
+	sigset_t mask;
+	mode_t um = umask(0);
+	int ng = getgroups(64, groups), fd;
+	pid_t pg = getpgrp(), ppg = getpgid(getppid());
+
+	umask(um);
+	for (int i = 3; i < argc; i++)
+		probe_put("arg %s\n", argv[i]);
+	probe_put("cwd %s\numask %04o\n", getcwd(cwd, sizeof(cwd)) ? cwd : "?", (unsigned)um);
+	probe_put("ids %u %u %u %u groups", getuid(), geteuid(), getgid(), getegid());
+	for (int i = 0; i < ng; i++)
+		probe_put(" %u", groups[i]);
+	probe_put("\nsession_leader %d group_leader %d parents_group %d\n", getsid(0) == getpid(), pg == getpid(),
+		  pg == ppg);
+	for (fd = 0; fd < 3; fd++)
+		probe_put("tty%d foreground %d\n", fd, isatty(fd) ? tcgetpgrp(fd) == pg : -1);
+	sigprocmask(SIG_SETMASK, NULL, &mask);
+	probe_put("sigmask ");
+	for (int sig = 1; sig <= 64; sig++)
+		probe_put("%c", sigismember(&mask, sig) == 1 ? '1' : '0');
+	probe_put("\nsigdisp ");
+	for (int sig = 1; sig <= 64; sig++) {
+		struct sigaction sa;
+		probe_put("%c", sigaction(sig, NULL, &sa) < 0 ? '-' : sa.sa_handler == SIG_IGN ? 'I' : 'D');
+	}
+	fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
+	comm[fd < 0 ? 0 : read(fd, comm, sizeof(comm) - 1) < 0 ? 0 : strcspn(comm, "\n")] = 0;
+	if (fd >= 0)
+		close(fd);
+	probe_put("\ncomm %s\n", comm);
+	probe_fds();
+	fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, g_buf, probe_len) != (ssize_t)probe_len)
+		return 3;
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char buf[4096];
@@ -629,6 +710,8 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 2 && strcmp(argv[1], "look") == 0)
 		return look(argc, argv);
+	if (argc >= 3 && strcmp(argv[1], "spawnprobe") == 0)
+		return spawnprobe(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "state") == 0)
 		return state();
 	if (argc >= 2 && strcmp(argv[1], "count") == 0)
