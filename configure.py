@@ -295,6 +295,7 @@ def main():
               '-Wall', '-Wextra', '-Wshadow', '-Wno-unused-parameter',
               '-Wmissing-prototypes', '-I.', '-Iinclude', '-g']
     ldflags = []
+    san = []
     if args.mode == 'debug':
         cflags += ['-O1', '-Werror']
     elif args.mode == 'release':
@@ -414,11 +415,26 @@ def main():
     # exporting only the interposed functions (preload/preload.map).
     n.rule('preloadlink', '$cc $ldflags -shared -Wl,--version-script=preload/preload.map -Wl,-z,relro,-z,now '
            '-o $out $in $libs', description='SOLINK $out')
-    preload_objs = []
-    for s in sources('preload'):
-        preload_objs += obj(s)
-    preload = n.build(os.path.join(BUILD, 'libprocbuilder-spawn.so'), 'preloadlink', preload_objs + all_objs,
-                      implicit='preload/preload.map')
+    # It goes into other programs, so it is never sanitized: under --mode=asan
+    # its objects are compiled again without the sanitizers (build/plain/).
+    preload_srcs = sources('preload')
+    if args.mode == 'asan':
+        n.variable('plain_cflags', [f for f in cflags if f not in san and f != '-DPB_ASAN=1'])
+        n.rule('ccplain', '$cc -MMD -MF $out.d $plain_cflags -c $in -o $out', description='CC $out',
+               depfile='$out.d', deps='gcc')
+        lib_srcs_all = sources('core') + [src for st in stage_names for src in sources('stages/' + st)] + \
+            sources('pipeline') + sources('launch')
+        preload_objs = embed[:]
+        for src in preload_srcs + lib_srcs_all:
+            preload_objs += n.build(os.path.join(BUILD, 'plain', os.path.splitext(src)[0] + '.o'), 'ccplain', src)
+        preload_ldflags = [f for f in ldflags if f not in san]
+    else:
+        preload_objs = all_objs[:]
+        for src in preload_srcs:
+            preload_objs += obj(src)
+        preload_ldflags = ldflags
+    preload = n.build(os.path.join(BUILD, 'libprocbuilder-spawn.so'), 'preloadlink', preload_objs,
+                      implicit='preload/preload.map', variables={'ldflags': preload_ldflags})
     # Stage plugins, built as an outside plugin is: against include/ alone
     # (procbuilder/stage.h), no copy of the library; what they call is
     # resolved when the program that loads them (which exports it) does.
