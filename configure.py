@@ -54,7 +54,8 @@ VERSION = '.'.join(str(v) for v in VERSION_PARTS)
 BUILD_TOOLS = [('ninja', 'ninja-build'), ('pkg-config', 'pkg-config')]
 BUILD_MODULES = [('yaml-0.1', 'libyaml-dev'), ('libbsd', 'libbsd-dev')]
 TEST_TOOLS = [('clang', 'clang'), ('musl-gcc', 'musl-tools'), ('busybox', 'busybox-static'), ('gdb', 'gdb'),
-              ('help2man', 'help2man'), ('go-md2man', 'go-md2man'), ('lexgrog', 'man-db'), ('doxygen', 'doxygen')]
+              ('help2man', 'help2man'), ('go-md2man', 'go-md2man'), ('lexgrog', 'man-db'), ('doxygen', 'doxygen'),
+              ('make', 'make'), ('bc', 'bc')]
 TEST_MODULES = [('criterion', 'libcriterion-dev')]
 # Files the tests need that no tool or module check finds.
 TEST_FILES = [('/usr/lib/x86_64-linux-gnu/libc.a', 'libc6-dev'),
@@ -536,6 +537,11 @@ def main():
             variables={'cmd': bench[0], 'desc': 'BENCH'})
     n.build('bench-cli', 'run', bench_cli, implicit=bench_progs + helpers + cli_bin,
             variables={'cmd': bench_cli[0], 'desc': 'BENCH'})
+    # The preload library's real clients (ninja building this tree, make -j2 a small one), with and
+    # without it: `client-test` checks the bytes and the trace (CI, once), `bench-client` the times.
+    for target, how in (('client-test', 'test'), ('bench-client', 'bench')):
+        n.build(target, 'run', ['tests/client/run'], implicit=preload,
+                variables={'cmd': 'tests/client/run %s %s' % (how, preload[0]), 'desc': target.upper()})
     # Fuzzing (clang libFuzzer + ASan/UBSan): each target compiles the library's
     # sources itself; the corpora are made from real binaries and the test images.
     lib_srcs = sources('core') + [src for st in stage_names for src in sources('stages/' + st)] + \
