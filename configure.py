@@ -220,12 +220,13 @@ def man_pages(n, cli):
     return pages
 
 
-def install_rules(n, d, inputs, static, shared, cli, pc, man):
+def install_rules(n, d, inputs, static, shared, preload, cli, pc, man):
     """`ninja install` (DESTDIR honoured) and `ninja uninstall`, of the same list of files."""
     so = 'libprocbuilder.so.%d' % VERSION_PARTS[0]
     pipelines = sorted(glob.glob('pipelines/*.yaml'))
     into = os.path.join
     files = [(static, into(d['libdir'], os.path.basename(static)), 644), (shared, into(d['libdir'], so), 755),
+             (preload, into(d['libdir'], 'libprocbuilder-spawn.so'), 755),
              ('include/procbuilder.h', into(d['includedir'], 'procbuilder.h'), 644),
              ('include/procbuilder/stage.h', into(d['includedir'], 'procbuilder', 'stage.h'), 644),
              (cli, into(d['bindir'], 'procbuilder'), 755),
@@ -571,7 +572,8 @@ def main():
     pc = n.build(os.path.join(BUILD, 'procbuilder.pc'), 'pcgen', 'procbuilder.pc.in',
                  variables={'prefix': args.prefix, 'libdir': dirs['libdir'], 'version': VERSION})
     if args.mode == 'release':
-        install_rules(n, dirs, static + shared + cli_bin + pc, static[0], shared[0], cli_bin[0], pc[0], man)
+        install_rules(n, dirs, static + shared + preload + cli_bin + pc, static[0], shared[0], preload[0], cli_bin[0],
+                      pc[0], man)
     else:
         install_from_release(n, args, env_flags)
     n.build('all', 'phony', static + shared + preload + cli_bin + plugins + man +
