@@ -751,7 +751,7 @@ int main(int argc, char **argv)
 		printf("after %d\n", sig);
 		return 0;
 	}
-	fprintf(stderr, "usage: pbhelper report|exit N|echo|sleep|listen|look PATH...|kill SIG|state|count|siginfo SIG|maps|creds|attrs|ids|"
+	fprintf(stderr, "usage: pbhelper report|exit N|echo|sleep|listen|look PATH...|kill SIG|state|count|siginfo SIG|maps|creds|attrs|ids|spawnprobe OUT|"
 		"traceme SIG [h]\n");
 	return 2;
 }
