@@ -65,10 +65,11 @@ static int glibc_spawn(bool search, pid_t *pid, const char *path, const posix_sp
 	return r;
 }
 
-static void say(struct pb_spawn_outcome *out, const char *fmt, const char *what)
+/* To glibc, and why (cut to fit). */
+static void say(struct pb_spawn_outcome *out, const char *why)
 {
 	out->glibc = true;
-	snprintf(out->why, sizeof(out->why), fmt, what);
+	strlcpy(out->why, why, sizeof(out->why));
 }
 
 /*
@@ -291,7 +292,7 @@ static int launch(struct dropin *d, const struct pb_pipeline *pipe, pid_t *pid, 
 	r = 0;
 	goto out;
 glibc:
-	say(out, "%s", d->err.msg[0] ? d->err.msg : "procbuilder failed");
+	say(out, d->err.msg[0] ? d->err.msg : "procbuilder failed");
 	r = -1;
 out:
 	pb_built_free(p); /* started: left running, its pidfd closed; the caller reaps it */
@@ -343,11 +344,11 @@ int pb_spawn_dropin(pid_t *pid, const char *path, const posix_spawn_file_actions
 	if (!fa || (nacts == (size_t)-1 && fa->__used == 0))
 		nacts = 0;
 	if (!d)
-		say(out, "%s", "out of memory");
+		say(out, "out of memory");
 	else if (nacts == (size_t)-1)
-		say(out, "%s", "file actions procbuilder did not see being added");
+		say(out, "file actions procbuilder did not see being added");
 	else if ((why = glibc_only(flags)))
-		say(out, "%s", why);
+		say(out, why);
 	if (out->glibc)
 		goto out;
 	*d = (struct dropin){.path = path, .search = search, .acts = acts, .nacts = nacts, .attr = attr,
@@ -358,7 +359,7 @@ int pb_spawn_dropin(pid_t *pid, const char *path, const posix_spawn_file_actions
 	d->cp.keep[0] = d->cp.keep[1] = d->cp.keep[2] = -1;
 	read_attrs(d);
 	if ((why = open_program(d))) {
-		say(out, "%s", why);
+		say(out, why);
 		goto out;
 	}
 	sigemptyset(&chld);

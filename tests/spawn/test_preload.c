@@ -90,6 +90,8 @@ Test(preload, python_posix_spawn_through_procbuilder)
 	cr_assert(strncmp(ours.trace, "procbuilder ", 12) == 0, "trace: %s", ours.trace);
 	cr_assert(strstr(ours.trace, "pbhelper-dynamic\n"), "trace: %s", ours.trace);
 	cr_assert(!strchr(strchr(ours.trace, '\n') + 1, '\n'), "one spawn, one line: %s", ours.trace);
+	free(plain.out);
+	free(ours.out);
 }
 
 Test(preload, threaded_callers_go_to_glibc)
@@ -99,6 +101,8 @@ Test(preload, threaded_callers_go_to_glibc)
 	cr_assert_str_eq(ours.out, plain.out);
 	cr_assert(strncmp(ours.trace, "glibc ", 6) == 0 && strstr(ours.trace, "more than one thread"),
 		  "trace: %s", ours.trace);
+	free(plain.out);
+	free(ours.out);
 }
 
 Test(preload, pipeline_from_the_environment)
@@ -112,4 +116,7 @@ Test(preload, pipeline_from_the_environment)
 	cr_assert_str_eq(bad.out, plain.out);
 	cr_assert(strncmp(bad.trace, "glibc ", 6) == 0 && strstr(bad.trace, "PROCBUILDER_PIPELINE /nonexistent.yaml"),
 		  "trace: %s", bad.trace);
+	free(plain.out);
+	free(named.out);
+	free(bad.out);
 }
