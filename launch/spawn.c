@@ -451,7 +451,6 @@ static int adopt_stub(struct pb_builder *b, const struct spawn_args *a, struct p
 }
 
 /*
-/*
  * Where fd (ours, close-on-exec) must sit before the child runs. Without
  * posix_spawn's work, above 3 (PB_STUB_SOCK_FD) and 4 (STUB_INTERP_FD), where
  * the child puts its socket and the stub before it execs (in a caller with
