@@ -544,13 +544,16 @@ PB_API int pb_build(struct pb_builder *b, struct pb_built **ret, struct pb_error
  * and with the caller's credentials, cwd and fds: SETSIGDEF, SETSID,
  * SETPGROUP, then every action in order (open, close, dup2, chdir, fchdir,
  * closefrom, tcsetpgrp); SETSIGMASK (else the calling thread's mask) is the
- * program's mask; USEVFORK changes nothing (glibc always clones so);
- * RESETIDS is nothing where the real and effective ids agree. An action's
- * failure is the return value. PATH (posix_spawnp) is the caller's.
+ * program's mask; USEVFORK changes nothing (glibc always clones so).
+ * SETSCHEDULER, SETSCHEDPARAM and RESETIDS are pb_set_scheduler,
+ * pb_set_sched_priority and pb_set_resetids, which the stub applies after
+ * the actions (so, unlike glibc's child, a set-id caller's actions run with
+ * its effective ids, not the real ones); their refusal (EPERM, EINVAL) is
+ * the return value, as glibc's child's. An action's failure is the return
+ * value. PATH (posix_spawnp) is the caller's.
  *
- * Sent to glibc's own posix_spawn(p) instead, unchanged: SETSCHEDPARAM,
- * SETSCHEDULER, RESETIDS with set-id credentials (no builder calls for
- * them yet); non-empty file actions this library did not see being added
+ * Sent to glibc's own posix_spawn(p) instead, unchanged: an attribute flag
+ * this library does not know; non-empty file actions this library did not see being added
  * (posix_spawn_file_actions_t is opaque: only a process that has
  * libprocbuilder-spawn.so preloaded records them); a program that cannot
  * be opened (glibc's child then gives the error, after the actions); a

@@ -74,19 +74,12 @@ static void say(struct pb_spawn_outcome *out, const char *why)
 
 /*
  * THE TABLE: posix_spawn attribute flags procbuilder has no builder call
- * for yet; each goes to glibc's posix_spawn. When pb_set_scheduler and
- * pb_set_ids land, their rows go and the flags are set in make_child_plan
- * or on the builder. NULL: procbuilder does it.
+ * for; each goes to glibc's posix_spawn. NULL: procbuilder does it
+ * (SETSCHEDULER, SETSCHEDPARAM and RESETIDS through their builder calls,
+ * in configure()).
  */
 static const char *glibc_only(short flags)
 {
-	if (flags & POSIX_SPAWN_SETSCHEDPARAM)
-		return "POSIX_SPAWN_SETSCHEDPARAM (no scheduler builder call yet)";
-	if (flags & POSIX_SPAWN_SETSCHEDULER)
-		return "POSIX_SPAWN_SETSCHEDULER (no scheduler builder call yet)";
-	/* glibc's seteuid(getuid()), setegid(getgid()) change nothing when they are equal */
-	if ((flags & POSIX_SPAWN_RESETIDS) && (getuid() != geteuid() || getgid() != getegid()))
-		return "POSIX_SPAWN_RESETIDS with set-id credentials (no credentials builder call yet)";
 	if (flags & ~(POSIX_SPAWN_RESETIDS | POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
 		      POSIX_SPAWN_USEVFORK | POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSCHEDPARAM | POSIX_SPAWN_SETSCHEDULER))
 		return "an attribute flag procbuilder does not know";
@@ -242,6 +235,32 @@ static size_t count(char *const *v)
 	return n;
 }
 
+/*
+ * The scheduling and id attributes, as builder calls (the stub applies
+ * them). 0, or a negative errno that glibc's child would have met too
+ * (sched_setscheduler's EPERM or EINVAL, checked when set).
+ */
+static int configure_attrs(struct pb_builder *b, const struct dropin *d)
+{
+	struct sched_param sp = {0};
+	short flags = 0;
+	int policy = 0, r = 0;
+
+	if (!d->attr)
+		return 0;
+	posix_spawnattr_getflags(d->attr, &flags);
+	posix_spawnattr_getschedparam(d->attr, &sp);
+	posix_spawnattr_getschedpolicy(d->attr, &policy);
+	if (flags & POSIX_SPAWN_SETSCHEDULER)
+		r = pb_set_scheduler(b, policy, sp.sched_priority);
+	else if (flags & POSIX_SPAWN_SETSCHEDPARAM)
+		r = pb_set_sched_priority(b, sp.sched_priority);
+	/* glibc's child: seteuid(getuid()), setegid(getgid()) */
+	if (r == 0 && (flags & POSIX_SPAWN_RESETIDS))
+		r = pb_set_resetids(b, 1);
+	return r;
+}
+
 /* What the builder is told besides the child's work. */
 static int configure(struct pb_builder *b, const struct dropin *d)
 {
@@ -276,6 +295,15 @@ static int launch(struct dropin *d, const struct pb_pipeline *pipe, pid_t *pid, 
 	r = configure(b, d);
 	if (r < 0) {
 		pb_err_sys(&d->err, "builder", r, "setting up the builder");
+		goto glibc;
+	}
+	r = configure_attrs(b, d);
+	if (r == -EPERM || r == -EINVAL) {
+		r = -r; /* what glibc's child gets from sched_setscheduler, sched_setparam or seteuid */
+		goto out;
+	}
+	if (r < 0) {
+		pb_err_sys(&d->err, "builder", r, "the scheduling or id attributes");
 		goto glibc;
 	}
 	r = pb_build_with(b, pipe, &p, &d->err);

@@ -645,6 +645,13 @@ static int spawnprobe(int argc, char **argv)
 		probe_put("arg %s\n", argv[i]);
 	probe_put("cwd %s\numask %04o\n", getcwd(cwd, sizeof(cwd)) ? cwd : "?", (unsigned)um);
 	probe_put("ids %u %u %u %u groups", getuid(), geteuid(), getgid(), getegid());
+	{
+		struct sched_param sp = {0};
+		long policy = syscall(SYS_sched_getscheduler, 0);
+
+		syscall(SYS_sched_getparam, 0, &sp);
+		probe_put(" (sched %ld prio %d)", policy, sp.sched_priority);
+	}
 	for (int i = 0; i < ng; i++)
 		probe_put(" %u", groups[i]);
 	probe_put("\nsession_leader %d group_leader %d parents_group %d\n", getsid(0) == getpid(), pg == getpid(),

@@ -354,16 +354,48 @@ Test(spawn, pgroup_of_another_group)
 	posix_spawnattr_destroy(&at);
 }
 
-Test(spawn, scheduler_goes_to_glibc)
+/*
+ * SETSCHEDULER and SETSCHEDPARAM through pb_set_scheduler and
+ * pb_set_sched_priority (the probe reports policy and priority). glibc's
+ * posix_spawnattr_setschedpolicy takes SCHED_OTHER, _FIFO and _RR only.
+ */
+static void sched_is(const char *want)
+{
+	char *t = slurp(tmp("ours.out"));
+
+	cr_assert(strstr(t, want), "want %s in:\n%s", want, t);
+	free(t);
+}
+
+Test(spawn, scheduler_and_priority_like_glibc)
 {
 	posix_spawnattr_t at;
-	struct sched_param sp = {0};
+	struct sched_param sp = {.sched_priority = 7};
 
 	posix_spawnattr_init(&at);
-	posix_spawnattr_setschedpolicy(&at, SCHED_BATCH);
+	cr_assert_eq(posix_spawnattr_setschedpolicy(&at, SCHED_FIFO), 0);
 	posix_spawnattr_setschedparam(&at, &sp);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSCHEDULER);
-	same_as_glibc_via(false, PROBE, NULL, &at, true);
+	same_as_glibc(NULL, &at);
+	sched_is("(sched 1 prio 7)"); /* as root */
+	cr_assert_eq(posix_spawnattr_setschedpolicy(&at, SCHED_RR), 0);
+	sp.sched_priority = 3;
+	posix_spawnattr_setschedparam(&at, &sp);
+	same_as_glibc(NULL, &at);
+	sched_is("(sched 2 prio 3)");
+	/* SETSCHEDPARAM alone keeps our policy, SCHED_OTHER, where 0 is the only priority */
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSCHEDPARAM);
+	same_error(NULL, &at, EINVAL);
+	sp.sched_priority = 0;
+	posix_spawnattr_setschedparam(&at, &sp);
+	same_as_glibc(NULL, &at);
+	sched_is("(sched 0 prio 0)");
+	/* both flags: the policy and its priority, as glibc's child does */
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSCHEDPARAM | POSIX_SPAWN_SETSCHEDULER);
+	sp.sched_priority = 5;
+	posix_spawnattr_setschedparam(&at, &sp);
+	same_as_glibc(NULL, &at);
+	sched_is("(sched 2 prio 5)");
 	posix_spawnattr_destroy(&at);
 }
 
@@ -508,4 +540,30 @@ Test(spawn, public_calls)
 	cr_assert_eq(pb_posix_spawn(NULL, "/bin/true", NULL, NULL, argv, environ), 0);
 	cr_assert(wait(&st) > 0);
 	cr_assert_eq(pb_posix_spawnp(&pid, "no-such-program-here", NULL, NULL, argv, environ), ENOENT);
+}
+
+/*
+ * RESETIDS from a caller whose effective uid and gid are not its real ones
+ * (a set-id program's situation): glibc's child sets them back to the real
+ * ones before the exec; procbuilder through pb_set_resetids.
+ */
+Test(spawn, resetids_of_a_set_id_caller_like_glibc)
+{
+	posix_spawnattr_t at;
+
+	cr_assert_eq(setresgid(0, 65534, 0), 0);
+	cr_assert_eq(setresuid(0, 65534, 0), 0);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_RESETIDS);
+	same_as_glibc(NULL, &at);
+	sched_is("ids 0 0 0 0 ");
+	/* without it the probe runs as nobody: the reports of the first part are root's, which it may not replace */
+	cr_assert_eq(seteuid(0), 0);
+	unlink(tmp("glibc.out"));
+	unlink(tmp("ours.out"));
+	cr_assert_eq(seteuid(65534), 0);
+	posix_spawnattr_setflags(&at, 0);
+	same_as_glibc(NULL, &at);
+	sched_is("ids 0 65534 0 65534 ");
+	posix_spawnattr_destroy(&at);
 }
