@@ -156,6 +156,7 @@ static struct run run_probe(bool ours, bool search, const char *path, const posi
 	pid_t pid = -1;
 
 	unlink(out);
+	cr_assert_neq(access(out, F_OK), 0, "%s is still there: a report not written would pass for this one", out);
 	r.ret = ours ? pb_spawn(search, &pid, path, fa, attr, argv, &oc)
 		     : (search ? posix_spawnp : posix_spawn)(&pid, path, fa, attr, argv, environ);
 	if (ours)
