@@ -806,8 +806,11 @@ void stub_main(uint64_t *sp0)
 {
 	static struct pb_plan_hdr hdr;
 	static int fds[1 + PB_PLAN_MAX_FILES + PB_PLAN_MAX_FDS];
-	int r = sp0[0] == 2 ? parse_fd((const char *)sp0[2]) : -1;
+	int r;
 
+	/* before anything else: as the installed helper, set exe and drop what the file gave */
+	stub_exe_helper(sp0, (uint64_t *)auxv_of(sp0), image_lo(), image_hi());
+	r = sp0[0] >= 2 ? parse_fd((const char *)sp0[2]) : -1;
 	if (r >= 0) /* argv[1] is the plan memfd: exec'd in place */
 		run_in_place(sp0, r);
 	say_hello(sp0);
