@@ -63,6 +63,8 @@ struct pb_builder {
 	struct pb_ns_op *ns_ops;	/* computed at build */
 	struct pb_wire_attrs attrs;	/* pb_set_cwd, _umask, _nice, _rlimit, _setsid, _no_new_privs */
 	size_t nns_ops;
+	bool exe_by_helper;		/* spawned through the installed exe helper (launch/exehelper.c) */
+	char exe_why[384];		/* how exe is to be set, or why it is not: for the trace */
 };
 
 /* The stub as its waits see it (launch/stops.c). */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "launch/exehelper.h"
 #include "launch/fdclose.h"
 #include "launch/launch.h"
 #include "launch/rawsys.h"
@@ -45,6 +46,10 @@ struct spawn_args {
 	volatile long err;
 	volatile int step;	/* enum child_step: where err happened */
 	volatile int stub_is_interp;	/* the exec of exefd worked */
+	const char *helper;	/* the installed exe helper, or NULL (launch/exehelper.c) */
+	int prog_fd;		/* the program, for the helper to set exe to */
+	char prog_arg[16];	/* its number, the helper's argv[2] */
+	volatile int used_helper;	/* the exec of the helper worked */
 };
 
 /* Where the child puts the stub for the kernel to open it as PT_INTERP. */
@@ -149,6 +154,22 @@ PB_NO_SANITIZE static long exec_memfd(int fd, const char *ro_path, char **argv, 
 	return r;
 }
 
+/*
+ * The installed exe helper, given the program's fd (open across the exec
+ * only for it: the stub closes it once exe is set); returns if it cannot run.
+ */
+PB_NO_SANITIZE static void exec_helper(struct spawn_args *a, char **envp)
+{
+	char *argv[] = {"pb-stub", "-", a->prog_arg, NULL};
+
+	if (pb_raw_syscall(SYS_fcntl, a->prog_fd, F_SETFD, 0, 0, 0, 0) < 0)
+		return;
+	a->used_helper = 1;
+	pb_raw_syscall(SYS_execve, (long)a->helper, (long)argv, (long)envp, 0, 0, 0);
+	a->used_helper = 0;
+	pb_raw_syscall(SYS_fcntl, a->prog_fd, F_SETFD, FD_CLOEXEC, 0, 0, 0);
+}
+
 /* Runs in the child, in our memory, with every signal blocked: raw syscalls only. */
 PB_NO_SANITIZE __attribute__((noinline)) static int stub_child(void *p)
 {
@@ -169,6 +190,8 @@ PB_NO_SANITIZE __attribute__((noinline)) static int stub_child(void *p)
 	/* Before the exec: nothing of the program may run outside the job. */
 	if (a->join_fd >= 0 && (r = join_cgroup(a->join_fd)) < 0)
 		return child_failed(a, STEP_CGROUP, r);
+	if (a->helper)
+		exec_helper(a, envp);
 	/* (exefd is never 4, as both were opened lowest-first; checked all the same) */
 	if (a->exefd >= 0 && a->exefd != STUB_INTERP_FD && (a->memfd == STUB_INTERP_FD ||
 			      pb_raw_syscall(SYS_dup3, a->memfd, STUB_INTERP_FD, O_CLOEXEC, 0, 0, 0) >= 0)) {
@@ -384,6 +407,23 @@ static bool ptrace_refused(int e)
 }
 
 /*
+ * Run as the installed exe helper, the stub holds a capability we lack
+ * until it has set exe: ptrace would be refused. Its hello comes after it
+ * dropped it and made itself dumpable again. 0, or -errno with err set.
+ */
+static int await_helper_dropped(struct pb_builder *b, struct pb_error *err)
+{
+	struct pb_stub_waiter w = {.pid = b->pid, .pidfd = b->pidfd, .cancellable = true};
+	int status, r = pb_stub_wait(&w, b->sock, PTRACE_CONT, &status, err, "for the exe helper to drop its capability");
+
+	if (w.reaped)
+		b->pid = -1;
+	if (r == 0)
+		r = pb_err_set(err, "launch", PB_ESTUB, 0, "the stub ended as the exe helper, before its hello");
+	return r < 0 ? r : 0;
+}
+
+/*
  * After the clone: the child's own failure, a pidfd where clone gave none
  * (before Linux 5.2 it ignores CLONE_PIDFD), ptrace. 0, or -errno with the
  * child killed and reaped.
@@ -397,6 +437,8 @@ static int adopt_stub(struct pb_builder *b, const struct spawn_args *a, struct p
 			       a->err == -ETXTBSY ? PB_ETXTBSY_HINT : "");
 	else if (b->pidfd < 0 && (b->pidfd = (int)syscall(SYS_pidfd_open, b->pid, 0)) < 0)
 		r = pb_err_sys(err, "launch", -errno, "pidfd_open of the stub");
+	else if (a->used_helper && (r = await_helper_dropped(b, err)) < 0)
+		; /* said */
 	else if (ptrace_may_kill_us())
 		b->no_ptrace = true; /* a filter kills on ptrace: the trampoline fallback */
 	else if (ptrace(PTRACE_SEIZE, b->pid, 0, PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD) < 0) {
@@ -408,6 +450,32 @@ static int adopt_stub(struct pb_builder *b, const struct spawn_args *a, struct p
 	if (r < 0)
 		pb_kill_and_reap(&b->pid, &b->pidfd, &b->sock);
 	return r;
+}
+
+/* Whether fd starts as an ELF: a #! script's or binfmt_misc's exe is found later, by the pipeline. */
+static bool is_elf(int fd)
+{
+	char magic[4];
+
+	return pread(fd, magic, 4, 0) == 4 && memcmp(magic, ELFMAG, SELFMAG) == 0;
+}
+
+/*
+ * Spawned, the helper sets exe before the plan exists, to the builder's
+ * file: only an ELF is sure to be what execve makes exe. Why not, for the trace.
+ */
+static void choose_helper(struct pb_builder *b, struct spawn_args *a)
+{
+	if (pb_can_set_exe())
+		return;
+	if (!is_elf(b->exec_fd)) {
+		snprintf(b->exe_why, sizeof(b->exe_why), "spawned, the helper takes only an ELF program "
+			 "(a script's or binfmt_misc's interpreter is found after it has run)");
+		return;
+	}
+	a->helper = pb_exe_helper_choose(b->exec_fd, b->exe_why, sizeof(b->exe_why));
+	a->prog_fd = b->exec_fd;
+	snprintf(a->prog_arg, sizeof(a->prog_arg), "%d", b->exec_fd);
 }
 
 int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
@@ -426,6 +494,7 @@ int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
 		r = a.exefd;
 		goto out_close_memfd;
 	}
+	choose_helper(b, &a);
 	snprintf(a.memfd_ro, sizeof(a.memfd_ro), "/proc/self/fd/%d", a.memfd);
 	snprintf(a.exefd_ro, sizeof(a.exefd_ro), "/proc/self/fd/%d", a.exefd);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -454,6 +523,7 @@ int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
 	b->pidfd = pidfd;
 	b->sock = sv[0];
 	b->stub_is_interp = a.stub_is_interp;
+	b->exe_by_helper = a.used_helper;
 	r = adopt_stub(b, &a, err);
 	goto out_close_memfd; /* the stub has exec'd them (or is gone): ours go either way */
 
