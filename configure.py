@@ -461,6 +461,15 @@ def main():
     n.rule('asanprog', '$cc -O1 -g -fsanitize=address $in -o $out', description='HELPER $out')
     helpers += n.build(os.path.join(BUILD, 'tests', 'helpers', 'asanprog'), 'asanprog',
                        'tests/helpers/asanprog.c')
+    # A program finding its library through $ORIGIN/../lib (ld.so reads /proc/self/exe for $ORIGIN).
+    n.rule('originlib', '$cc -O1 -shared -fPIC $in -o $out', description='HELPER $out')
+    n.rule('originprog', "$cc -O1 $in -o $out -L$libdir -lpborigin '-Wl,-rpath,$$ORIGIN/../lib'",
+           description='HELPER $out')
+    origin_dir = os.path.join(BUILD, 'tests', 'helpers', 'origin')
+    origin_lib = n.build(os.path.join(origin_dir, 'lib', 'libpborigin.so'), 'originlib', 'tests/helpers/originlib.c')
+    helpers += origin_lib
+    helpers += n.build(os.path.join(origin_dir, 'bin', 'origin'), 'originprog', 'tests/helpers/origin.c',
+                       implicit=origin_lib, variables={'libdir': os.path.join(origin_dir, 'lib')})
     # sigstress runs the launches it signals: a plain host program.
     n.rule('hostprog', '$cc -O1 -Wall -Werror $in -o $out', description='HELPER $out')
     helpers += n.build(os.path.join(BUILD, 'tests', 'helpers', 'sigstress'), 'hostprog',
