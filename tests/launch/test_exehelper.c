@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "launch/proto.h"
+#include "procbuilder.h"
 #include "tests/common/run.h"
 
 #define PB "build/procbuilder"
@@ -598,5 +599,55 @@ Test(exe_helper, a_second_request_is_refused, .timeout = 60)
 	close(fds[0]);
 	close(fds[1]);
 	hostile_end(&h);
+	remove_helper(&in);
+}
+
+/*
+ * The library says which way exe was set (pb_built_info.exe_way), and the
+ * builder still traces the program with ptrace (no trampoline left
+ * behind): it seized the stub after the helper dropped its capability.
+ * In a child that becomes uid 65534; its exit status says what was wrong.
+ */
+static int library_as_nobody(const char *helper_env)
+{
+	const char *args[] = {H_STATIC, "exit", "0"};
+	const struct pb_built_info *info;
+	struct pb_builder *b;
+	struct pb_built *p;
+	struct pb_error err;
+	int fd, status;
+
+	become_nobody();
+	setenv("PROCBUILDER_EXE_HELPER", helper_env, 1);
+	fd = open(H_STATIC, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || pb_builder_new("pbhelper-static", -1, fd, &b, &err) < 0 || pb_add_arguments(b, args, 3) < 0)
+		return 10;
+	close(fd);
+	if (pb_build(b, &p, &err) < 0)
+		return 11;
+	info = pb_built_info(p);
+	status = info->exe_set * 100 + info->exe_way * 10 + (info->trampoline != 0);
+	pb_built_free(p);
+	pb_builder_free(b);
+	return status;
+}
+
+Test(exe_helper, the_library_says_which_way_exe_was_set, .timeout = 60)
+{
+	struct inst in;
+	int status;
+	pid_t pid;
+
+	install_helper(&in);
+	for (int with = 0; with < 2; with++) {
+		pid = fork();
+		if (pid == 0)
+			_exit(library_as_nobody(with ? in.helper : ""));
+		cr_assert_eq(waitpid(pid, &status, 0), pid);
+		cr_assert(WIFEXITED(status));
+		/* exe_set, exe_way, whether a trampoline was left: 1, PB_EXE_HELPER, 0; or 0, PB_EXE_NOT_SET, 0 */
+		cr_assert_eq(WEXITSTATUS(status), with ? 100 + 10 * PB_EXE_HELPER : 10 * PB_EXE_NOT_SET,
+			     "with%s the helper: %d", with ? "" : "out", WEXITSTATUS(status));
+	}
 	remove_helper(&in);
 }
