@@ -651,3 +651,36 @@ Test(exe_helper, the_library_says_which_way_exe_was_set, .timeout = 60)
 	}
 	remove_helper(&in);
 }
+
+/*
+ * Callers the helper's secure exec would change in ways the stub cannot
+ * undo (ambient capabilities cleared, RLIMIT_STACK clamped, personality
+ * flags cleared), and callers for whom the kernel ignores its capability
+ * (no_new_privs): they keep the old path, the trace says why, and the
+ * program sees what execve gives them.
+ */
+Test(exe_helper, callers_it_would_change_keep_the_old_path, .timeout = 90)
+{
+	char *nnp[] = {NOBODY, "--no-new-privs", NULL};
+	char *ambient[] = {SETPRIV, "--inh-caps=+net_raw", "--ambient-caps=+net_raw", "--reuid=65534", "--regid=65534",
+			   "--clear-groups", NULL};
+	char *stack[] = {NOBODY, "/bin/sh", "-c", "ulimit -s unlimited && exec \"$0\" \"$@\"", NULL};
+	char *norandom[] = {NOBODY, "/usr/bin/setarch", "-R", NULL};
+	char *const *wrappers[] = {nnp, ambient, stack, norandom};
+	const char *why[] = {"no_new_privs", "ambient capabilities", "RLIMIT_STACK above 8 MiB", "personality 0x"};
+	char *direct[] = {H_STATIC, "creds", NULL}, *inplace[] = {PB, "run", "--trace", H_STATIC, "creds", NULL};
+	struct inst in;
+
+	install_helper(&in);
+	for (int i = 0; i < 4; i++) {
+		struct run_result d, p;
+		run_as(wrappers[i], direct, in.on, &d);
+		run_as(wrappers[i], inplace, in.on, &p);
+		cr_assert_eq(d.exit_code, 0, "%s", d.err);
+		same_as_direct(&p, &d, why[i]);
+		cr_assert(strstr(p.err, "[exe] not set: ") && strstr(p.err, why[i]), "%s:\n%s", why[i], p.err);
+		run_result_free(&d);
+		run_result_free(&p);
+	}
+	remove_helper(&in);
+}
