@@ -150,6 +150,7 @@ static void same_as_direct(const struct run_result *got, const struct run_result
 Test(exe_helper, exe_is_the_program_for_a_user_without_the_capability, .timeout = 60)
 {
 	char *cmd[] = {"/usr/bin/readlink", "/proc/self/exe", NULL}, *wrapper[] = {NOBODY, NULL};
+	char *maps[] = {H_STATIC, "maps", NULL};
 	struct inst in;
 	struct runs r;
 
@@ -159,6 +160,11 @@ Test(exe_helper, exe_is_the_program_for_a_user_without_the_capability, .timeout 
 	same_as_direct(&r.inplace, &r.direct, "in place");
 	same_as_direct(&r.spawned, &r.direct, "spawned");
 	cr_assert(strstr(r.without.out, "memfd:pb-stub"), "without the helper: %s", r.without.out);
+	free_four(&r);
+	/* and nothing of the helper or the stub is left mapped: the maps are execve's */
+	run_four(&in, wrapper, maps, true, &r);
+	same_as_direct(&r.inplace, &r.direct, "in place");
+	same_as_direct(&r.spawned, &r.direct, "spawned");
 	free_four(&r);
 	remove_helper(&in);
 }
