@@ -26,12 +26,13 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 #include <linux/capability.h>
 
 #include "core/json.h"
-#include "launch/creds.h"
+#include "core/util.h"
 #include "launch/exehelper.h"
 
 #ifndef PB_EXE_HELPER_PATH
@@ -137,19 +138,30 @@ static bool caller_fits(char *why, size_t len)
 	return true;
 }
 
-/* The program as the helper will take it (launch/stub/exe.c): readable, regular, no set-id bits or file capabilities. */
+/*
+ * The program as the helper will take it (launch/stub/exe.c, the same
+ * checks, so that an in-place trace that says "set" is right): readable,
+ * regular, no set-id bits, known to have no file capabilities, executable
+ * by the kernel's own check.
+ */
 static bool program_fits(int fd, char *why, size_t len)
 {
-	struct pb_file_privs f;
+	static char *const empty[] = {NULL};
+	struct stat st;
 	int fl = fcntl(fd, F_GETFL);
 
 	if (fl < 0 || (fl & O_PATH) || (fl & O_ACCMODE) == O_WRONLY)
 		return say(why, len, "the program's fd is not open for reading");
-	if (pb_file_privs_of(fd, &f) < 0 || !S_ISREG(f.mode))
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return say(why, len, "the program is not a regular file");
-	if ((f.mode & (S_ISUID | S_ISGID)) || f.has_fcap || f.fcap_v3_root)
-		return say(why, len, "the program is set-user-ID, set-group-ID or has file capabilities: "
+	if (st.st_mode & (S_ISUID | S_ISGID))
+		return say(why, len, "the program is set-user-ID or set-group-ID: the helper never sets exe to such a file");
+	if (fgetxattr(fd, "security.capability", NULL, 0) >= 0 || errno != ENODATA)
+		return say(why, len, "the program has file capabilities (or its file system cannot say): "
 			   "the helper never sets exe to such a file");
+	if (syscall(SYS_execveat, fd, "", empty, empty, AT_EMPTY_PATH | PB_AT_EXECVE_CHECK) < 0)
+		return say(why, len, "the kernel's exec check of the program (AT_EXECVE_CHECK, Linux 6.14) says %s",
+			   strerror(errno));
 	return true;
 }
 
