@@ -815,8 +815,9 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 		r = pb_finalize(ctx, &w, &p->sigmask, p->step, err);
 	if (w.reaped)
 		b->pid = -1; /* never signal that pid again */
+	/* the program execve would make exe: the ELF loaded first (a #! script's interpreter), files[0] */
 	if (r == 0 && (exe_in_mm || b->exe_by_helper))
-		exe_set = exe_is_program(b->pid, b->exec_fd);
+		exe_set = exe_is_program(b->pid, ctx->plan.nfiles ? ctx->plan.files[0].fd : b->exec_fd);
 	if (r < 0)
 		goto out_kill;
 	trace_exe(b, pipe, exe_in_mm, exe_set);

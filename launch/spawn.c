@@ -452,7 +452,7 @@ static int adopt_stub(struct pb_builder *b, const struct spawn_args *a, struct p
 	return r;
 }
 
-/* Whether fd starts as an ELF: a #! script's or binfmt_misc's exe is found later, by the pipeline. */
+/* Whether fd starts as an ELF. */
 static bool is_elf(int fd)
 {
 	char magic[4];
@@ -461,26 +461,58 @@ static bool is_elf(int fd)
 }
 
 /*
- * Spawned, the helper sets exe before the plan exists, to the builder's
- * file: only an ELF is sure to be what execve makes exe. Why not, for the trace.
+ * What execve would make exe, known before the pipeline runs: the file
+ * itself if it is an ELF, the interpreter a #! line names if that is one
+ * (opened: *ret_own is set to close it). Anything else (nested #!,
+ * binfmt_misc) is found by the pipeline after the helper has run: -1.
+ * The builder checks the link afterwards all the same.
  */
-static void choose_helper(struct pb_builder *b, struct spawn_args *a)
+static int exe_file_of(int fd, bool *ret_own)
 {
+	char line[256], *p, *end; /* BINPRM_BUF_SIZE: what the kernel reads of a #! line */
+	ssize_t n = pread(fd, line, sizeof(line) - 1, 0);
+	int interp;
+
+	*ret_own = false;
+	if (is_elf(fd))
+		return fd;
+	if (n < 3 || line[0] != '#' || line[1] != '!')
+		return -1;
+	line[n] = 0;
+	for (p = line + 2; *p == ' ' || *p == '\t'; p++)
+		;
+	for (end = p; *end && *end != ' ' && *end != '\t' && *end != '\n'; end++)
+		;
+	*end = 0;
+	interp = *p == '/' ? open(p, O_RDONLY | O_CLOEXEC) : -1;
+	if (interp >= 0 && !is_elf(interp)) {
+		close(interp);
+		interp = -1;
+	}
+	*ret_own = interp >= 0;
+	return interp;
+}
+
+/* Spawned, the helper sets exe before the plan exists, to what exe_file_of finds. Why not, for the trace. */
+static void choose_helper(struct pb_builder *b, struct spawn_args *a, bool *ret_own)
+{
+	*ret_own = false;
 	if (pb_can_set_exe())
 		return;
-	if (!is_elf(b->exec_fd)) {
-		snprintf(b->exe_why, sizeof(b->exe_why), "spawned, the helper takes only an ELF program "
-			 "(a script's or binfmt_misc's interpreter is found after it has run)");
+	a->prog_fd = exe_file_of(b->exec_fd, ret_own);
+	if (a->prog_fd < 0) {
+		snprintf(b->exe_why, sizeof(b->exe_why), "spawned, the helper takes an ELF program or a #! script "
+			 "naming one (a nested script's or binfmt_misc's interpreter is found after it has run)");
 		return;
 	}
-	a->helper = pb_exe_helper_choose(b->exec_fd, b->exe_why, sizeof(b->exe_why));
-	a->prog_fd = b->exec_fd;
-	snprintf(a->prog_arg, sizeof(a->prog_arg), "%d", b->exec_fd);
+	a->helper = pb_exe_helper_choose(a->prog_fd, b->exe_why, sizeof(b->exe_why));
+	snprintf(a->prog_arg, sizeof(a->prog_arg), "%d", a->prog_fd);
 }
 
 int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
 {
-	struct spawn_args a = {.memfd = -1, .sock = -1, .exefd = -1, .join_fd = -1};
+	struct spawn_args a = {.memfd = -1, .sock = -1, .exefd = -1, .join_fd = -1, .prog_fd = -1};
+	bool own_prog = false;
 	int sv[2], pidfd = -1, r;
 	sigset_t all, old;
 	void *stack;
@@ -494,7 +526,7 @@ int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
 		r = a.exefd;
 		goto out_close_memfd;
 	}
-	choose_helper(b, &a);
+	choose_helper(b, &a, &own_prog);
 	snprintf(a.memfd_ro, sizeof(a.memfd_ro), "/proc/self/fd/%d", a.memfd);
 	snprintf(a.exefd_ro, sizeof(a.exefd_ro), "/proc/self/fd/%d", a.exefd);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -535,5 +567,7 @@ out_close_memfd:
 	close(a.memfd);
 	if (a.exefd >= 0)
 		close(a.exefd);
+	if (own_prog)
+		close(a.prog_fd);
 	return r;
 }

@@ -161,6 +161,22 @@ Test(exe_helper, exe_is_the_program_for_a_user_without_the_capability, .timeout 
 	same_as_direct(&r.spawned, &r.direct, "spawned");
 	cr_assert(strstr(r.without.out, "memfd:pb-stub"), "without the helper: %s", r.without.out);
 	free_four(&r);
+	/* a #! script: exe is its interpreter (spawned too: the helper is given the interpreter) */
+	{
+		char script[128], *scmd[] = {script, NULL};
+		FILE *f;
+		snprintf(script, sizeof(script), "%s/exe.sh", in.dir);
+		f = fopen(script, "w");
+		cr_assert_not_null(f);
+		fputs("#!/usr/bin/readlink /proc/self/exe\n", f);
+		fclose(f);
+		chmod(script, 0755);
+		run_four(&in, wrapper, scmd, true, &r);
+		cr_assert(strncmp(r.direct.out, "/usr/bin/readlink\n", 18) == 0, "%s", r.direct.out);
+		same_as_direct(&r.inplace, &r.direct, "in place");
+		same_as_direct(&r.spawned, &r.direct, "spawned");
+		free_four(&r);
+	}
 	/* and nothing of the helper or the stub is left mapped: the maps are execve's */
 	run_four(&in, wrapper, maps, true, &r);
 	same_as_direct(&r.inplace, &r.direct, "in place");
