@@ -556,6 +556,8 @@ int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
 	b->sock = sv[0];
 	b->stub_is_interp = a.stub_is_interp;
 	b->exe_by_helper = a.used_helper;
+	if (a.helper && !a.used_helper)
+		snprintf(b->exe_why, sizeof(b->exe_why), "the exec of the helper %s failed", a.helper);
 	r = adopt_stub(b, &a, err);
 	goto out_close_memfd; /* the stub has exec'd them (or is gone): ours go either way */
 
