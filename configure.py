@@ -55,7 +55,7 @@ BUILD_TOOLS = [('ninja', 'ninja-build'), ('pkg-config', 'pkg-config')]
 BUILD_MODULES = [('yaml-0.1', 'libyaml-dev'), ('libbsd', 'libbsd-dev')]
 TEST_TOOLS = [('clang', 'clang'), ('musl-gcc', 'musl-tools'), ('busybox', 'busybox-static'), ('gdb', 'gdb'),
               ('help2man', 'help2man'), ('go-md2man', 'go-md2man'), ('lexgrog', 'man-db'), ('doxygen', 'doxygen'),
-              ('setcap', 'libcap2-bin')]
+              ('setcap', 'libcap2-bin'), ('strace', 'strace')]
 TEST_MODULES = [('criterion', 'libcriterion-dev')]
 # Files the tests need that no tool or module check finds.
 TEST_FILES = [('/usr/lib/x86_64-linux-gnu/libc.a', 'libc6-dev'),
