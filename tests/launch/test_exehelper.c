@@ -43,6 +43,23 @@ struct inst {
 	char *on[4], *off[4];	/* environments: with the helper, without it */
 };
 
+/* The directory this test installed into (each test runs in a process of its own). */
+static char installed_dir[64];
+
+/* Removed even when a test fails half-way: a capability-bearing file must not stay behind. */
+static void remove_installed(void)
+{
+	char cmd[128];
+
+	if (!installed_dir[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", installed_dir);
+	system(cmd);
+	installed_dir[0] = 0;
+}
+
+TestSuite(exe_helper, .fini = remove_installed);
+
 /* misc/install-exe-helper into a fresh directory on a mount where file capabilities count. */
 static void install_helper(struct inst *in)
 {
@@ -54,6 +71,7 @@ static void install_helper(struct inst *in)
 		cr_skip_test("needs root (to set the capability), setpriv and setcap");
 	snprintf(in->dir, sizeof(in->dir), "/var/tmp/pb-exehelper-XXXXXX");
 	cr_assert_not_null(mkdtemp(in->dir));
+	snprintf(installed_dir, sizeof(installed_dir), "%s", in->dir);
 	chmod(in->dir, 0755);
 	cr_assert_eq(statvfs(in->dir, &sv), 0);
 	if (sv.f_flag & ST_NOSUID)
@@ -75,10 +93,8 @@ static void install_helper(struct inst *in)
 
 static void remove_helper(const struct inst *in)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", in->dir);
-	system(cmd);
+	(void)in;
+	remove_installed();
 }
 
 /* pre..., then tail... into argv. */
