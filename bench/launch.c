@@ -15,18 +15,20 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "procbuilder.h"
+#include "launch/launch.h"
 #include "pipeline/pipeline.h"
 
 extern char **environ;
 
-enum method { M_POSIX_SPAWN, M_VFORK, M_FORK, M_PB, M_PB_PREPARED, M_COUNT };
+enum method { M_POSIX_SPAWN, M_VFORK, M_FORK, M_PB, M_PB_POOLED, M_PB_PREPARED, M_COUNT };
 static const char *const method_names[M_COUNT] = {"posix_spawn", "vfork+execve", "fork+execve", "procbuilder",
-						  "procbuilder-prepared"};
+						  "procbuilder-pooled", "procbuilder-prepared"};
 
 struct bcase {
 	const char *name, *path;
@@ -53,7 +55,8 @@ static void wait_ok(pid_t pid)
 	}
 }
 
-static struct pb_built *pb_prepare(const struct bcase *c)
+/* Built and stopped at its entry; its stub taken from pool, if one is given. */
+static struct pb_built *pb_prepare(const struct bcase *c, struct pb_pool *pool)
 {
 	struct pb_builder *b;
 	struct pb_built *p;
@@ -63,7 +66,7 @@ static struct pb_built *pb_prepare(const struct bcase *c)
 
 	while (c->argv[n])
 		n++;
-	if (pb_builder_new(c->path, -1, fd, &b, &err) < 0 ||
+	if ((pool ? pb_pool_take(pool, c->path, fd, &b, &err) : pb_builder_new(c->path, -1, fd, &b, &err)) < 0 ||
 	    pb_add_arguments(b, (const char *const *)c->argv, n) < 0 ||
 	    pb_add_environment(b, (const char *const *)environ, 0) < 0 || pb_build(b, &p, &err) < 0) {
 		fprintf(stderr, "bench: %s: %s\n", err.stage, err.msg);
@@ -86,18 +89,33 @@ static void pb_run(struct pb_built *p)
 	pb_built_free(p);
 }
 
-static double launch(enum method m, const struct bcase *c)
+/*
+ * One start-to-exit of c by method m. Pooled: the stub is taken from pool,
+ * which is refilled after the clock stops, as a launcher refills it when idle.
+ */
+static double launch(enum method m, const struct bcase *c, struct pb_pool *pool)
 {
 	char *env[] = {NULL};
 	struct pb_built *p;
-	double t0;
+	struct pb_error err;
+	double t0, us;
 	pid_t pid;
 
 	if (m == M_PB_PREPARED) {
-		p = pb_prepare(c);
+		p = pb_prepare(c, NULL);
 		t0 = now_us();
 		pb_run(p);
 		return now_us() - t0;
+	}
+	if (m == M_PB_POOLED) {
+		t0 = now_us();
+		pb_run(pb_prepare(c, pool));
+		us = now_us() - t0;
+		if (pb_pool_fill(pool, &err) < 0) {
+			fprintf(stderr, "bench: refilling the pool: %s\n", err.msg);
+			exit(1);
+		}
+		return us;
 	}
 	t0 = now_us();
 	switch (m) {
@@ -123,7 +141,7 @@ static double launch(enum method m, const struct bcase *c)
 		wait_ok(pid);
 		break;
 	default:
-		pb_run(pb_prepare(c));
+		pb_run(pb_prepare(c, NULL));
 		break;
 	}
 	return now_us() - t0;
@@ -178,11 +196,43 @@ static double plans_per_second(const char *path)
 	return n / (t / 1e6);
 }
 
-/* Where a procbuilder launch goes: spawn, build (plan + apply + finalize), start-to-exit. */
-static void phases(const struct bcase *c, int n, FILE *json)
+/*
+ * The floor of the spawn phase: vfork + execveat of the stub's own memfd,
+ * which finds no socket to say hello on and exits, + wait. The same exec
+ * and start the spawn pays for, without the ptrace attach and the hello.
+ */
+static double spawn_floor_us(void)
+{
+	struct pb_error err;
+	int fd = pb_stub_memfd(&err), status;
+	char *argv[] = {"pb-stub", NULL}, *envp[] = {NULL};
+	double t0;
+	pid_t pid;
+
+	if (fd < 0)
+		return 0;
+	t0 = now_us();
+	pid = vfork();
+	if (pid == 0) {
+		close(PB_STUB_SOCK_FD); /* no hello: the stub exits at once (127) */
+		syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
+		_exit(1);
+	}
+	waitpid(pid, &status, 0);
+	t0 = now_us() - t0;
+	close(fd);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 127 ? t0 : 0;
+}
+
+/*
+ * Where a procbuilder launch goes: spawn, build (plan + apply + finalize),
+ * start-to-exit; and what taking a stub from a pool costs instead of the spawn.
+ */
+static void phases(const struct bcase *c, int n, struct pb_pool *pool, FILE *json)
 {
 	double *spawn = calloc((size_t)n, sizeof(double)), *build = calloc((size_t)n, sizeof(double));
-	double *run = calloc((size_t)n, sizeof(double));
+	double *run = calloc((size_t)n, sizeof(double)), *take = calloc((size_t)n, sizeof(double));
+	double *floor_ = calloc((size_t)n, sizeof(double));
 	struct pb_builder *b;
 	struct pb_built *p;
 	struct pb_error err;
@@ -204,17 +254,37 @@ static void phases(const struct bcase *c, int n, FILE *json)
 		pb_builder_free(b);
 		close(fd);
 		pb_run(p);
+		floor_[i] = spawn_floor_us();
 		spawn[i] = t1 - t0;
 		build[i] = t2 - t1;
 		run[i] = now_us() - t2;
 	}
-	printf("  %-12s spawn %7.1f us   build %7.1f us   start-to-exit %7.1f us   (medians)\n", c->name,
-	       percentile(spawn, n, 0.5), percentile(build, n, 0.5), percentile(run, n, 0.5));
-	fprintf(json, "\"%s\":{\"spawn_us\":%.1f,\"build_us\":%.1f,\"start_to_exit_us\":%.1f}", c->name,
-		percentile(spawn, n, 0.5), percentile(build, n, 0.5), percentile(run, n, 0.5));
+	for (int i = 0; i < n; i++) { /* the same first phase from a pool: pb_pool_take instead of pb_builder_new */
+		int fd = open(c->path, O_RDONLY | O_CLOEXEC);
+		double t0 = now_us();
+
+		if (pb_pool_take(pool, c->path, fd, &b, &err) < 0) {
+			fprintf(stderr, "bench: %s\n", err.msg);
+			exit(1);
+		}
+		take[i] = now_us() - t0;
+		pb_builder_free(b);
+		close(fd);
+		pb_pool_fill(pool, &err);
+	}
+	printf("  %-12s spawn %7.1f us (floor %6.1f)   build %7.1f us   start-to-exit %7.1f us   pooled take %5.1f us"
+	       "   (medians)\n", c->name, percentile(spawn, n, 0.5), percentile(floor_, n, 0.5), percentile(build, n, 0.5),
+	       percentile(run, n, 0.5), percentile(take, n, 0.5));
+	fprintf(json,
+		"\"%s\":{\"spawn_us\":%.1f,\"spawn_floor_us\":%.1f,\"build_us\":%.1f,\"start_to_exit_us\":%.1f,"
+		"\"pooled_take_us\":%.1f}",
+		c->name, percentile(spawn, n, 0.5), percentile(floor_, n, 0.5), percentile(build, n, 0.5),
+		percentile(run, n, 0.5), percentile(take, n, 0.5));
 	free(spawn);
 	free(build);
 	free(run);
+	free(take);
+	free(floor_);
 }
 
 /*
@@ -269,6 +339,8 @@ int main(int argc, char **argv)
 	enum { NC = sizeof(cases) / sizeof(cases[0]) };
 	int n = argc > 1 ? atoi(argv[1]) : 500, warm = 20, nc = NC;
 	double *t[NC][M_COUNT];
+	struct pb_pool *pool;
+	struct pb_error err;
 	FILE *json;
 
 	if (n < 10)
@@ -276,10 +348,14 @@ int main(int argc, char **argv)
 	for (int c = 0; c < nc; c++)
 		for (int m = 0; m < M_COUNT; m++)
 			t[c][m] = calloc((size_t)n, sizeof(double));
+	if (pb_pool_new(2, -1, &pool, &err) < 0) {
+		fprintf(stderr, "bench: pool: %s\n", err.msg);
+		return 1;
+	}
 	for (int i = -warm; i < n; i++) /* round-robin: every method sees the same machine */
 		for (int c = 0; c < nc; c++)
 			for (int m = 0; m < M_COUNT; m++) {
-				double us = launch((enum method)m, &cases[c]);
+				double us = launch((enum method)m, &cases[c], pool);
 				if (i >= 0)
 					t[c][m][i] = us;
 			}
@@ -315,11 +391,12 @@ int main(int argc, char **argv)
 	for (int c = 0; c < nc; c++) {
 		if (c)
 			fputc(',', json);
-		phases(&cases[c], n / 5 > 50 ? n / 5 : 50, json);
+		phases(&cases[c], n / 5 > 50 ? n / 5 : 50, pool, json);
 	}
 	fputs("}}\n", json);
 	if (json != stdout)
 		fclose(json);
+	pb_pool_free(pool);
 	machine_costs();
 	printf("wrote build/bench/launch.json\n");
 	return 0;

@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <netdb.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -82,20 +83,6 @@ static const char *env_path(const struct pb_launch_opts *o)
 		if (strncmp(o->env[i], "PATH=", 5) == 0)
 			return o->env[i] + 5;
 	return NULL;
-}
-
-static int add_ns_spec(struct pb_launch_opts *o, const char *spec)
-{
-	const char **grown;
-
-	if (!strchr(spec, '=') || spec[0] != '/')
-		return -EINVAL;
-	grown = reallocarray(o->ns_specs, (size_t)o->nns_specs + 1, sizeof(*grown));
-	if (!grown)
-		return -ENOMEM;
-	o->ns_specs = grown;
-	o->ns_specs[o->nns_specs++] = spec;
-	return 0;
 }
 
 /* The highest target pb_add_fds takes (it refuses 1 << 20 and up). */
@@ -332,6 +319,40 @@ static int parse_cpu_list(const char *list, uint64_t cpus[16])
 	return p == list ? -1 : 0;
 }
 
+/* chrt's policies: --sched other|fifo|rr|batch|idle, --sched-priority N, --sched-reset-on-fork. */
+static int parse_sched_opt(struct pb_launch_opts *o, int c, const char *arg, const char *cmd)
+{
+	static const struct { const char *name; int policy; } policies[] = {
+		{"other", SCHED_OTHER}, {"fifo", SCHED_FIFO}, {"rr", SCHED_RR}, {"batch", SCHED_BATCH},
+		{"idle", SCHED_IDLE},
+	};
+	char *end;
+	long v;
+
+	o->attrs_given = true;
+	if (c == PB_OPT_SCHED_RESET_ON_FORK) {
+		o->sched_reset_on_fork = true;
+		return 0;
+	}
+	if (c == PB_OPT_SCHED) {
+		for (size_t i = 0; i < sizeof(policies) / sizeof(policies[0]); i++)
+			if (strcmp(arg, policies[i].name) == 0)
+				o->sched_policy = policies[i].policy;
+		if (o->sched_policy >= 0)
+			return 0;
+		pb_cli_error(cmd, "--sched wants other, fifo, rr, batch or idle (as chrt names them), not '%s'", arg);
+		return -1;
+	}
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < 0 || v > 99) {
+		pb_cli_error(cmd, "--sched-priority wants a number from 0 to 99 (1 to 99 for fifo and rr), not '%s'", arg);
+		return -1;
+	}
+	o->sched_priority = (int)v;
+	return 0;
+}
+
 /* The process attributes' options; -1 after saying what is wrong. */
 static int parse_attr_opt(struct pb_launch_opts *o, int c, const char *arg, const char *cmd)
 {
@@ -410,21 +431,63 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 		{"listen", required_argument, NULL, 'L'},
 		{"cgroup", required_argument, NULL, 'C'},
 		{"gdb-ex", required_argument, NULL, 'X'},
-		{"ns", required_argument, NULL, 'n'},
+		{"ns", required_argument, NULL, PB_OPT_NS},
+		{"ro-ns", required_argument, NULL, PB_OPT_RO_NS},
+		{"proc", required_argument, NULL, PB_OPT_PROC},
+		{"dev", required_argument, NULL, PB_OPT_DEV},
+		{"tmpfs", required_argument, NULL, PB_OPT_TMPFS},
+		{"size", required_argument, NULL, PB_OPT_SIZE},
+		{"perms", required_argument, NULL, PB_OPT_PERMS},
+		{"symlink", required_argument, NULL, PB_OPT_SYMLINK},
 		{"ns-mode", required_argument, NULL, 'M'},
+		{"ruid", required_argument, NULL, PB_OPT_RUID},
+		{"euid", required_argument, NULL, PB_OPT_EUID},
+		{"reuid", required_argument, NULL, PB_OPT_REUID},
+		{"rgid", required_argument, NULL, PB_OPT_RGID},
+		{"egid", required_argument, NULL, PB_OPT_EGID},
+		{"regid", required_argument, NULL, PB_OPT_REGID},
+		{"groups", required_argument, NULL, PB_OPT_GROUPS},
+		{"clear-groups", no_argument, NULL, PB_OPT_CLEAR_GROUPS},
+		{"keep-groups", no_argument, NULL, PB_OPT_KEEP_GROUPS},
+		{"reset-ids", no_argument, NULL, PB_OPT_RESET_IDS},
+		{"inh-caps", required_argument, NULL, PB_OPT_INH_CAPS},
+		{"ambient-caps", required_argument, NULL, PB_OPT_AMBIENT_CAPS},
+		{"bounding-set", required_argument, NULL, PB_OPT_BOUNDING},
+		{"sched", required_argument, NULL, PB_OPT_SCHED},
+		{"sched-priority", required_argument, NULL, PB_OPT_SCHED_PRIORITY},
+		{"sched-reset-on-fork", no_argument, NULL, PB_OPT_SCHED_RESET_ON_FORK},
+		{"chdir-fd", required_argument, NULL, PB_OPT_CHDIR_FD},
+		{"seccomp", required_argument, NULL, PB_OPT_SECCOMP},
+		{"die-with-parent", no_argument, NULL, PB_OPT_DIE_WITH_PARENT},
+		{"personality", required_argument, NULL, PB_OPT_PERSONA},
+		{"uname-2.6", no_argument, NULL, PB_OPT_PERSONA},
+		{"fdpic-funcptrs", no_argument, NULL, PB_OPT_PERSONA},
+		{"mmap-page-zero", no_argument, NULL, PB_OPT_PERSONA},
+		{"addr-compat-layout", no_argument, NULL, PB_OPT_PERSONA},
+		{"read-implies-exec", no_argument, NULL, PB_OPT_PERSONA},
+		{"32bit", no_argument, NULL, PB_OPT_PERSONA},
+		{"short-inode", no_argument, NULL, PB_OPT_PERSONA},
+		{"whole-seconds", no_argument, NULL, PB_OPT_PERSONA},
+		{"sticky-timeouts", no_argument, NULL, PB_OPT_PERSONA},
+		{"3gb", no_argument, NULL, PB_OPT_PERSONA},
+		{"addr-no-randomize", no_argument, NULL, PB_OPT_PERSONA},
+		{"foreground", required_argument, NULL, PB_OPT_FOREGROUND},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	char *end;
-	int c, e;
+	int c, e, li;
 
 	memset(o, 0, sizeof(*o));
 	o->umask = -1;
 	o->nice = INT_MIN;
+	o->sched_policy = -1;
+	o->chdir_fd = o->foreground_fd = o->seccomp_fd = -1;
+	o->sched_priority = INT_MIN;
 	if (copy_environ(o) < 0)
 		return PB_EXIT_ERROR;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:e:iu:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:e:iu:h", longopts, &li)) != -1) {
 		switch (c) {
 		case 'e':
 			if (set_env(o, optarg) < 0) {
@@ -497,6 +560,36 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 			if (parse_attr_opt(o, c, optarg, cmd) < 0)
 				return PB_EXIT_USAGE;
 			break;
+		case PB_OPT_RUID: case PB_OPT_EUID: case PB_OPT_REUID: case PB_OPT_RGID: case PB_OPT_EGID:
+		case PB_OPT_REGID: case PB_OPT_GROUPS: case PB_OPT_CLEAR_GROUPS: case PB_OPT_KEEP_GROUPS:
+		case PB_OPT_RESET_IDS: case PB_OPT_INH_CAPS: case PB_OPT_AMBIENT_CAPS: case PB_OPT_BOUNDING:
+			o->attrs_given = true;
+			if (pb_ids_parse_opt(&o->ids, c, optarg, cmd) < 0)
+				return PB_EXIT_USAGE;
+			break;
+		case PB_OPT_PERSONA:
+			o->attrs_given = true;
+			if (pb_persona_parse_opt(&o->persona, longopts[li].name, optarg, cmd) < 0)
+				return PB_EXIT_USAGE;
+			break;
+		case PB_OPT_DIE_WITH_PARENT:
+			o->attrs_given = o->die_with_parent = true;
+			break;
+		case PB_OPT_CHDIR_FD: case PB_OPT_FOREGROUND: case PB_OPT_SECCOMP:
+			o->attrs_given = true;
+			e = (int)fd_number(optarg, strlen(optarg), INT_MAX);
+			*(c == PB_OPT_CHDIR_FD ? &o->chdir_fd : c == PB_OPT_SECCOMP ? &o->seccomp_fd : &o->foreground_fd) = e;
+			if (e < 0) {
+				pb_cli_error(cmd, "%s wants an open file descriptor number, not '%s'",
+					     c == PB_OPT_CHDIR_FD ? "--chdir-fd" : c == PB_OPT_SECCOMP ? "--seccomp" :
+					     "--foreground", optarg);
+				return PB_EXIT_USAGE;
+			}
+			break;
+		case PB_OPT_SCHED: case PB_OPT_SCHED_PRIORITY: case PB_OPT_SCHED_RESET_ON_FORK:
+			if (parse_sched_opt(o, c, optarg, cmd) < 0)
+				return PB_EXIT_USAGE;
+			break;
 		case 'G': o->gdb = o->spawn = true; break;
 		case 'N': o->no_ptrace = true; break;
 		case 'W': o->spawn = true; break;
@@ -520,11 +613,10 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 			o->gdb_ex[o->ngdb_ex++] = optarg;
 			o->gdb = o->spawn = true;
 			break;
-		case 'n':
-			if (add_ns_spec(o, optarg) < 0) {
-				pb_cli_error(cmd, "--ns wants PATH=DIR, not '%s'", optarg);
+		case PB_OPT_NS: case PB_OPT_RO_NS: case PB_OPT_PROC: case PB_OPT_DEV: case PB_OPT_TMPFS:
+		case PB_OPT_SIZE: case PB_OPT_PERMS: case PB_OPT_SYMLINK:
+			if (pb_ns_parse_opt(o, c, optarg, cmd) < 0)
 				return PB_EXIT_USAGE;
-			}
 			break;
 		case 'M':
 			if (strcmp(optarg, "isolated") && strcmp(optarg, "overlay")) {
@@ -538,8 +630,12 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 		default: goto usage;
 		}
 	}
+	if (pb_ns_parse_done(o, cmd) < 0)
+		return PB_EXIT_USAGE;
 	if (o->trace_file && !o->trace)
 		o->trace = 1; /* --trace-file alone: the text trace, there */
+	if (pb_ids_check(&o->ids, cmd) < 0)
+		return PB_EXIT_USAGE;
 	if (optind >= argc) {
 		pb_cli_error(cmd, "no program given (try 'procbuilder %s --help')", cmd);
 		return PB_EXIT_USAGE;
@@ -562,6 +658,7 @@ void pb_launch_opts_free(struct pb_launch_opts *o)
 	free(o->env);
 	free(o->path);
 	free(o->ns_specs);
+	free(o->ids.groups);
 }
 
 char **pb_launch_argv(const struct pb_launch_opts *o)
@@ -586,6 +683,15 @@ const char pb_launch_build_help[] =
 	"                            pipeline files you do not trust\n"
 	"      --trace[=text|json]   tell the story of the build on stderr\n"
 	"      --chdir DIR           run in DIR (env --chdir)\n"
+	"      --die-with-parent     SIGKILL when its parent dies (bwrap's; setpriv --pdeathsig\n"
+	"                            KILL): in place our parent, spawned procbuilder (always so)\n"
+	"      --seccomp FD          install the compiled seccomp filter read from FD, last,\n"
+	"                            after the ids (bwrap's; needs --no-new-privs or\n"
+	"                            CAP_SYS_ADMIN; it must allow close, rt_sigprocmask,\n"
+	"                            sendto, recvfrom, pause and munmap, which follow it)\n"
+	"      --chdir-fd FD         run in the directory open as FD (posix_spawn's fchdir)\n"
+	"      --foreground FD       its process group becomes the foreground one of the\n"
+	"                            terminal at FD (posix_spawn's tcsetpgrp)\n"
 	"      --umask MODE          the file mode mask, octal (as the shell's umask)\n"
 	"      --nice N              the nice value, -20 to 19 (nice -n; lower needs privilege)\n"
 	"      --rlimit NAME=SOFT[:HARD]  a resource limit, NAME as prlimit names it (nofile,\n"
@@ -594,6 +700,10 @@ const char pb_launch_build_help[] =
 	"      --default-signal[=SIG,...]  those signals (all, without a list) back to their\n"
 	"                            default action, not ignored (env --default-signal)\n"
 	"      --cpu-list LIST       run on these CPUs: 0-3,6 (taskset -c)\n"
+	"      --sched POLICY        scheduling policy: other, fifo, rr, batch or idle (chrt's)\n"
+	"      --sched-priority N    its priority (fifo, rr: 1 to 99); alone, the priority in our\n"
+	"                            policy (posix_spawn's SETSCHEDPARAM)\n"
+	"      --sched-reset-on-fork with --sched: SCHED_RESET_ON_FORK (chrt --reset-on-fork)\n"
 	"      --no-new-privs        set no_new_privs before the exec (setpriv --no-new-privs):\n"
 	"                            set-id bits and file capabilities then give nothing\n"
 	"      --trace-file PATH     ... appended to PATH instead, away from the program's\n"
@@ -615,8 +725,20 @@ const char pb_launch_build_help[] =
 	"                            or relative to the cgroup2 mount), limits apply from its\n"
 	"                            first instruction\n"
 	"      --ns PATH=DIR         run in a new mount namespace where PATH shows DIR\n"
-	"                            (repeatable; user namespace when not privileged)\n"
-	"      --ns-mode isolated|overlay  the root holds only the --ns entries (isolated,\n"
+	"                            (repeatable; user namespace when not privileged;\n"
+	"                            bwrap's --bind DIR PATH)\n"
+	"      --ro-ns PATH=DIR      the same, read-only with every mount below it\n"
+	"                            (bwrap's --ro-bind DIR PATH)\n"
+	"      --proc PATH           a procfs at PATH (ours as root, else the host's /proc\n"
+	"                            bound), sys, sysrq-trigger, irq, bus read-only (bwrap's)\n"
+	"      --dev PATH            bwrap's minimal /dev at PATH: null, zero, full, random,\n"
+	"                            urandom, tty, stdin/stdout/stderr/fd links, shm, pts, ptmx\n"
+	"      --tmpfs PATH          an empty tmpfs at PATH (bwrap's), mode 0755\n"
+	"      --size BYTES          the next --tmpfs's size limit (bwrap's --size)\n"
+	"      --perms OCTAL         the next --tmpfs's permissions (bwrap's --perms)\n"
+	"      --symlink PATH=TARGET a symlink at PATH in procbuilder's own tmpfs, e.g.\n"
+	"                            /lib=usr/lib (bwrap's --symlink TARGET PATH)\n"
+	"      --ns-mode isolated|overlay  the root holds only the namespace entries (isolated,\n"
 	"                            the default) or the host's top level under them (overlay)\n"
 	"      --no-ptrace           spawned: finish without ptrace (automatic when it is\n"
 	"                            refused): one trampoline page stays mapped\n"
@@ -792,46 +914,6 @@ static int add_fd_specs(const struct pb_launch_opts *o, struct pb_builder *b, co
 	return r < 0 ? r : 0;
 }
 
-/* --ns: each DIR opened here and handed to pb_add_namespace_entries (which keeps no fd). */
-static int add_ns_specs(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd)
-{
-	size_t n = (size_t)o->nns_specs;
-	struct pb_ns_entry *e = calloc(n, sizeof(*e));
-	char **paths = calloc(n, sizeof(*paths));
-	struct pb_error err;
-	int r = 0;
-
-	if (!e || !paths) {
-		r = said(cmd, -ENOMEM);
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++)
-		e[i].dirfd = -1;
-	for (size_t i = 0; i < n && r == 0; i++) {
-		const char *spec = o->ns_specs[i], *eq = strchr(spec, '=');
-		e[i].path = paths[i] = strndup(spec, (size_t)(eq - spec));
-		if (!paths[i])
-			r = -ENOMEM;
-		else if ((e[i].dirfd = open(eq + 1, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-			r = -errno;
-		if (r < 0)
-			pb_cli_error(cmd, "--ns %s: %s", spec, strerror(-r));
-	}
-	if (r == 0 && (r = pb_add_namespace_entries(b, e, n, &err)) < 0)
-		pb_cli_error(cmd, "%s", err.msg);
-	if (r == 0)
-		r = said(cmd, pb_set_namespace_mode(b, (enum pb_ns_mode)o->ns_mode));
-out:
-	for (size_t i = 0; e && paths && i < n; i++) {
-		if (e[i].dirfd >= 0)
-			close(e[i].dirfd);
-		free(paths[i]);
-	}
-	free(e);
-	free(paths);
-	return r;
-}
-
 int pb_launch_open_files(const struct pb_launch_opts *o, const char *cmd, int fds[2])
 {
 	int r;
@@ -879,6 +961,53 @@ static int set_reservation(const struct pb_launch_opts *o, struct pb_builder *b,
 	return r;
 }
 
+/* --seccomp FD: the compiled filter, read from FD to its end (as bwrap reads it). */
+static int apply_seccomp(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd)
+{
+	size_t cap = 4096 * 8 + 1, len = 0; /* BPF_MAXINSNS instructions, and one byte to see more */
+	char *buf = malloc(cap), v[16];
+	ssize_t n = 0;
+	int r;
+
+	if (!buf)
+		return said(cmd, -ENOMEM);
+	while (len < cap && ((n = read(o->seccomp_fd, buf + len, cap - len)) > 0 || (n < 0 && errno == EINTR)))
+		len += n > 0 ? (size_t)n : 0;
+	snprintf(v, sizeof(v), "%d", o->seccomp_fd);
+	r = n < 0 ? -errno : pb_set_seccomp(b, buf, len);
+	if (r == -EINVAL)
+		pb_cli_error(cmd, "--seccomp %s: not a seccomp filter the kernel takes (%zu bytes: struct sock_filter "
+			     "instructions, at most 4096)", v, len);
+	else if (r == -EACCES)
+		pb_cli_error(cmd, "--seccomp %s: installing a filter needs no_new_privs (--no-new-privs) or "
+			     "CAP_SYS_ADMIN", v);
+	else
+		said_for(cmd, "--seccomp", v, r);
+	free(buf);
+	return r;
+}
+
+/* --sched (with its priority, 0 if none: chrt wants one for fifo and rr) or --sched-priority alone. */
+static int apply_sched(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd)
+{
+	int prio = o->sched_priority == INT_MIN ? 0 : o->sched_priority, r;
+	char v[48];
+
+	if (o->sched_policy < 0 && o->sched_reset_on_fork) {
+		pb_cli_error(cmd, "--sched-reset-on-fork goes with --sched");
+		return -EINVAL;
+	}
+	snprintf(v, sizeof(v), "%d", prio);
+	if (o->sched_policy >= 0) {
+		r = pb_set_scheduler(b, o->sched_policy | (o->sched_reset_on_fork ? SCHED_RESET_ON_FORK : 0), prio);
+		if (r == -EINVAL)
+			pb_cli_error(cmd, "--sched: priority %d is not one this policy takes (fifo and rr: 1 to 99; "
+				     "the others: 0)", prio);
+		return r == -EINVAL ? r : said_for(cmd, "--sched-priority", v, r);
+	}
+	return o->sched_priority == INT_MIN ? 0 : said_for(cmd, "--sched-priority", v, pb_set_sched_priority(b, prio));
+}
+
 static int apply_attrs(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd)
 {
 	char v[32];
@@ -905,6 +1034,22 @@ static int apply_attrs(const struct pb_launch_opts *o, struct pb_builder *b, con
 		r = said_for(cmd, "--default-signal", "", pb_set_sigdefault(b, o->sigdefault));
 	if (r == 0 && o->cpus_given)
 		r = said_for(cmd, "--cpu-list", "", pb_set_affinity(b, o->cpus, 16));
+	if (r == 0)
+		r = apply_sched(o, b, cmd);
+	if (r == 0 && o->die_with_parent) /* in place: our parent's death; spawned: ours (the proxy's) */
+		r = said_for(cmd, "--die-with-parent", "", pb_set_pdeathsig(b, SIGKILL));
+	snprintf(v, sizeof(v), "%d", o->chdir_fd);
+	if (r == 0 && o->chdir_fd >= 0)
+		r = said_for(cmd, "--chdir-fd", v, pb_set_cwd_fd(b, o->chdir_fd));
+	snprintf(v, sizeof(v), "%d", o->foreground_fd);
+	if (r == 0 && o->foreground_fd >= 0)
+		r = said_for(cmd, "--foreground", v, pb_set_foreground(b, o->foreground_fd));
+	if (r == 0)
+		r = pb_persona_apply(&o->persona, b, cmd);
+	if (r == 0 && o->ids.given)
+		r = pb_ids_apply(&o->ids, b, cmd);
+	if (r == 0 && o->seccomp_fd >= 0)
+		r = apply_seccomp(o, b, cmd);
 	return r;
 }
 
@@ -928,7 +1073,7 @@ int pb_launch_apply(const struct pb_launch_opts *o, struct pb_builder *b, const 
 	if (r == 0 && (o->nfd_specs || o->nlisten_specs))
 		r = add_fd_specs(o, b, cmd);
 	if (r == 0 && o->nns_specs)
-		r = add_ns_specs(o, b, cmd);
+		r = pb_ns_apply(o, b, cmd);
 	if (r == 0 && (o->reserve || o->keep_reservation))
 		r = set_reservation(o, b, cmd);
 	if (r == 0)

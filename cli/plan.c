@@ -34,7 +34,7 @@ void pb_cli_plan_help(FILE *f)
 	fputs(pb_launch_build_help, f);
 	fputs("  (--fd, --listen, --ns, --cgroup, --no-ptrace, --spawn, --stopped, --gdb, --close-fds and\n"
 	      "   the process attributes --chdir, --umask, --nice, --rlimit, --setsid, --no-new-privs,\n"
-	      "   --default-signal, --cpu-list\n"
+	      "   --default-signal, --cpu-list, the ids and capabilities (--ruid ... --bounding-set)\n"
 	      "   are run's: plan makes no process)\n", f);
 	fputs(
 	      "  -h, --help                show this help\n"
@@ -167,7 +167,7 @@ int pb_cli_plan(int argc, char **argv)
 	    o.attrs_given) {
 		pb_cli_error("plan", "--fd, --listen, --ns, --cgroup, --no-ptrace, --spawn, --stopped, --gdb, "
 			     "--close-fds and the process attributes (--chdir, --umask, --nice, --rlimit, --setsid, "
-			     "--no-new-privs) need a process; "
+			     "--no-new-privs, the ids and capabilities) need a process; "
 			     "plan makes none (use run)");
 		pb_launch_opts_free(&o);
 		return PB_EXIT_USAGE;

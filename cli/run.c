@@ -31,6 +31,8 @@ void pb_cli_run_help(FILE *f)
 	      "                            signals are forwarded, its stops and its death are ours\n"
 	      "      --stopped             spawned, stopped at its entry point (prints its pid)\n", f);
 	fputs(pb_launch_build_help, f);
+	fputs(pb_ids_help, f);
+	fputs(pb_persona_help, f);
 	fputs("      --gdb                 spawned, handed stopped at its entry to gdb -p\n"
 	      "      --gdb-ex CMD          ... running gdb -batch -ex CMD (repeatable; implies --gdb)\n", f);
 	fputs("  -h, --help                show this help\n"

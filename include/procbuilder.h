@@ -152,6 +152,44 @@ PB_API int pb_builder_new(const char *name, int job_fd, int exec_fd,
 PB_API int pb_builder_new_self(const char *name, int job_fd, int exec_fd,
 			       struct pb_builder **ret, struct pb_error *err);
 
+/*
+ * A pool of stubs spawned ahead (opt-in), so that a launch need not wait for
+ * one to be spawned. pb_pool_new spawns size (1 to 64) stubs now, each as
+ * pb_builder_new would, in job_fd's cgroup v2 directory (duplicated) or the
+ * caller's; pb_pool_take gives one out as the builder pb_builder_new(name,
+ * job_fd, exec_fd) would return (spawning a fresh one when none is left or
+ * none matches); pb_pool_fill spawns more up to size: call it when idle,
+ * after pb_start say. pb_pool_drain kills and reaps the pooled stubs,
+ * pb_pool_free too and frees the pool; pb_pool_count says how many wait.
+ * Each returns 0 or a negative errno with err filled.
+ *
+ * A pooled stub carries the caller's state as of its spawn. pb_pool_take
+ * compares what one system call each can read -- real, effective and saved
+ * ids, supplementary groups, capabilities, securebits, no_new_privs, the
+ * seccomp mode, the working directory (device and inode), SIGTRAP ignored or
+ * not -- and kills a stub that no longer matches. The rest it cannot compare
+ * cheaply, and a caller that changes it after making the pool must drain it
+ * (or set it on the builder): the umask, resource limits, ignored signals,
+ * nice value, scheduling, CPU affinity, personality, cgroup, namespaces,
+ * seccomp filters added on top of one already there, and a Landlock domain
+ * (which cannot be observed at all). The program's start time
+ * (/proc/PID/stat) is its stub's spawn, not the take.
+ *
+ * The pool's stubs are held (ptrace) by the thread that made it: take and
+ * fill from that thread (-EINVAL from another). A pooled stub is a child
+ * with SIGCHLD as its exit signal, as pb_builder_new's stub is: a caller
+ * that reaps any child (wait(-1)) may reap one that was killed; take then
+ * discards it.
+ */
+struct pb_pool;
+PB_API int pb_pool_new(unsigned size, int job_fd, struct pb_pool **ret, struct pb_error *err);
+PB_API int pb_pool_take(struct pb_pool *pool, const char *name, int exec_fd, struct pb_builder **ret,
+			struct pb_error *err);
+PB_API int pb_pool_fill(struct pb_pool *pool, struct pb_error *err);
+PB_API void pb_pool_drain(struct pb_pool *pool);
+PB_API size_t pb_pool_count(const struct pb_pool *pool);
+PB_API void pb_pool_free(struct pb_pool *pool);
+
 /* Append argv / environment strings (copied). 0 or -ENOMEM/-EINVAL. */
 PB_API int pb_add_arguments(struct pb_builder *b, const char *const *args, size_t n);
 PB_API int pb_add_environment(struct pb_builder *b, const char *const *vars, size_t n);
@@ -228,13 +266,64 @@ struct pb_ns_entry {
 };
 /*
  * Appends entries: all of them, or none. A bad fd is PB_EBADF; a bad path, a
- * non-directory, or more than PB_MAX_NS_ENTRIES is PB_EINVAL. A path given
- * twice fails pb_build. 0 or a negative errno.
+ * non-directory, a path given twice (here or before), or more than
+ * PB_MAX_NS_ENTRIES is PB_EINVAL. 0 or a negative errno.
  */
 PB_API int pb_add_namespace_entries(struct pb_builder *b, const struct pb_ns_entry *entries, size_t n,
 				    struct pb_error *err);
 /* ISOLATED or OVERLAY; 0 or -EINVAL. */
 PB_API int pb_set_namespace_mode(struct pb_builder *b, enum pb_ns_mode mode);
+
+/*
+ * Namespace mounts of every kind, bubblewrap's (a pb_ns_entry is a
+ * PB_NS_BIND without flags). In the same namespace as the entries, checked
+ * the same way, sorted with them by path:
+ *   PB_NS_BIND   dirfd's directory (bwrap --bind; with PB_NS_RDONLY --ro-bind:
+ *                the bind and every mount below it read-only).
+ *   PB_NS_PROC   a procfs (bwrap --proc): a new one of our pid namespace when
+ *                we hold CAP_SYS_ADMIN; in a user namespace the kernel refuses
+ *                that (our pid namespace is not its own), so the host's /proc
+ *                is bound, as bwrap binds it when it shares the pid namespace.
+ *                sys, sysrq-trigger, irq and bus in it are made read-only, as
+ *                bwrap does. Nothing may be mounted below it.
+ *   PB_NS_DEV    bwrap's minimal /dev (--dev): a tmpfs holding null, zero,
+ *                full, random, urandom and tty bound from the host's /dev,
+ *                the links stdin, stdout, stderr, fd, core and ptmx -> pts/ptmx,
+ *                an empty shm directory and a new devpts instance on pts.
+ *   PB_NS_TMPFS  an empty tmpfs (bwrap --tmpfs), mode (0: 0755; bwrap --perms)
+ *                and size in bytes (0: the kernel's default; bwrap --size).
+ *   PB_NS_SYMLINK  a symbolic link to target (bwrap --symlink), made only in
+ *                procbuilder's own tmpfs (the root, a DEV or a TMPFS), e.g.
+ *                /lib -> usr/lib beside a bound /usr.
+ * Entries below a PB_NS_DEV or a writable PB_NS_TMPFS get their mount point
+ * made there; none may lie below a PB_NS_PROC or a PB_NS_SYMLINK.
+ * PB_NS_RDONLY is for BIND, TMPFS and PROC.
+ *
+ * The struct only grows at its end, one 8-byte field at a time: set sz to
+ * sizeof(struct pb_ns_mount); fields past a smaller sz read as 0, fields
+ * past the ones this library knows must be 0. dirfd is read for PB_NS_BIND
+ * only, mode and size for PB_NS_TMPFS only, target for PB_NS_SYMLINK only
+ * (elsewhere they must be 0).
+ */
+enum pb_ns_kind { PB_NS_BIND, PB_NS_PROC, PB_NS_DEV, PB_NS_TMPFS, PB_NS_SYMLINK };
+#define PB_NS_RDONLY (1u << 0)
+struct pb_ns_mount {
+	size_t sz;		/* sizeof(struct pb_ns_mount) */
+	uint64_t kind;		/* enum pb_ns_kind */
+	uint64_t flags;		/* PB_NS_RDONLY or 0 */
+	const char *path;	/* absolute, clean, as for pb_ns_entry */
+	int64_t dirfd;		/* PB_NS_BIND: a directory fd (not kept; its path is) */
+	uint64_t mode;		/* PB_NS_TMPFS: permissions of its root, at most 07777 */
+	uint64_t size;		/* PB_NS_TMPFS: bytes */
+	const char *target;	/* PB_NS_SYMLINK: what it points to (not checked: it is the program's) */
+};
+/*
+ * Adds one mount, checked now: PB_EINVAL for a bad sz, kind, flag, path,
+ * mode, size or target, a path already given (by this call or
+ * pb_add_namespace_entries), a non-directory, or more than
+ * PB_MAX_NS_ENTRIES in all; PB_EBADF for a bad fd. 0 or a negative errno.
+ */
+PB_API int pb_add_ns_mount(struct pb_builder *b, const struct pb_ns_mount *m, struct pb_error *err);
 
 /* How PT_INTERP is found (the seed's loader service). */
 enum pb_interp_resolver {
@@ -285,8 +374,11 @@ PB_API int pb_set_pdeathsig(struct pb_builder *b, int sig);
  * (posix_spawn's attributes, setsid(1), nice(1), prlimit(1), env --chdir,
  * setpriv --no-new-privs). Each is checked when it is set and returns 0 or
  * a negative errno; the stub applies them after the namespace and the fds,
- * in this order: setsid, rlimits, nice, umask, chdir, no_new_privs, then
- * the credentials execve gives (a failure there names the attribute).
+ * in this order: default signal actions, setsid, setpgid, the terminal's
+ * foreground, rlimits, scheduling, nice, affinity, umask, chdir (or
+ * fchdir), no_new_privs, personality; then the capability sets, groups and
+ * ids (pb_set_uids ..., below) with the credentials execve gives; then the
+ * seccomp filter, last (a failure anywhere names the attribute).
  *
  * pb_set_cwd: a directory that exists and we may enter now (-ENOENT,
  * -ENOTDIR, -EACCES); relative paths resolve where the process starts (our
@@ -328,6 +420,95 @@ PB_API int pb_set_affinity(struct pb_builder *b, const uint64_t *cpus, size_t nw
  * only; 0, or -EINVAL for an in-place builder (execve keeps the caller's).
  */
 PB_API int pb_set_sigmask(struct pb_builder *b, uint64_t mask);
+
+/*
+ * Who the program is (setpriv's --ruid/--euid/--reuid, --rgid/--egid/--regid,
+ * --groups/--clear-groups, posix_spawn's POSIX_SPAWN_RESETIDS). The
+ * credentials execve gives the program (AT_SECURE, set-id bits, file
+ * capabilities, dumpable) are computed from the ids, groups and
+ * capability sets it has once these are applied, as the kernel computes
+ * them. The stub applies them last, after every other attribute, in this
+ * order: bounding set, inheritable, ambient, groups, gids, uids (the
+ * kernel's rules for capabilities across setresuid; SECBIT_KEEP_CAPS as
+ * the caller has it). Each is checked when set against what the stub will
+ * hold (the caller's credentials after a plain exec), as the kernel would:
+ *
+ * pb_set_uids: setresuid(ruid, euid, euid); PB_ID_UNCHANGED leaves one as it
+ * is. Without CAP_SETUID each must be one of our ids (-EPERM).
+ * pb_set_gids: the same with setresgid and CAP_SETGID.
+ * pb_set_groups: setgroups(n, groups), n 0 clears them (--clear-groups);
+ * without a call they are kept (--keep-groups). -EPERM without CAP_SETGID,
+ * -E2BIG above 256, -EINVAL for (uint32_t)-1.
+ * pb_set_resetids: the effective ids become the real ones (after the two
+ * above), as posix_spawn does; never refused.
+ */
+#define PB_ID_UNCHANGED 0xffffffffu
+PB_API int pb_set_uids(struct pb_builder *b, uint32_t ruid, uint32_t euid);
+PB_API int pb_set_gids(struct pb_builder *b, uint32_t rgid, uint32_t egid);
+PB_API int pb_set_groups(struct pb_builder *b, const uint32_t *groups, size_t n);
+PB_API int pb_set_resetids(struct pb_builder *b, int on);
+/*
+ * Capability sets the program's exec starts from (setpriv's --inh-caps,
+ * --ambient-caps, --bounding-set), bit n capability n: each becomes caps,
+ * which must be a subset of ours (-EPERM: only ever dropped); dropping
+ * from the bounding set needs CAP_SETPCAP (-EPERM). A root program's
+ * permitted set after the exec is bounding | inheritable, so a dropped
+ * bounding capability is not there either, as under execve.
+ */
+PB_API int pb_set_cap_inheritable(struct pb_builder *b, uint64_t caps);
+PB_API int pb_set_cap_ambient(struct pb_builder *b, uint64_t caps);
+PB_API int pb_set_cap_bounding(struct pb_builder *b, uint64_t caps);
+/*
+ * Scheduling (chrt(1); posix_spawn's POSIX_SPAWN_SETSCHEDULER and
+ * POSIX_SPAWN_SETSCHEDPARAM), applied after the resource limits and before
+ * nice. pb_set_scheduler: sched_setscheduler(policy, priority); policy
+ * SCHED_OTHER, _BATCH, _IDLE, _FIFO or _RR, optionally | SCHED_RESET_ON_FORK.
+ * pb_set_sched_priority: sched_setparam alone, the policy kept (ours, or the
+ * one pb_set_scheduler set). -EINVAL for an unknown policy or a priority
+ * outside sched_get_priority_min/max; -EPERM for a realtime priority above
+ * RLIMIT_RTPRIO (as pb_set_rlimit leaves it) or for leaving SCHED_IDLE
+ * beyond RLIMIT_NICE, without CAP_SYS_NICE, as sched_setscheduler(2) checks.
+ */
+PB_API int pb_set_scheduler(struct pb_builder *b, int policy, int priority);
+PB_API int pb_set_sched_priority(struct pb_builder *b, int priority);
+/*
+ * posix_spawn's fchdir and tcsetpgrp file actions. fd is duplicated (the
+ * caller keeps its own) and the stub uses it after setsid and setpgid:
+ * pb_set_cwd_fd: fchdir(fd) where pb_set_cwd would chdir (the last of the two
+ * set wins); -EBADF, -ENOTDIR, -EACCES now; refused at build with namespace
+ * entries (it would be outside the new root).
+ * pb_set_foreground: tcsetpgrp(fd, the program's process group) (every
+ * signal is blocked while the stub works: no SIGTTOU for a background
+ * group, as in posix_spawn's child); -EBADF, -ENOTTY when fd is not a
+ * terminal; fails at build (naming it) when that terminal is not the
+ * controlling one of the program's session (after pb_set_setsid, say).
+ */
+PB_API int pb_set_cwd_fd(struct pb_builder *b, int fd);
+PB_API int pb_set_foreground(struct pb_builder *b, int fd);
+/*
+ * The personality (setarch(8)): persona as personality(2) takes it, set
+ * after no_new_privs and before the credentials, then changed as a 64-bit
+ * exec changes it (READ_IMPLIES_EXEC cleared; PER_CLEAR_ON_SETID for a
+ * set-id program). The bits that decide where exec places things
+ * (ADDR_NO_RANDOMIZE, ADDR_COMPAT_LAYOUT, MMAP_PAGE_ZERO, ADDR_LIMIT_32BIT,
+ * ADDR_LIMIT_3GB) must be ours: the layout is planned from our personality
+ * before anything is applied, so a value that changes them is -EOPNOTSUPP
+ * (run procbuilder itself under setarch for them). -EINVAL for 0xffffffff.
+ */
+PB_API int pb_set_personality(struct pb_builder *b, unsigned long persona);
+/*
+ * A seccomp filter (bubblewrap's --seccomp): len bytes of struct sock_filter
+ * (at most 4096), copied, installed by the stub as its last act, after the
+ * credentials: the program's first instruction runs under it, and so do the
+ * few calls the stub still makes (close, rt_sigprocmask, sendto or recvfrom,
+ * pause, munmap: the filter must allow them, as bwrap's must allow execve).
+ * Checked when set: -EINVAL for a program the kernel refuses (loaded in a
+ * short-lived child), -EACCES without no_new_privs (ours, or
+ * pb_set_no_new_privs called before) or CAP_SYS_ADMIN, as seccomp(2) says;
+ * ids set afterwards that drop CAP_SYS_ADMIN without no_new_privs fail the
+ * build, naming the filter.
+ */
+PB_API int pb_set_seccomp(struct pb_builder *b, const void *filter, size_t len);
 
 /*
  * Runs the default pipeline and applies its plan: on success the process is

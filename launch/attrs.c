@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 #include <linux/capability.h>
 
 #include "core/error.h"
+#include "core/plan.h"
 #include "launch/launch.h"
 
 PB_API int pb_set_cwd(struct pb_builder *b, const char *path)
@@ -34,8 +36,75 @@ PB_API int pb_set_cwd(struct pb_builder *b, const char *path)
 	if (access(path, X_OK) < 0)
 		return -errno;
 	memcpy(b->attrs.cwd, path, strlen(path) + 1);
-	b->attrs.flags |= PB_ATTR_CWD;
+	if (b->attrs.flags & PB_ATTR_CWD_FD)
+		close(b->cwd_fd); /* the last one set wins */
+	b->attrs.flags = (b->attrs.flags | PB_ATTR_CWD) & ~PB_ATTR_CWD_FD;
 	return 0;
+}
+
+/* A duplicate of fd (CLOEXEC) into *slot, replacing what flag held; 0 or -errno. */
+static int keep_attr_fd(struct pb_builder *b, int *slot, uint32_t flag, int fd)
+{
+	int dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+
+	if (dup < 0)
+		return -errno;
+	if (b->attrs.flags & flag)
+		close(*slot);
+	*slot = dup;
+	b->attrs.flags |= flag;
+	return 0;
+}
+
+PB_API int pb_set_cwd_fd(struct pb_builder *b, int fd)
+{
+	struct stat st;
+	int r;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	/* fchdir(2) asks for search permission; an O_PATH fd is checked as its path would be */
+	if (faccessat(fd, "", X_OK, AT_EMPTY_PATH) < 0)
+		return -errno;
+	r = keep_attr_fd(b, &b->cwd_fd, PB_ATTR_CWD_FD, fd);
+	if (r == 0)
+		b->attrs.flags &= ~PB_ATTR_CWD; /* the last one set wins */
+	return r;
+}
+
+PB_API int pb_set_foreground(struct pb_builder *b, int fd)
+{
+	if (fcntl(fd, F_GETFD) < 0)
+		return -EBADF;
+	if (!isatty(fd))
+		return -ENOTTY;
+	return keep_attr_fd(b, &b->fg_fd, PB_ATTR_FOREGROUND, fd);
+}
+
+int pb_attrs_plan_fds(struct pb_builder *b, struct pb_ctx *ctx, struct pb_error *err)
+{
+	if ((b->attrs.flags & PB_ATTR_CWD_FD) && b->nns)
+		return pb_err_set(err, "builder", PB_EINVAL, 0,
+				  "a working directory by fd (pb_set_cwd_fd) is outside the new root the namespace "
+				  "entries make: give it as a path (pb_set_cwd)");
+	b->attrs.cwd_file = b->attrs.flags & PB_ATTR_CWD_FD ? pb_plan_file(&ctx->plan, b->cwd_fd, "cwd") : 0;
+	b->attrs.fg_file = b->attrs.flags & PB_ATTR_FOREGROUND ? pb_plan_file(&ctx->plan, b->fg_fd, "terminal") : 0;
+	if (b->attrs.cwd_file < 0 || b->attrs.fg_file < 0)
+		return pb_err_set(err, "launch", PB_EINVAL, 0, "too many files in the plan");
+	return 0;
+}
+
+void pb_attrs_free(struct pb_builder *b)
+{
+	if (b->attrs.flags & PB_ATTR_CWD_FD)
+		close(b->cwd_fd);
+	if (b->attrs.flags & PB_ATTR_FOREGROUND)
+		close(b->fg_fd);
+	b->attrs.flags &= ~(PB_ATTR_CWD_FD | PB_ATTR_FOREGROUND);
+	free(b->seccomp);
+	b->seccomp = NULL;
 }
 
 PB_API int pb_set_umask(struct pb_builder *b, unsigned mode)
@@ -153,8 +222,19 @@ void pb_attrs_explain(const struct pb_builder *b, int step, int e, struct pb_err
 		snprintf(what, sizeof(what), "resetting signal dispositions");
 	else if (step == PB_ATTR_AT_AFFINITY)
 		snprintf(what, sizeof(what), "setting the CPU affinity");
+	else if (step == PB_ATTR_AT_SCHED)
+		snprintf(what, sizeof(what), "setting scheduling policy %d priority %d", b->attrs.sched_policy,
+			 b->attrs.sched_priority);
+	else if (step == PB_ATTR_AT_CWD && (b->attrs.flags & PB_ATTR_CWD_FD))
+		snprintf(what, sizeof(what), "changing directory to the one its fd names (fchdir)");
 	else if (step == PB_ATTR_AT_CWD)
 		snprintf(what, sizeof(what), "changing directory to %.120s", b->attrs.cwd);
+	else if (step == PB_ATTR_AT_SECCOMP)
+		snprintf(what, sizeof(what), "installing the seccomp filter (%u instructions)", b->attrs.seccomp_len / 8);
+	else if (step == PB_ATTR_AT_PERSONALITY)
+		snprintf(what, sizeof(what), "setting personality 0x%x", b->attrs.personality);
+	else if (step == PB_ATTR_AT_FOREGROUND)
+		snprintf(what, sizeof(what), "making its process group the terminal's foreground (tcsetpgrp)");
 	else
 		snprintf(what, sizeof(what), "setting no_new_privs");
 	pb_err_set(err, "apply", e == EACCES || e == EPERM ? PB_EACCES : PB_ESYS, e, "%s: %s", what, strerror(e));

@@ -39,19 +39,15 @@ static int check_exec_fd(int fd, const char *name, struct pb_error *err)
 	return 0;
 }
 
-/* Everything a builder holds before its process exists. */
-static int builder_alloc(const char *name, int job_fd, int exec_fd, struct pb_builder **ret, struct pb_error *err)
+/*
+ * A builder with no program yet, its job fd (a cgroup v2 directory, or -1)
+ * duplicated: what pb_builder_new starts from, and what a pool's stubs wait
+ * in (launch/pool.c).
+ */
+int pb_builder_blank(int job_fd, struct pb_builder **ret, struct pb_error *err)
 {
 	struct pb_builder *b;
-	struct sigaction sa;
-	int r;
 
-	pb_err_clear(err);
-	if (!name || !ret)
-		return pb_err_set(err, "builder", PB_EINVAL, 0, "name and ret are required");
-	r = check_exec_fd(exec_fd, name, err);
-	if (r < 0)
-		return r;
 	if (job_fd >= 0 && fcntl(job_fd, F_GETFD) < 0)
 		return pb_err_set(err, "builder", PB_EBADF, 0, "invalid job (cgroup) fd %d", job_fd);
 	b = calloc(1, sizeof(*b));
@@ -61,20 +57,66 @@ static int builder_alloc(const char *name, int job_fd, int exec_fd, struct pb_bu
 	b->interp_fd = b->sysroot_fd = b->vdso_fd = -1;
 	b->reserve_keep = -1;
 	b->pid = -1;
-	b->name = strdup(name);
 	b->argv = calloc(1, sizeof(char *));
 	b->envp = calloc(1, sizeof(char *));
-	b->exec_fd = fcntl(exec_fd, F_DUPFD_CLOEXEC, 3);
 	if (job_fd >= 0)
 		b->job_fd = fcntl(job_fd, F_DUPFD_CLOEXEC, 3);
-	if (!b->name || !b->argv || !b->envp || b->exec_fd < 0 || (job_fd >= 0 && b->job_fd < 0)) {
-		r = pb_err_sys(err, "builder", errno ? -errno : -ENOMEM, "setting up the builder");
+	if (!b->argv || !b->envp || (job_fd >= 0 && b->job_fd < 0)) {
+		int r = pb_err_sys(err, "builder", errno ? -errno : -ENOMEM, "setting up the builder");
+
 		pb_builder_free(b);
 		return r;
 	}
-	pthread_sigmask(SIG_SETMASK, NULL, &b->sigmask);
 	b->tid = gettid();
+	*ret = b;
+	return 0;
+}
+
+/*
+ * Gives a blank builder its program (checked as execve checks the file it
+ * opens) and the calling thread's signal state as of now, which the program
+ * inherits. 0 or a negative errno with err set; b is unchanged on failure.
+ */
+int pb_builder_bind(struct pb_builder *b, const char *name, int exec_fd, struct pb_error *err)
+{
+	struct sigaction sa;
+	int r = check_exec_fd(exec_fd, name, err);
+
+	if (r < 0)
+		return r;
+	b->name = strdup(name);
+	b->exec_fd = fcntl(exec_fd, F_DUPFD_CLOEXEC, 3);
+	if (!b->name || b->exec_fd < 0) {
+		r = pb_err_sys(err, "builder", errno ? -errno : -ENOMEM, "setting up the builder");
+		free(b->name);
+		b->name = NULL;
+		if (b->exec_fd >= 0)
+			close(b->exec_fd);
+		b->exec_fd = -1;
+		return r;
+	}
+	pthread_sigmask(SIG_SETMASK, NULL, &b->sigmask);
 	b->sigtrap_ignored = sigaction(SIGTRAP, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
+	return 0;
+}
+
+/* Everything a builder holds before its process exists. */
+static int builder_alloc(const char *name, int job_fd, int exec_fd, struct pb_builder **ret, struct pb_error *err)
+{
+	struct pb_builder *b;
+	int r;
+
+	pb_err_clear(err);
+	if (!name || !ret)
+		return pb_err_set(err, "builder", PB_EINVAL, 0, "name and ret are required");
+	r = pb_builder_blank(job_fd, &b, err);
+	if (r < 0)
+		return r;
+	r = pb_builder_bind(b, name, exec_fd, err);
+	if (r < 0) {
+		pb_builder_free(b);
+		return r;
+	}
 	*ret = b;
 	return 0;
 }
@@ -412,6 +454,7 @@ PB_API void pb_builder_free(struct pb_builder *b)
 	free(b->envp_listen);
 	free(b->listen_strings);
 	pb_ns_free(b);
+	pb_attrs_free(b);
 	if (b->exec_fd >= 0)
 		close(b->exec_fd);
 	int *fds[] = {&b->job_fd, &b->interp_fd, &b->sysroot_fd, &b->vdso_fd};
@@ -573,6 +616,8 @@ static int read_result(struct pb_builder *b, struct pb_stub_waiter *w, struct pb
 		pb_ns_explain(b, res.step, -res.err, err);
 	} else if (res.phase == PB_PHASE_ATTRS) {
 		pb_attrs_explain(b, res.step, -res.err, err);
+	} else if (res.phase == PB_PHASE_CREDS) {
+		pb_creds_explain(&b->ids, res.step, -res.err, err);
 	} else if (res.phase == PB_PHASE_STEP && res.step >= 0 && (size_t)res.step < ctx->plan.nsteps) {
 		const struct pb_step *s = &ctx->plan.steps[res.step];
 		pb_err_set(err, s->stage ? s->stage : "apply", code_of_errno(-res.err), 0,
@@ -787,7 +832,7 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 		*err = ctx->err;
 		goto out_kill;
 	}
-	r = pb_creds_plan(ctx->exec_fd, ctx->exec_name, b->attrs.flags & PB_ATTR_NNP, &creds, err);
+	r = pb_creds_plan(ctx->exec_fd, ctx->exec_name, pb_ids_request(b), &creds, err);
 	if (r < 0)
 		goto out_kill;
 	memcpy(&p->sigmask, &b->sigmask, sizeof(p->sigmask));

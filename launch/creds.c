@@ -21,6 +21,7 @@
 #include <sys/personality.h>
 #include <sys/fsuid.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -291,7 +292,7 @@ static void wire_creds(const struct pb_exec_creds *stub, const struct pb_exec_cr
 		w->flags |= PB_CREDS_GIDS;
 	if (memcmp(stub->uid, want->uid, sizeof(want->uid)) != 0)
 		w->flags |= PB_CREDS_UIDS;
-	if ((w->flags & PB_CREDS_UIDS) || stub->eff != want->eff || stub->prm != want->prm)
+	if ((w->flags & PB_CREDS_UIDS) || stub->eff != want->eff || stub->prm != want->prm || stub->inh != want->inh)
 		w->flags |= PB_CREDS_CAPS;
 	if (stub->amb && !want->amb)
 		w->flags |= PB_CREDS_CLEAR_AMBIENT;
@@ -308,12 +309,144 @@ static void wire_creds(const struct pb_exec_creds *stub, const struct pb_exec_cr
 	w->secure = want->secure;
 }
 
-int pb_creds_plan(int fd, const char *name, bool nnp, struct pb_wire_creds *out, struct pb_error *err)
+static bool request_changes(const struct pb_creds_request *req)
+{
+	return req && (req->flags & (PB_REQ_RUID | PB_REQ_EUID | PB_REQ_RGID | PB_REQ_EGID | PB_REQ_GROUPS |
+				     PB_REQ_RESETIDS | PB_REQ_INH | PB_REQ_AMBIENT | PB_REQ_BOUNDING));
+}
+
+/* cap_emulate_setxuid: what setresuid does to the capability sets. */
+static void setxuid_caps(struct pb_creds *c, const uint32_t old[3])
+{
+	bool was_root = old[0] == 0 || old[1] == 0 || old[2] == 0;
+
+	if (c->securebits & SECBIT_NO_SETUID_FIXUP)
+		return;
+	if (was_root && c->uid[0] && c->uid[1] && c->uid[2]) {
+		if (!(c->securebits & SECBIT_KEEP_CAPS))
+			c->prm = c->eff = 0;
+		c->amb = 0; /* "setresuid to nonroot followed by exec drops capabilities" */
+	}
+	if (old[1] == 0 && c->uid[1] != 0)
+		c->eff = 0;
+	if (old[1] != 0 && c->uid[1] == 0)
+		c->eff = c->prm;
+}
+
+/* setresXid(r or -1, e or -1, e or -1) as setpriv does, then resetids' setresXid(-1, r, -1). */
+static void set_ids(uint32_t ids[3], uint32_t flags, uint32_t r, uint32_t e, uint32_t fr, uint32_t fe)
+{
+	if (flags & fr)
+		ids[0] = r;
+	if (flags & fe)
+		ids[1] = e;
+	if (flags & (fr | fe))
+		ids[2] = ids[1];
+	if (flags & PB_REQ_RESETIDS)
+		ids[1] = ids[0];
+}
+
+void pb_creds_apply_request(struct pb_creds *c, const struct pb_creds_request *req)
+{
+	uint32_t old[3];
+
+	if (req->flags & PB_REQ_BOUNDING)
+		c->bnd = req->bnd;
+	if (req->flags & PB_REQ_INH)
+		c->inh = req->inh;
+	c->amb &= c->inh & c->prm; /* the kernel keeps ambient within both */
+	if (req->flags & PB_REQ_AMBIENT)
+		c->amb &= req->amb;
+	if (req->flags & PB_REQ_GROUPS) {
+		c->groups = req->groups;
+		c->ngroups = req->ngroups;
+	}
+	set_ids(c->gid, req->flags, req->rgid, req->egid, PB_REQ_RGID, PB_REQ_EGID);
+	c->fsgid = c->gid[1];
+	memcpy(old, c->uid, sizeof(old));
+	set_ids(c->uid, req->flags, req->ruid, req->euid, PB_REQ_RUID, PB_REQ_EUID);
+	setxuid_caps(c, old);
+}
+
+int pb_self_cap_sets(uint64_t *inh, uint64_t *amb, uint64_t *bnd)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2] = {0};
+	struct pb_creds c = {0};
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return -errno;
+	read_amb_bnd(&c);
+	*inh = d[0].inheritable | (uint64_t)d[1].inheritable << 32;
+	*amb = c.amb;
+	*bnd = c.bnd;
+	return 0;
+}
+
+int pb_stub_creds(struct pb_exec_creds *out)
+{
+	static const struct pb_file_privs plain = {.mode = S_IFREG | 0755};
+	struct pb_creds self;
+	gid_t *groups = NULL;
+	int r = pb_creds_of_self(&self, &groups);
+
+	if (r == 0)
+		pb_exec_creds(&self, &plain, out);
+	free(groups);
+	return r;
+}
+
+/* What the request itself asks of the stub beyond ids and caps: CAP_SETGID for groups, CAP_SETPCAP for the bounding set. */
+static int check_request(const struct pb_exec_creds *stub, const struct pb_creds *self,
+			 const struct pb_creds_request *req, struct pb_error *err)
+{
+	if ((req->flags & PB_REQ_GROUPS) && !(stub->eff & CAP(CAP_SETGID)))
+		return pb_err_set(err, "builder", PB_EACCES, EPERM,
+				  "setting the supplementary groups needs CAP_SETGID: Operation not permitted");
+	if ((req->flags & PB_REQ_BOUNDING) && (self->bnd & ~req->bnd) && !(stub->eff & CAP(CAP_SETPCAP)))
+		return pb_err_set(err, "builder", PB_EACCES, EPERM,
+				  "dropping from the capability bounding set needs CAP_SETPCAP: Operation not permitted");
+	return 0;
+}
+
+/* The request's own parts of the wire: groups, drops, and what the stub's secure exec took that execve keeps. */
+static void wire_request(const struct pb_exec_creds *stub, const struct pb_exec_creds *want, const struct pb_creds *self,
+			 const struct pb_creds *pre, const struct pb_creds_request *req, struct pb_wire_creds *w)
+{
+	struct rlimit rl;
+	int sig = 0;
+
+	if (req->flags & PB_REQ_GROUPS) {
+		w->flags |= PB_CREDS_GROUPS;
+		w->ngroups = req->ngroups;
+		memcpy(w->groups, req->groups, req->ngroups * sizeof(req->groups[0]));
+	}
+	if (self->bnd & ~pre->bnd) {
+		w->flags |= PB_CREDS_BOUNDING;
+		split(w->bnd_drop, self->bnd & ~pre->bnd);
+	}
+	if (stub->amb & ~want->amb) {
+		w->flags |= PB_CREDS_AMBIENT;
+		split(w->amb_drop, stub->amb & ~want->amb);
+	}
+	/* the kernel's AT_SECURE for the stub says nothing of the program's: ours is exact */
+	w->flags |= PB_CREDS_SECURE_EXACT;
+	if (stub->secure && !want->secure) {
+		w->flags |= PB_CREDS_RESTORE;
+		if (req->in_place)
+			prctl(PR_GET_PDEATHSIG, &sig);
+		w->pdeathsig = sig;
+		w->stack_cur = getrlimit(RLIMIT_STACK, &rl) == 0 ? rl.rlim_cur : RLIM_INFINITY;
+	}
+}
+
+int pb_creds_plan(int fd, const char *name, const struct pb_creds_request *req, struct pb_wire_creds *out,
+		  struct pb_error *err)
 {
 	static const struct pb_file_privs plain = {.mode = S_IFREG | 0755};
 	struct pb_exec_creds stub, want;
 	struct pb_file_privs f;
-	struct pb_creds self;
+	struct pb_creds self, pre;
 	gid_t *groups = NULL;
 	int r;
 
@@ -322,25 +455,43 @@ int pb_creds_plan(int fd, const char *name, bool nnp, struct pb_wire_creds *out,
 	r = pb_file_privs_of(fd, &f);
 	if (r < 0)
 		return pb_err_sys(err, "builder", r, "reading the privileges of %s", name);
-	if (!pb_file_privs_matter(&f))
+	if (!pb_file_privs_matter(&f) && !request_changes(req))
 		return 0; /* what the stub's own exec gave it is what this exec gives */
 	r = pb_creds_of_self(&self, &groups);
 	if (r < 0) {
 		free(groups);
 		return pb_err_sys(err, "builder", r, "reading our credentials");
 	}
-	self.nnp |= nnp; /* set before the exec, as a launcher would: no set-id, no file caps */
 	pb_exec_creds(&self, &plain, &stub);
-	pb_exec_creds(&self, &f, &want);
+	/* set before the exec, as a launcher would: no set-id, no file caps */
+	self.nnp |= req->nnp;
+	pre = self;
+	pb_creds_apply_request(&pre, req);
+	pb_exec_creds(&pre, &f, &want);
 	if (want.refused)
 		r = pb_err_set(err, "builder", PB_EACCES, EPERM,
 			       "%s: its file capabilities (0x%llx, effective) exceed what this process may have; "
 			       "execve refuses it too: Operation not permitted",
 			       name, (unsigned long long)f.fcap_prm);
 	else
+		r = check_request(&stub, &self, req, err);
+	if (r == 0)
 		r = check_reachable(&stub, &want, name, err);
 	if (r == 0)
 		wire_creds(&stub, &want, out);
+	if (r == 0 && request_changes(req))
+		wire_request(&stub, &want, &self, &pre, req, out);
 	free(groups);
 	return r;
+}
+
+void pb_creds_explain(const struct pb_creds_request *req, int step, int e, struct pb_error *err)
+{
+	static const char *const what[] = {"dropping from the capability bounding set", "setgroups", "setresgid",
+					   "setresuid", "capset", "lowering ambient capabilities"};
+	const char *w = step >= 0 && step <= PB_CREDS_AT_AMBIENT ? what[step] : "setting the credentials";
+
+	(void)req;
+	pb_err_set(err, "apply", e == EACCES || e == EPERM ? PB_EACCES : PB_ESYS, e,
+		   "%s (the credentials execve gives the program): %s", w, strerror(e));
 }

@@ -53,12 +53,50 @@ bool pb_file_privs_matter(const struct pb_file_privs *f);
 int pb_creds_of_self(struct pb_creds *c, gid_t **groups);
 
 /*
- * The credentials step for the program in fd (named name in errors): what
- * execve of it would give the caller, as changes from what the kernel gives
- * the stub (a plain exec of the caller); nnp: the program is to have
- * no_new_privs set before its exec (pb_set_no_new_privs). A traced caller gets exec's
- * downgrade (its tracer may follow a child too). Refuses, with err set,
- * what the stub could not reach by dropping, and what the kernel itself
- * refuses. 0 or a negative errno.
+ * What a launcher changes of the process's credentials before the exec
+ * (launch/ids.c: setpriv's --ruid/--euid/--rgid/--egid/--groups,
+ * --inh-caps, --ambient-caps, --bounding-set, posix_spawn's RESETIDS), in
+ * the order the stub applies them: bounding set, inheritable, ambient,
+ * groups, gids, uids (with the kernel's capability rules for setresuid).
+ * Ids set explicitly make the saved id the effective one (as setpriv);
+ * resetids then sets the effective ids to the real ones (as glibc).
  */
-int pb_creds_plan(int fd, const char *name, bool nnp, struct pb_wire_creds *out, struct pb_error *err);
+#define PB_REQ_RUID (1u << 0)
+#define PB_REQ_EUID (1u << 1)
+#define PB_REQ_RGID (1u << 2)
+#define PB_REQ_EGID (1u << 3)
+#define PB_REQ_GROUPS (1u << 4)
+#define PB_REQ_RESETIDS (1u << 5)
+#define PB_REQ_INH (1u << 6)
+#define PB_REQ_AMBIENT (1u << 7)
+#define PB_REQ_BOUNDING (1u << 8)
+struct pb_creds_request {
+	uint32_t flags;		/* PB_REQ_* */
+	uint32_t ruid, euid, rgid, egid;
+	uint32_t ngroups;
+	uint32_t groups[PB_CREDS_MAX_GROUPS];
+	uint64_t inh, amb, bnd;	/* the sets as they are to be before the exec */
+	bool nnp;		/* no_new_privs is set before the exec (pb_set_no_new_privs) */
+	bool in_place;		/* the caller becomes the program (what it has is the program's to keep) */
+};
+
+/* The credentials the process has just before its exec: c with req applied. */
+void pb_creds_apply_request(struct pb_creds *c, const struct pb_creds_request *req);
+
+/* What the stub holds after its own exec (a plain file by this process); 0 or -errno. */
+int pb_stub_creds(struct pb_exec_creds *out);
+/* The calling process's capability sets without /proc (bnd, amb, inh); 0 or -errno. */
+int pb_self_cap_sets(uint64_t *inh, uint64_t *amb, uint64_t *bnd);
+
+/*
+ * The credentials step for the program in fd (named name in errors): what
+ * execve of it would give the caller once req is applied, as changes from
+ * what the kernel gives the stub (a plain exec of the caller). A traced
+ * caller gets exec's downgrade (its tracer may follow a child too).
+ * Refuses, with err set, what the stub could not reach by dropping, and
+ * what the kernel itself refuses. 0 or a negative errno.
+ */
+int pb_creds_plan(int fd, const char *name, const struct pb_creds_request *req, struct pb_wire_creds *out,
+		  struct pb_error *err);
+/* The stub's failure at step (enum pb_creds_step) as an error. */
+void pb_creds_explain(const struct pb_creds_request *req, int step, int e, struct pb_error *err);

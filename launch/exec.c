@@ -194,10 +194,11 @@ static void exec_helper(struct pb_plan_hdr *hdr, int planfd, const struct exe_ch
 {
 	char fdstr[16], exestr[16], *argv[] = {"pb-stub", fdstr, exestr, NULL}, *envp[] = {NULL};
 	int exefd = fcntl(hdr->in.fds[1], F_DUPFD, hdr->fd_high), pdeath = 0, e;
+	int32_t planned = hdr->pdeathsig, ppid = hdr->ppid;
 
 	if (exefd < 0)
 		return;
-	if (prctl(PR_GET_PDEATHSIG, &pdeath) == 0 && pdeath) {
+	if (!planned && prctl(PR_GET_PDEATHSIG, &pdeath) == 0 && pdeath) { /* (one planned wins, as it would) */
 		hdr->pdeathsig = pdeath;
 		hdr->ppid = getppid();
 	}
@@ -207,8 +208,8 @@ static void exec_helper(struct pb_plan_hdr *hdr, int planfd, const struct exe_ch
 		execve(c->helper, argv, envp);
 	e = errno;
 	close(exefd);
-	hdr->pdeathsig = 0;
-	hdr->ppid = 0;
+	hdr->pdeathsig = planned;
+	hdr->ppid = ppid;
 	if (c->trace) {
 		char note[320];
 		snprintf(note, sizeof(note), "not set: exec of the helper %s failed (%s)", c->helper, strerror(e));
@@ -273,7 +274,7 @@ static int plan_in_place(struct pb_builder *b, const struct pb_pipeline *pipe, s
 		*err = ctx->err;
 		return r;
 	}
-	if (check_absolute(ctx, &hdr->in, err) < 0 || pb_creds_plan(ctx->exec_fd, ctx->exec_name, b->attrs.flags & PB_ATTR_NNP, &hdr->creds, err) < 0)
+	if (check_absolute(ctx, &hdr->in, err) < 0 || pb_creds_plan(ctx->exec_fd, ctx->exec_name, pb_ids_request(b), &hdr->creds, err) < 0)
 		return pb_error_errno(err);
 	hdr->tramp = tramp;
 	hdr->in.rip = ctx->entry;

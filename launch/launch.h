@@ -7,14 +7,23 @@
 
 #include "procbuilder.h"
 #include "core/ctx.h"
+#include "launch/creds.h"
 #include "launch/proto.h"
 
 #define PB_MAX_STARTUP_FDS 64
 
-/* A namespace entry as kept: its path in the new root, its source path in ours, and what it must be. */
+/*
+ * A namespace entry as kept: its kind and flags (enum pb_ns_kind,
+ * PB_NS_RDONLY), its path in the new root, its source path in ours and what
+ * it must be (binds), its tmpfs options. Ops reuse it: mode and size go on
+ * the wire.
+ */
 struct pb_ns_item {
 	char *path, *src;
 	uint64_t dev, ino;
+	uint32_t kind, flags;
+	uint32_t mode;
+	uint64_t size;
 };
 /* One op for the stub (launch/proto.h), kept to name it if it fails. */
 struct pb_ns_op {
@@ -60,8 +69,14 @@ struct pb_builder {
 	struct pb_ns_item *ns;		/* namespace entries (sorted at build) */
 	size_t nns;
 	int ns_mode;			/* enum pb_ns_mode */
+	size_t *ns_index;		/* open addressing over ns by path: index + 1, 0 empty */
+	size_t ns_index_cap;		/* a power of two, at least twice nns */
 	struct pb_ns_op *ns_ops;	/* computed at build */
 	struct pb_wire_attrs attrs;	/* pb_set_cwd, _umask, _nice, _rlimit, _setsid, _no_new_privs */
+	int cwd_fd, fg_fd;		/* pb_set_cwd_fd, pb_set_foreground: owned when their flag is set */
+	void *seccomp;			/* pb_set_seccomp's filter (owned), seccomp_len bytes */
+	size_t seccomp_len;
+	struct pb_creds_request ids;	/* pb_set_uids, _gids, _groups, _resetids, _cap_* (launch/ids.c) */
 	size_t nns_ops;
 	bool exe_by_helper;		/* spawned through the installed exe helper (launch/exehelper.c) */
 	char exe_why[384];		/* how exe is to be set, or why it is not: for the trace */
@@ -145,6 +160,10 @@ void pb_trampoline_page(unsigned char page[4096], uint64_t rsp, uint64_t entry);
  * execveat, then PTRACE_SEIZE. Fills b->pid, pidfd, sock.
  */
 int pb_spawn_stub(struct pb_builder *b, struct pb_error *err);
+/* A builder without a program (launch/builder.c): pb_builder_new's first half, a pooled stub's holder. */
+int pb_builder_blank(int job_fd, struct pb_builder **ret, struct pb_error *err);
+/* Its second half: the program and the calling thread's signal state as of now. */
+int pb_builder_bind(struct pb_builder *b, const char *name, int exec_fd, struct pb_error *err);
 
 /* SIGKILL and reap; closes pidfd and sock. Safe to call twice. */
 void pb_kill_and_reap(pid_t *pid, int *pidfd, int *sock);
@@ -169,8 +188,18 @@ uint64_t pb_effective_caps(void);
 /* True if we may set /proc/PID/exe (CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE). */
 bool pb_can_set_exe(void);
 
+/* The attribute fds into the plan's files (before the plan is written); 0 or -errno with err set. */
+int pb_attrs_plan_fds(struct pb_builder *b, struct pb_ctx *ctx, struct pb_error *err);
+/* Appends the seccomp filter to the plan memfd and notes where (launch/seccomp.c); 0 or -errno with err set. */
+int pb_seccomp_write(struct pb_builder *b, int planfd, struct pb_error *err);
+/* Closes the attribute fds the builder holds, frees the filter. */
+void pb_attrs_free(struct pb_builder *b);
+
 /* The process attribute the stub could not set (step: enum pb_attr_step) as an error (launch/attrs.c). */
 void pb_attrs_explain(const struct pb_builder *b, int step, int e, struct pb_error *err);
+
+/* The credential changes asked for, completed with no_new_privs and the mode (launch/ids.c). */
+const struct pb_creds_request *pb_ids_request(struct pb_builder *b);
 
 /* Namespace entries (launch/ns.c). */
 void pb_ns_free(struct pb_builder *b);
@@ -180,3 +209,9 @@ bool pb_ns_uses_userns(const struct pb_builder *b);
 int pb_ns_write(struct pb_builder *b, int planfd, struct pb_plan_hdr *hdr, struct pb_error *err);
 /* The stub's namespace failure (where: enum pb_ns_where or an op index; e: errno) as an error. */
 void pb_ns_explain(const struct pb_builder *b, int where, int e, struct pb_error *err);
+/* Appends one op (copies path and src); 0 or -ENOMEM. */
+int pb_ns_add_op(struct pb_builder *b, uint32_t kind, uint32_t flags, const struct pb_ns_item *what);
+/* The ops one entry becomes (launch/ns_kinds.c); mkdir: its mount point is made in our tmpfs. */
+int pb_ns_entry_ops(struct pb_builder *b, const struct pb_ns_item *e, bool mkdir, struct pb_error *err);
+/* "mounting PATH from SRC", "mounting a procfs on PATH", ... for errors and notes. */
+void pb_ns_op_describe(const struct pb_ns_op *op, char *buf, size_t len);

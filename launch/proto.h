@@ -80,22 +80,35 @@ struct pb_inplace {
 #define PB_NOTE_LEN 128
 
 /*
- * The credentials execve would give the program (launch/creds.c), applied
- * by the stub last, after the namespace and the fds: each is reachable from
- * the stub's own by dropping (the library refuses any other). The auxv's
- * AT_UID..AT_EGID become the ids set here, AT_SECURE the planned value or the
- * kernel's for the stub, whichever is 1.
+ * The credentials execve would give the program (launch/creds.c), from the
+ * ids, groups and capability sets asked for (launch/ids.c), applied by the
+ * stub after the namespace, the fds and the attributes (only a seccomp
+ * filter follows): each is reachable from the stub's own by dropping (the
+ * library refuses any other). The auxv's AT_UID..AT_EGID become the ids set
+ * here; AT_SECURE is the planned value or the kernel's for the stub,
+ * whichever is 1, or exactly the planned one with PB_CREDS_SECURE_EXACT.
  */
 #define PB_CREDS_GIDS (1u << 0)		/* setresgid(gid) */
 #define PB_CREDS_UIDS (1u << 1)		/* setresuid(uid), capabilities kept across it */
 #define PB_CREDS_CAPS (1u << 2)		/* capset(eff, prm, inh) */
 #define PB_CREDS_CLEAR_AMBIENT (1u << 3)
 #define PB_CREDS_SECURE (1u << 4)	/* secure exec: parent-death signal cleared, RLIMIT_STACK at most 8 MiB */
+#define PB_CREDS_GROUPS (1u << 5)	/* setgroups(ngroups, groups) */
+#define PB_CREDS_BOUNDING (1u << 6)	/* PR_CAPBSET_DROP each of bnd_drop */
+#define PB_CREDS_AMBIENT (1u << 7)	/* PR_CAP_AMBIENT_LOWER each of amb_drop */
+#define PB_CREDS_SECURE_EXACT (1u << 8)	/* AT_SECURE is secure, even where the kernel said 1 for the stub */
+#define PB_CREDS_RESTORE (1u << 9)	/* undo the stub's own secure exec: pdeathsig, RLIMIT_STACK */
+#define PB_CREDS_MAX_GROUPS 256
+/* Where set_creds failed (pb_result.step when phase is CREDS). */
+enum pb_creds_step { PB_CREDS_AT_BOUNDING, PB_CREDS_AT_GROUPS, PB_CREDS_AT_GIDS, PB_CREDS_AT_UIDS, PB_CREDS_AT_CAPS,
+		     PB_CREDS_AT_AMBIENT };
 
 /*
  * Process attributes a launcher sets after fork, before exec (launch/attrs.c),
  * applied by the stub in posix_spawn's order after the namespace and fds and
- * before the credentials: setsid, rlimits, nice, umask, cwd, no_new_privs.
+ * before the credentials: default signal actions, setsid, setpgid, the
+ * terminal's foreground, rlimits, scheduling, nice, affinity, umask, cwd,
+ * no_new_privs, personality; the seccomp filter comes after the credentials.
  * PB_PHASE_ATTRS' step names the one that failed (enum pb_attr_step).
  */
 #define PB_ATTR_SETSID (1u << 0)
@@ -106,10 +119,18 @@ struct pb_inplace {
 #define PB_ATTR_PGID (1u << 5)
 #define PB_ATTR_SIGDEF (1u << 6)
 #define PB_ATTR_AFFINITY (1u << 7)
+#define PB_ATTR_SCHED (1u << 8)		/* sched_setscheduler(sched_policy, sched_priority) */
+#define PB_ATTR_SCHEDPARAM (1u << 9)	/* sched_setparam(sched_priority) alone */
+#define PB_ATTR_CWD_FD (1u << 10)	/* fchdir(files[cwd_file]) instead of chdir(cwd) */
+#define PB_ATTR_FOREGROUND (1u << 11)	/* tcsetpgrp(files[fg_file], its process group) */
+#define PB_ATTR_PERSONALITY (1u << 12)	/* personality(personality) */
+#define PB_ATTR_SECCOMP (1u << 13)	/* seccomp_len bytes of sock_filter at seccomp_off in the plan memfd */
+#define PB_SECCOMP_MAX_INSNS 4096	/* BPF_MAXINSNS */
 #define PB_ATTR_MAX_RLIMITS 16
 #define PB_ATTR_CWD_MAX 4096
 enum pb_attr_step { PB_ATTR_AT_SETSID, PB_ATTR_AT_RLIMIT, PB_ATTR_AT_NICE = PB_ATTR_AT_RLIMIT + PB_ATTR_MAX_RLIMITS,
-		    PB_ATTR_AT_CWD, PB_ATTR_AT_NNP, PB_ATTR_AT_PGID, PB_ATTR_AT_SIGDEF, PB_ATTR_AT_AFFINITY };
+		    PB_ATTR_AT_CWD, PB_ATTR_AT_NNP, PB_ATTR_AT_PGID, PB_ATTR_AT_SIGDEF, PB_ATTR_AT_AFFINITY,
+		    PB_ATTR_AT_SCHED, PB_ATTR_AT_FOREGROUND, PB_ATTR_AT_PERSONALITY, PB_ATTR_AT_SECCOMP };
 
 struct pb_wire_attrs {
 	uint32_t flags;		/* PB_ATTR_* */
@@ -125,6 +146,12 @@ struct pb_wire_attrs {
 	uint64_t sigdefault;	/* bit n-1: signal n back to SIG_DFL */
 	uint64_t cpus[16];	/* sched_setaffinity, 1024 CPUs */
 	char cwd[PB_ATTR_CWD_MAX];	/* NUL-terminated */
+	int32_t sched_policy;	/* SCHED_*, | SCHED_RESET_ON_FORK */
+	int32_t sched_priority;
+	int32_t cwd_file, fg_file;	/* plan files (the fds after the plan memfd) */
+	uint32_t personality;
+	uint32_t seccomp_len;	/* bytes */
+	uint64_t seccomp_off;
 };
 
 struct pb_wire_creds {
@@ -134,6 +161,12 @@ struct pb_wire_creds {
 	int32_t dumpable;	/* PR_SET_DUMPABLE value, or -1: as the kernel left it */
 	uint32_t per_clear;	/* personality flags to clear (PER_CLEAR_ON_SETID) */
 	uint32_t secure;	/* AT_SECURE, or 0: the kernel's for the stub */
+	uint32_t ngroups;	/* PB_CREDS_GROUPS */
+	uint32_t groups[PB_CREDS_MAX_GROUPS];
+	uint32_t bnd_drop[2], amb_drop[2];	/* capabilities, low and high words */
+	int32_t pdeathsig;	/* PB_CREDS_RESTORE: what the caller had (in place) */
+	uint32_t pad;
+	uint64_t stack_cur;	/* PB_CREDS_RESTORE: the caller's RLIMIT_STACK soft limit */
 };
 
 struct pb_plan_hdr {
@@ -170,9 +203,15 @@ enum pb_wire_ns_kind {
 	PB_NS_OP_FILE_BIND,	/* the same for a file: an empty file is the mount point */
 	PB_NS_OP_SYMLINK,	/* path -> src */
 	PB_NS_OP_CHDIR,		/* after the pivot: chdir(path), or "/" if it fails */
+	PB_NS_OP_TMPFS,		/* a new tmpfs on path: mode and size (0: the kernel's default) */
+	PB_NS_OP_PROC,		/* a new procfs of the stub's pid namespace on path */
+	PB_NS_OP_DEVPTS,	/* a new devpts instance on path (bwrap's: ptmxmode=0666, mode=620) */
+	PB_NS_OP_DIR,		/* mkdir path (and its parents), mode */
+	PB_NS_OP_COVER_RO,	/* path of the new tree, if it exists, bound onto itself read-only */
 };
 #define PB_NS_OP_MKDIR (1u << 0)	/* create path (and its parents) in the tmpfs first */
 #define PB_NS_OP_VERIFY (1u << 1)	/* src must still be dev:ino */
+#define PB_NS_OP_RDONLY (1u << 2)	/* the mount (and every mount below it) read-only */
 #define PB_NS_ON (1u << 0)		/* a new mount namespace */
 #define PB_NS_USER (1u << 1)		/* inside a new user namespace (uid/gid mapped 1:1) */
 #define PB_NS_DROP_CAPS (1u << 2)	/* clear the caps the user namespace gave, as execve would */
@@ -182,6 +221,8 @@ struct pb_wire_ns_op {
 	uint32_t kind, flags;
 	uint32_t path_len, src_len;	/* including the NUL */
 	uint64_t dev, ino;
+	uint64_t size;		/* TMPFS: bytes, or 0 */
+	uint32_t mode, pad;	/* TMPFS, DIR: permissions */
 };
 
 /* Where a failed namespace setup stopped (pb_result.step when phase is NS; >= 0: an op). */

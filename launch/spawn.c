@@ -192,7 +192,7 @@ PB_NO_SANITIZE __attribute__((noinline)) static int stub_child(void *p)
 		return child_failed(a, STEP_CGROUP, r);
 	if (a->helper)
 		exec_helper(a, envp);
-	/* (exefd is never 4, as both were opened lowest-first; checked all the same) */
+	/* (neither memfd is at 3 or 4: pb_spawn_stub moved them; checked all the same) */
 	if (a->exefd >= 0 && a->exefd != STUB_INTERP_FD && (a->memfd == STUB_INTERP_FD ||
 			      pb_raw_syscall(SYS_dup3, a->memfd, STUB_INTERP_FD, O_CLOEXEC, 0, 0, 0) >= 0)) {
 		a->stub_is_interp = 1;
@@ -452,6 +452,24 @@ static int adopt_stub(struct pb_builder *b, const struct spawn_args *a, struct p
 	return r;
 }
 
+/*
+ * The child puts the socket at 3 (PB_STUB_SOCK_FD) and the stub at 4
+ * (STUB_INTERP_FD) before it execs: a memfd it execs must not sit at
+ * either, as it does in a caller that has only 0, 1 and 2 open. fd, or its
+ * move above them (fd closed), or -errno (fd closed).
+ */
+static int above_child_fds(int fd)
+{
+	int moved, e;
+
+	if (fd < 0 || fd > STUB_INTERP_FD)
+		return fd;
+	moved = fcntl(fd, F_DUPFD_CLOEXEC, STUB_INTERP_FD + 1);
+	e = errno;
+	close(fd);
+	return moved < 0 ? -e : moved;
+}
+
 /* Whether fd starts as an ELF. */
 static bool is_elf(int fd)
 {
@@ -493,13 +511,35 @@ static int exe_file_of(int fd, bool *ret_own)
 	return interp;
 }
 
+/* Our own copy of fd above 3 and 4, where the child puts its socket and the stub; -1 if none can be made. */
+static int own_above_child_fds(int fd, bool own)
+{
+	int moved;
+
+	if (fd > STUB_INTERP_FD)
+		return fd;
+	moved = fcntl(fd, F_DUPFD_CLOEXEC, STUB_INTERP_FD + 1);
+	if (own)
+		close(fd);
+	return moved;
+}
+
 /* Spawned, the helper sets exe before the plan exists, to what exe_file_of finds. Why not, for the trace. */
 static void choose_helper(struct pb_builder *b, struct spawn_args *a, bool *ret_own)
 {
 	*ret_own = false;
 	if (pb_can_set_exe())
 		return;
+	if (b->exec_fd < 0) {
+		snprintf(b->exe_why, sizeof(b->exe_why), "a pooled stub, spawned before its program was known: "
+			 "the helper could not be given it");
+		return;
+	}
 	a->prog_fd = exe_file_of(b->exec_fd, ret_own);
+	if (a->prog_fd >= 0 && a->prog_fd <= STUB_INTERP_FD) {
+		a->prog_fd = own_above_child_fds(a->prog_fd, *ret_own);
+		*ret_own = a->prog_fd >= 0;
+	}
 	if (a->prog_fd < 0) {
 		snprintf(b->exe_why, sizeof(b->exe_why), "spawned, the helper takes an ELF program or a #! script "
 			 "naming one (a nested script's or binfmt_misc's interpreter is found after it has run)");
@@ -521,10 +561,17 @@ int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
 	a.memfd = pb_stub_memfd(err);
 	if (a.memfd < 0)
 		return a.memfd;
+	if ((a.memfd = above_child_fds(a.memfd)) < 0)
+		return pb_err_sys(err, "launch", a.memfd, "moving the stub's memfd");
 	/* only worth a second memfd when we may set exe at all */
-	if (pb_can_set_exe() && (a.exefd = pb_empty_program_memfd(STUB_INTERP_FD, err)) < 0) {
-		r = a.exefd;
-		goto out_close_memfd;
+	if (pb_can_set_exe()) {
+		a.exefd = pb_empty_program_memfd(STUB_INTERP_FD, err);
+		if (a.exefd >= 0 && (a.exefd = above_child_fds(a.exefd)) < 0)
+			pb_err_sys(err, "launch", a.exefd, "moving the empty program's memfd");
+		if (a.exefd < 0) {
+			r = a.exefd;
+			goto out_close_memfd;
+		}
 	}
 	choose_helper(b, &a, &own_prog);
 	snprintf(a.memfd_ro, sizeof(a.memfd_ro), "/proc/self/fd/%d", a.memfd);

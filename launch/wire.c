@@ -68,10 +68,9 @@ static int write_ns_notes(struct pb_builder *b, int fd, struct pb_plan_hdr *hdr,
 		return pb_err_sys(err, "launch", -ENOMEM, "writing the namespace notes");
 	}
 	for (size_t i = 0; i < b->nns_ops; i++) {
-		const struct pb_ns_op *op = &b->ns_ops[i];
-		snprintf(notes[i], PB_NOTE_LEN, "namespace: %s %s%s%s", op->kind == PB_NS_OP_SYMLINK ? "linking" : "mounting",
-			 op->item.path, op->item.src ? (op->kind == PB_NS_OP_SYMLINK ? " -> " : " from ") : "",
-			 op->item.src ? op->item.src : "");
+		static const char prefix[] = "namespace: ";
+		memcpy(notes[i], prefix, sizeof(prefix) - 1);
+		pb_ns_op_describe(&b->ns_ops[i], notes[i] + sizeof(prefix) - 1, PB_NOTE_LEN - (sizeof(prefix) - 1));
 	}
 	hdr->in.ns_notes_off = (uint64_t)at;
 	r = pb_write_full(fd, notes, b->nns_ops * PB_NOTE_LEN);
@@ -89,6 +88,10 @@ int pb_wire_plan(struct pb_builder *b, struct pb_ctx *ctx, struct pb_plan_hdr *h
 
 	if (fd < 0)
 		return pb_err_sys(err, "launch", -errno, "memfd_create");
+	if ((r = pb_attrs_plan_fds(b, ctx, err)) < 0) {
+		close(fd);
+		return r;
+	}
 	if (plan->nfiles > PB_PLAN_MAX_FILES) {
 		close(fd);
 		return pb_err_set(err, "launch", PB_EINVAL, 0, "too many files in the plan");
@@ -111,6 +114,8 @@ int pb_wire_plan(struct pb_builder *b, struct pb_ctx *ctx, struct pb_plan_hdr *h
 	r = pb_ns_write(b, fd, hdr, err);
 	if (r == 0 && in_place && b->nns_ops)
 		r = write_ns_notes(b, fd, hdr, err);
+	if (r == 0)
+		r = pb_seccomp_write(b, fd, err);
 	if (r < 0) {
 		close(fd);
 		return r;
@@ -122,7 +127,7 @@ int pb_wire_plan(struct pb_builder *b, struct pb_ctx *ctx, struct pb_plan_hdr *h
 	hdr->mm.exe_fd = (uint32_t)-1;
 	memcpy(&hdr->sigmask, &b->sigmask, sizeof(hdr->sigmask));
 	hdr->pdeathsig = b->pdeathsig;
-	hdr->attrs = b->attrs;
+	hdr->attrs = b->attrs; /* (cwd_file and fg_file set by pb_attrs_plan_fds) */
 	hdr->ppid = b->in_place ? getppid() : getpid();
 	base = strrchr(ctx->comm, '/');
 	snprintf(hdr->comm, sizeof(hdr->comm), "%s", base ? base + 1 : ctx->comm);

@@ -14,6 +14,7 @@
 
 #include "launch/stub/stub.h"
 
+#define ENOENT 2
 #define EEXIST 17
 #define ESTALE 116
 #define ENAMETOOLONG 36
@@ -98,13 +99,120 @@ static long make_dirs(long t, char *rel, int leaf_is_file)
 	}
 }
 
+/*
+ * Read-only for a whole tree: mount_setattr with AT_RECURSIVE sets only the
+ * bit, where MS_REMOUNT|MS_BIND|MS_RDONLY must repeat the flags a user
+ * namespace finds locked (nosuid, nodev, ...) or fail with EPERM.
+ */
+static long make_rdonly(long mnt)
+{
+	struct mount_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.attr_set = MOUNT_ATTR_RDONLY;
+	return sys6(__NR_mount_setattr, mnt, (long)"", AT_EMPTY_PATH | AT_RECURSIVE, (long)&a, sizeof(a), 0);
+}
+
+/* The mount (or detached tree) m moved onto rel in the new root; m is closed. */
+static long attach(long t, long m, const char *rel, int file)
+{
+	struct open_how how = {O_PATH | O_CLOEXEC | (file ? 0 : O_DIRECTORY), 0,
+			       RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	long target = sys6(__NR_openat2, t, (long)rel, (long)&how, sizeof(how), 0, 0), r = target;
+
+	if (target >= 0) {
+		r = sys6(__NR_move_mount, m, (long)"", target, (long)"",
+			 MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH, 0);
+		sys3(__NR_close, target, 0, 0);
+	}
+	sys3(__NR_close, m, 0, 0);
+	return r;
+}
+
+/* v in base 8 or 10, NUL-terminated, into buf[24]. */
+static const char *utoa(uint64_t v, unsigned base, char *buf)
+{
+	char *p = buf + 23;
+
+	*p = 0;
+	do
+		*--p = (char)('0' + v % base);
+	while ((v /= base));
+	return p;
+}
+
+static long set_option(long fs, const char *key, const char *value)
+{
+	return sys6(__NR_fsconfig, fs, FSCONFIG_SET_STRING, (long)key, (long)value, 0, 0);
+}
+
+/* A new filesystem of type, configured for op's kind, as a detached mount; or -errno. */
+static long new_fs(const char *type, const struct pb_wire_ns_op *op, unsigned attrs)
+{
+	long fs = sys3(__NR_fsopen, type, FSOPEN_CLOEXEC, 0), m, r = 0;
+	char num[24];
+
+	if (fs < 0)
+		return fs;
+	if (op->kind == PB_NS_OP_TMPFS) {
+		r = set_option(fs, "mode", utoa(op->mode, 8, num));
+		if (r == 0 && op->size)
+			r = set_option(fs, "size", utoa(op->size, 10, num));
+	} else if (op->kind == PB_NS_OP_DEVPTS) {
+		r = set_option(fs, "ptmxmode", "0666");
+		if (r == 0)
+			r = set_option(fs, "mode", "0620");
+	}
+	if (r == 0)
+		r = sys6(__NR_fsconfig, fs, FSCONFIG_CMD_CREATE, 0, 0, 0, 0);
+	m = r < 0 ? r : sys3(__NR_fsmount, fs, FSMOUNT_CLOEXEC, attrs | (op->flags & PB_NS_OP_RDONLY ? MOUNT_ATTR_RDONLY : 0));
+	sys3(__NR_close, fs, 0, 0);
+	return m;
+}
+
+/* tmpfs, procfs, devpts: bwrap's flags (tmpfs nosuid,nodev; the others also noexec). */
+static long fs_op(long t, const struct pb_wire_ns_op *op, char *rel)
+{
+	/* (conditionals, not a table of strings: the stub must stay free of relocations) */
+	const char *type = op->kind == PB_NS_OP_PROC ? "proc" : op->kind == PB_NS_OP_DEVPTS ? "devpts" : "tmpfs";
+	unsigned attrs = MOUNT_ATTR_NOSUID | (op->kind == PB_NS_OP_DEVPTS ? MOUNT_ATTR_NOEXEC : MOUNT_ATTR_NODEV) |
+			 (op->kind == PB_NS_OP_PROC ? MOUNT_ATTR_NOEXEC : 0);
+	long m, r = op->flags & PB_NS_OP_MKDIR ? make_dirs(t, rel, 0) : 0;
+
+	if (r < 0)
+		return r;
+	m = new_fs(type, op, attrs);
+	return m < 0 ? m : attach(t, m, rel, 0);
+}
+
+/* bwrap's cover of /proc/sys and the like: bound onto itself read-only, where it exists. */
+static long cover_op(long t, char *rel)
+{
+	struct open_how how = {O_PATH | O_CLOEXEC | O_NOFOLLOW, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	long at = sys6(__NR_openat2, t, (long)rel, (long)&how, sizeof(how), 0, 0), c, r;
+
+	if (at == -ENOENT)
+		return 0;
+	if (at < 0)
+		return at;
+	c = sys6(__NR_open_tree, at, (long)"", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH,
+		 0, 0, 0);
+	sys3(__NR_close, at, 0, 0);
+	if (c < 0)
+		return c;
+	r = make_rdonly(c);
+	if (r < 0) {
+		sys3(__NR_close, c, 0, 0);
+		return r;
+	}
+	return attach(t, c, rel, 1);
+}
+
 static long bind_op(long t, const struct pb_wire_ns_op *op, char *rel)
 {
 	int file = op->kind == PB_NS_OP_FILE_BIND;
-	struct open_how how = {O_PATH | O_CLOEXEC | (file ? 0 : O_DIRECTORY), 0,
-			       RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
 	uint64_t st[18]; /* struct stat: st_dev, st_ino first */
-	long c, target, r;
+	long c, r;
 
 	if (op->flags & PB_NS_OP_MKDIR) {
 		r = make_dirs(t, rel, file);
@@ -123,16 +231,13 @@ static long bind_op(long t, const struct pb_wire_ns_op *op, char *rel)
 	r = sys3(__NR_fstat, c, st, 0);
 	if (r == 0 && (op->flags & PB_NS_OP_VERIFY) && (st[0] != op->dev || st[1] != op->ino))
 		r = -ESTALE; /* not the directory the caller's fd names: moved or replaced */
-	target = r < 0 ? r : sys6(__NR_openat2, t, (long)rel, (long)&how, sizeof(how), 0, 0);
-	if (target >= 0) {
-		r = sys6(__NR_move_mount, c, (long)"", target, (long)"",
-			 MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH, 0);
-		sys3(__NR_close, target, 0, 0);
-	} else {
-		r = target;
+	if (r == 0 && (op->flags & PB_NS_OP_RDONLY))
+		r = make_rdonly(c);
+	if (r < 0) {
+		sys3(__NR_close, c, 0, 0);
+		return r;
 	}
-	sys3(__NR_close, c, 0, 0);
-	return r;
+	return attach(t, c, rel, file);
 }
 
 static long apply_op(long t, const struct pb_wire_ns_op *op)
@@ -149,6 +254,16 @@ static long apply_op(long t, const struct pb_wire_ns_op *op)
 	case PB_NS_OP_CHDIR:
 		memcpy(cwd, path, op->path_len);
 		return 0;
+	case PB_NS_OP_TMPFS:
+	case PB_NS_OP_PROC:
+	case PB_NS_OP_DEVPTS:
+		return fs_op(t, op, path + 1);
+	case PB_NS_OP_DIR:
+		r = make_dirs(t, path + 1, 0);
+		/* (mkdirat's mode is under the umask: set it as asked) */
+		return r < 0 ? r : sys6(__NR_fchmodat, t, (long)(path + 1), op->mode, 0, 0, 0);
+	case PB_NS_OP_COVER_RO:
+		return cover_op(t, path + 1);
 	}
 	return -22;
 }

@@ -202,8 +202,8 @@ static const char *phase_text(int phase)
 	case PB_PHASE_NAME: return "apply: PR_SET_NAME";
 	case PB_PHASE_FDS: return "apply: setting up fds";
 	case PB_PHASE_LAYOUT: return "apply: the kernel's layout is not the template's";
-	case PB_PHASE_CREDS: return "apply: setting the credentials execve gives the program";
-	case PB_PHASE_ATTRS: return "apply: setting the process attributes (setsid, rlimit, nice, chdir, no_new_privs)";
+	case PB_PHASE_CREDS: return "apply: setting the ids, groups and capabilities (the credentials execve gives the program)";
+	case PB_PHASE_ATTRS: return "apply: setting the process attributes (setsid, rlimit, scheduling, nice, chdir, no_new_privs)";
 	}
 	return "apply";
 }
@@ -511,25 +511,59 @@ static int apply_plan(const struct pb_plan_hdr *hdr, const int *fds)
 
 static uint64_t auxv_get(const uint64_t *auxv, uint64_t id);
 
-/* Only ever down from what the kernel gave us (launch/creds.c checked that it is reachable so). */
-static long set_creds(const struct pb_wire_creds *c)
+/* PR_CAPBSET_DROP or PR_CAP_AMBIENT_LOWER for each capability in mask (low and high words). */
+static long drop_each(const uint32_t mask[2], long option, long arg2)
+{
+	long r;
+
+	for (long cap = 0; cap < 64; cap++) {
+		if (!(mask[cap / 32] >> (cap % 32) & 1))
+			continue;
+		r = arg2 ? sys6(__NR_prctl, option, arg2, cap, 0, 0, 0) : sys6(__NR_prctl, option, cap, 0, 0, 0, 0);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * Only ever down from what the kernel gave us (launch/creds.c checked that
+ * it is reachable so): the bounding set while we hold CAP_SETPCAP, groups,
+ * gids and uids while we hold CAP_SETGID and CAP_SETUID (setpriv's and
+ * glibc's order), then the capability sets the program's exec gives.
+ */
+static long set_creds(const struct pb_wire_creds *c, int *at)
 {
 	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct d[2] = {{c->eff[0], c->prm[0], c->inh[0]}, {c->eff[1], c->prm[1], c->inh[1]}};
 	long r = 0;
 
-	if (c->flags & PB_CREDS_GIDS)
-		r = sys3(__NR_setresgid, c->gid[0], c->gid[1], c->gid[2]);
-	if (r == 0 && (c->flags & PB_CREDS_UIDS)) {
+	*at = PB_CREDS_AT_BOUNDING;
+	if ((c->flags & PB_CREDS_BOUNDING) && (r = drop_each(c->bnd_drop, PR_CAPBSET_DROP, 0)) < 0)
+		return r;
+	*at = PB_CREDS_AT_GROUPS;
+	if ((c->flags & PB_CREDS_GROUPS) && (r = sys3(__NR_setgroups, c->ngroups, c->groups, 0)) < 0)
+		return r;
+	*at = PB_CREDS_AT_GIDS;
+	if ((c->flags & PB_CREDS_GIDS) && (r = sys3(__NR_setresgid, c->gid[0], c->gid[1], c->gid[2])) < 0)
+		return r;
+	*at = PB_CREDS_AT_UIDS;
+	if (c->flags & PB_CREDS_UIDS) {
 		sys3(__NR_prctl, PR_SET_KEEPCAPS, 1, 0); /* capset below decides what stays */
 		r = sys3(__NR_setresuid, c->uid[0], c->uid[1], c->uid[2]);
 		sys3(__NR_prctl, PR_SET_KEEPCAPS, 0, 0); /* exec clears it */
+		if (r < 0)
+			return r;
 	}
-	if (r == 0 && (c->flags & PB_CREDS_CAPS))
-		r = sys3(__NR_capset, &h, d, 0);
-	if (r == 0 && (c->flags & PB_CREDS_CLEAR_AMBIENT))
-		r = sys6(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0, 0);
-	return r;
+	*at = PB_CREDS_AT_CAPS;
+	if ((c->flags & PB_CREDS_CAPS) && (r = sys3(__NR_capset, &h, d, 0)) < 0)
+		return r;
+	*at = PB_CREDS_AT_AMBIENT;
+	if (c->flags & PB_CREDS_CLEAR_AMBIENT)
+		return sys6(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0, 0);
+	if (c->flags & PB_CREDS_AMBIENT)
+		return drop_each(c->amb_drop, PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER);
+	return 0;
 }
 
 /*
@@ -548,6 +582,15 @@ static void exec_side_effects(const struct pb_wire_creds *c, int secure)
 		sys3(__NR_prctl, PR_SET_PDEATHSIG, 0, 0);
 		if (sys6(__NR_prlimit64, 0, 3 /* RLIMIT_STACK */, 0, (long)lim, 0, 0) == 0 && lim[0] > (8ull << 20)) {
 			lim[0] = 8ull << 20;
+			sys6(__NR_prlimit64, 0, 3, (long)lim, 0, 0, 0);
+		}
+	}
+	if (c->flags & PB_CREDS_RESTORE) {
+		/* our own exec was secure and the program's is not: what it took, execve keeps */
+		if (c->pdeathsig)
+			sys3(__NR_prctl, PR_SET_PDEATHSIG, c->pdeathsig, 0);
+		if (sys6(__NR_prlimit64, 0, 3 /* RLIMIT_STACK */, 0, (long)lim, 0, 0) == 0) {
+			lim[0] = c->stack_cur < lim[1] ? c->stack_cur : lim[1];
 			sys6(__NR_prlimit64, 0, 3, (long)lim, 0, 0, 0);
 		}
 	}
@@ -570,14 +613,14 @@ static void patch_auxv(const struct pb_wire_creds *c, uint64_t *auxv, const uint
 				auxv[1] = c->gid[auxv[0] - 13];
 			break;
 		case 23: /* AT_SECURE */
-			auxv[1] = c->secure || auxv_get(own, 23);
+			auxv[1] = c->secure || (!(c->flags & PB_CREDS_SECURE_EXACT) && auxv_get(own, 23));
 			break;
 		}
 	}
 }
 
 /* What a launcher sets after fork and before exec, in posix_spawn's order; the step that failed in *at. */
-static long set_attrs(const struct pb_wire_attrs *a, int *at)
+static long set_attrs(const struct pb_wire_attrs *a, const int *files, int *at)
 {
 	long r = 0;
 
@@ -593,12 +636,25 @@ static long set_attrs(const struct pb_wire_attrs *a, int *at)
 	*at = PB_ATTR_AT_PGID;
 	if ((a->flags & PB_ATTR_PGID) && (r = sys3(__NR_setpgid, 0, a->pgid, 0)) < 0)
 		return r;
+	*at = PB_ATTR_AT_FOREGROUND;
+	if (a->flags & PB_ATTR_FOREGROUND) {
+		/* every signal is blocked here, so a background group gets no SIGTTOU, as in posix_spawn's child */
+		int pgrp = (int)sys3(__NR_getpgid, 0, 0, 0);
+		if ((r = sys3(__NR_ioctl, files[a->fg_file], 0x5410 /* TIOCSPGRP */, &pgrp)) < 0)
+			return r;
+	}
 	for (uint32_t i = 0; i < a->nrlimits && i < PB_ATTR_MAX_RLIMITS; i++) {
 		*at = PB_ATTR_AT_RLIMIT + (int)i;
 		r = sys6(__NR_prlimit64, 0, a->rlimits[i].resource, (long)&a->rlimits[i].cur, 0, 0, 0);
 		if (r < 0)
 			return r;
 	}
+	*at = PB_ATTR_AT_SCHED;
+	if ((a->flags & PB_ATTR_SCHED) &&
+	    (r = sys3(__NR_sched_setscheduler, 0, a->sched_policy, &a->sched_priority)) < 0)
+		return r;
+	if ((a->flags & PB_ATTR_SCHEDPARAM) && (r = sys3(__NR_sched_setparam, 0, &a->sched_priority, 0)) < 0)
+		return r;
 	*at = PB_ATTR_AT_NICE;
 	if ((a->flags & PB_ATTR_NICE) && (r = sys3(__NR_setpriority, 0 /* PRIO_PROCESS */, 0, a->nice)) < 0)
 		return r;
@@ -610,28 +666,72 @@ static long set_attrs(const struct pb_wire_attrs *a, int *at)
 	*at = PB_ATTR_AT_CWD;
 	if ((a->flags & PB_ATTR_CWD) && (r = sys3(__NR_chdir, a->cwd, 0, 0)) < 0)
 		return r;
+	if ((a->flags & PB_ATTR_CWD_FD) && (r = sys3(__NR_fchdir, files[a->cwd_file], 0, 0)) < 0)
+		return r;
 	*at = PB_ATTR_AT_NNP;
 	if ((a->flags & PB_ATTR_NNP) && (r = sys6(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0)) < 0)
+		return r;
+	*at = PB_ATTR_AT_PERSONALITY;
+	if ((a->flags & PB_ATTR_PERSONALITY) && (r = sys3(__NR_personality, a->personality, 0, 0)) < 0)
 		return r;
 	return 0;
 }
 
-static int apply_creds(const struct pb_plan_hdr *hdr, uint64_t *auxv, const uint64_t *own)
+/* The seccomp filter, read from the plan before its fd is closed (BPF_MAXINSNS instructions of 8 bytes). */
+static uint64_t seccomp_filter[PB_SECCOMP_MAX_INSNS];
+
+static long read_seccomp(const struct pb_wire_attrs *a, int planfd)
+{
+	if (!(a->flags & PB_ATTR_SECCOMP))
+		return 0;
+	if (a->seccomp_len > sizeof(seccomp_filter) || a->seccomp_len % 8)
+		return -22;
+	return sys6(__NR_pread64, planfd, (long)seccomp_filter, a->seccomp_len, (long)a->seccomp_off, 0, 0) ==
+			       (long)a->seccomp_len ? 0 : -5;
+}
+
+/* Our last act before the program: from here on, the filter judges every call. */
+static long install_seccomp(const struct pb_wire_attrs *a)
+{
+	struct { unsigned short len; void *filter; } prog = {(unsigned short)(a->seccomp_len / 8), seccomp_filter};
+
+	if (!(a->flags & PB_ATTR_SECCOMP))
+		return 0;
+	return sys3(__NR_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, &prog);
+}
+
+/* The plan memfd, its files and the startup fds' copies: after the attributes, which may use the files. */
+static void close_plan_fds(const struct pb_plan_hdr *hdr, const int *fds)
+{
+	for (uint32_t i = 0; i < 1 + hdr->nfiles + hdr->nfds; i++)
+		sys3(__NR_close, fds[i], 0, 0);
+}
+
+static int apply_creds(const struct pb_plan_hdr *hdr, const int *fds, uint64_t *auxv, const uint64_t *own)
 {
 	int at;
-	long r = set_attrs(&hdr->attrs, &at);
+	long r = set_attrs(&hdr->attrs, fds + 1, &at);
 
 	if (r < 0) {
 		report(PB_PHASE_ATTRS, at, r);
 		return -1;
 	}
-	r = set_creds(&hdr->creds);
+	r = set_creds(&hdr->creds, &at);
 	if (r < 0) {
-		report(PB_PHASE_CREDS, -1, r);
+		report(PB_PHASE_CREDS, at, r);
 		return -1;
 	}
-	exec_side_effects(&hdr->creds, hdr->creds.secure || auxv_get(own, 23));
+	exec_side_effects(&hdr->creds, hdr->creds.secure ||
+				       (!(hdr->creds.flags & PB_CREDS_SECURE_EXACT) && auxv_get(own, 23)));
 	patch_auxv(&hdr->creds, auxv, own);
+	r = read_seccomp(&hdr->attrs, fds[0]);
+	close_plan_fds(hdr, fds);
+	if (r == 0)
+		r = install_seccomp(&hdr->attrs);
+	if (r < 0) {
+		report(PB_PHASE_ATTRS, PB_ATTR_AT_SECCOMP, r);
+		return -1;
+	}
 	return 0;
 }
 
@@ -679,8 +779,6 @@ static int finish(const struct pb_plan_hdr *hdr, int *fds)
 			return -1;
 		}
 	}
-	for (uint32_t i = 0; i < 1 + hdr->nfiles + hdr->nfds; i++)
-		sys3(__NR_close, fds[i], 0, 0);
 	return 0;
 }
 
@@ -770,7 +868,7 @@ static __attribute__((noreturn)) void run_in_place(uint64_t *sp0, int planfd)
 	if (apply_plan(&hdr, fds) < 0)
 		die();
 	fix_stack((uint64_t *)rsp, own);
-	if (finish(&hdr, fds) < 0 || apply_creds(&hdr, (uint64_t *)hdr.mm.auxv, own) < 0)
+	if (finish(&hdr, fds) < 0 || apply_creds(&hdr, fds, (uint64_t *)hdr.mm.auxv, own) < 0)
 		die();
 	/* what came while we were building acts now, as on the program (exec reset its handlers) */
 	sys6(__NR_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&stub_entry_mask, 0, 8, 0, 0);
@@ -822,7 +920,7 @@ void stub_main(uint64_t *sp0)
 		die();
 	}
 	if (apply_plan(&hdr, fds) < 0 || finish(&hdr, fds) < 0 ||
-	    apply_creds(&hdr, (uint64_t *)hdr.mm.auxv, &hello.auxv[0][0]) < 0)
+	    apply_creds(&hdr, fds, (uint64_t *)hdr.mm.auxv, &hello.auxv[0][0]) < 0)
 		die();
 	report(PB_PHASE_OK, -1, 0);
 	if (hdr.tramp) {

@@ -21,6 +21,8 @@
  *   pbhelper attrs              cwd, umask, nice, session, no_new_privs, two rlimits
  *   pbhelper creds              AT_SECURE, ids, capabilities, dumpable, pdeathsig,
  *                               RLIMIT_STACK: what exec decides about privilege
+ *   pbhelper ids                AT_SECURE, the auxv's ids, dumpable and the Uid, Gid,
+ *                               Groups, Cap* and NoNewPrivs lines of /proc/self/status
  *   pbhelper count              counts SIGINT and SIGRTMIN+1; reads lines from
  *                               stdin: k = kill(0, SIGRTMIN+1), p = print the
  *                               counts, q = print them and exit
@@ -502,6 +504,20 @@ static int creds(void)
 	return 0;
 }
 
+/* "ids": who exec made the program, as /proc/self/status says it (compared with setpriv's). */
+static int ids(void)
+{
+	static const char *const fields[] = {"Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd",
+					     "CapAmb", "NoNewPrivs"};
+	char v[256];
+
+	printf("secure=%lu auxv_ids=%lu,%lu,%lu,%lu dumpable=%d\n", getauxval(AT_SECURE), getauxval(AT_UID),
+	       getauxval(AT_EUID), getauxval(AT_GID), getauxval(AT_EGID), prctl(PR_GET_DUMPABLE));
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		printf("%s: %s\n", fields[i], status_field(fields[i], v, sizeof(v)));
+	return 0;
+}
+
 static int by_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -621,6 +637,8 @@ int main(int argc, char **argv)
 		return creds();
 	if (argc >= 2 && strcmp(argv[1], "attrs") == 0)
 		return attrs();
+	if (argc >= 2 && strcmp(argv[1], "ids") == 0)
+		return ids();
 	if (argc >= 2 && strcmp(argv[1], "maps") == 0)
 		return maps();
 	if (argc >= 3 && strcmp(argv[1], "siginfo") == 0) {
@@ -650,7 +668,7 @@ int main(int argc, char **argv)
 		printf("after %d\n", sig);
 		return 0;
 	}
-	fprintf(stderr, "usage: pbhelper report|exit N|echo|sleep|listen|look PATH...|kill SIG|state|count|siginfo SIG|maps|creds|attrs|"
+	fprintf(stderr, "usage: pbhelper report|exit N|echo|sleep|listen|look PATH...|kill SIG|state|count|siginfo SIG|maps|creds|attrs|ids|"
 		"traceme SIG [h]\n");
 	return 2;
 }

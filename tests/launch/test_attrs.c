@@ -305,3 +305,50 @@ Test(attrs, pgid_zero_is_a_group_of_its_own)
 	free(out);
 	pb_builder_free(b);
 }
+
+/*
+ * run --die-with-parent (bwrap's name) in place: the program's parent is
+ * the shell that started procbuilder; when it exits, the program is
+ * SIGKILLed, as under setpriv --pdeathsig KILL, and not without the option.
+ * We are the subreaper that gets the orphan. The kernel sends the
+ * parent-death signal as the shell exits, before we reap the shell, and a
+ * SIGKILL decides the exit at once: the SIGTERM we send after it cannot
+ * change how it ended, and ends one that was not told to die.
+ */
+static int orphan_signal(const char *prefix)
+{
+	char *cmd = malloc(8192), helper[4096], fifo[] = "/tmp/pb-pdeath-XXXXXX";
+	struct run_result r;
+	int status = 0;
+	pid_t pid;
+
+	cr_assert(realpath(H, helper));
+	cr_assert_not_null(mkdtemp(fifo));
+	/* the shell exits once the program says it is ready (its parent-death signal is set by then) */
+	snprintf(cmd, 8192, "mkfifo %s/f && { %s %s siginfo 10 >%s/f 2>/dev/null & echo $!; read x <%s/f; }", fifo,
+		 prefix, helper, fifo, fifo);
+	cr_assert_eq(run_cmd((char *[]){"/bin/sh", "-c", cmd, NULL}, env, &r), 0);
+	snprintf(cmd, 8192, "rm -rf %s", fifo);
+	system(cmd);
+	free(cmd);
+	pid = atoi(r.out);
+	run_result_free(&r);
+	cr_assert_gt(pid, 0);
+	kill(pid, SIGTERM);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFSIGNALED(status), "status %x", status);
+	return WTERMSIG(status);
+}
+
+Test(attrs, die_with_parent_in_place_like_setpriv_pdeathsig)
+{
+	int was = 0;
+
+	prctl(PR_GET_CHILD_SUBREAPER, &was);
+	cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	if (access("/usr/bin/setpriv", X_OK) == 0)
+		cr_assert_eq(orphan_signal("/usr/bin/setpriv --pdeathsig KILL"), SIGKILL);
+	cr_assert_eq(orphan_signal(PB " run --die-with-parent"), SIGKILL);
+	cr_assert_eq(orphan_signal(PB " run"), SIGTERM, "without the option it lives on");
+	prctl(PR_SET_CHILD_SUBREAPER, was);
+}

@@ -497,18 +497,20 @@ Test(in_place, a_failure_after_the_exec_names_the_step, .timeout = 30)
 	cr_assert(no_children());
 }
 
-/* Refused before the exec (a namespace path given twice): the caller hears it, intact. */
+/* Refused before the exec (a namespace entry with no mount point in the one above it): the caller hears it, intact. */
 Test(in_place, a_failure_before_the_exec_comes_back)
 {
 	struct pb_builder *b;
 	struct pb_error err;
-	struct pb_ns_entry e[] = {{"/d", open("/", O_PATH | O_DIRECTORY)}, {"/d", open("/tmp", O_PATH | O_DIRECTORY)}};
+	struct pb_ns_entry e[] = {{"/d", open("/", O_PATH | O_DIRECTORY)},
+				  {"/d/pb-no-such-dir", open("/tmp", O_PATH | O_DIRECTORY)}};
 	int fd = open(H_STATIC, O_RDONLY | O_CLOEXEC), fds = count_open_fds();
 
 	cr_assert_eq(pb_builder_new_self("x", -1, fd, &b, &err), 0);
 	cr_assert_eq(pb_add_namespace_entries(b, e, 2, &err), 0, "%s", err.msg);
 	cr_assert_lt(pb_exec(b, NULL, &err), 0);
 	cr_assert(err.msg[0] && err.stage[0], "a stage and a cause: %s: %s", err.stage, err.msg);
+	cr_assert(strstr(err.msg, "/d/pb-no-such-dir"), "%s", err.msg);
 	cr_assert_lt(pb_exec(b, NULL, &err), 0, "a builder is spent after pb_exec");
 	pb_builder_free(b);
 	cr_assert_eq(count_open_fds(), fds, "no fd left behind");

@@ -217,11 +217,18 @@ Test(ns, refusals)
 		many[i] = (struct pb_ns_entry){"/m", dirfd};
 	cr_assert_eq(pb_add_namespace_entries(b, many, PB_MAX_NS_ENTRIES + 1, &err), -EINVAL);
 	cr_assert(strstr(err.msg, "65536"), "%s", err.msg);
-	/* the same path twice is found when built, and the stub is killed and reaped */
+	/* the same path twice is refused when added, in one call (adding neither) or in two */
 	struct pb_ns_entry twice[] = {{"/dup", dirfd}, {"/dup", dirfd}};
-	cr_assert_eq(pb_add_namespace_entries(b, twice, 2, &err), 0, "%s", err.msg);
-	cr_assert_eq(build_and_collect(b, &out, &status, &err), -EINVAL);
+	cr_assert_eq(pb_add_namespace_entries(b, twice, 2, &err), -EINVAL);
 	cr_assert(strstr(err.msg, "/dup is given twice"), "%s", err.msg);
+	cr_assert_eq(pb_add_namespace_entries(b, twice, 1, &err), 0, "%s", err.msg);
+	cr_assert_eq(pb_add_namespace_entries(b, twice + 1, 1, &err), -EINVAL);
+	cr_assert(strstr(err.msg, "/dup is given twice"), "%s", err.msg);
+	cr_assert_eq(pb_add_ns_mount(b, &(struct pb_ns_mount){.sz = sizeof(struct pb_ns_mount), .kind = PB_NS_TMPFS,
+							    .path = "/dup"}, &err), -EINVAL);
+	/* what was refused was not added: the one /dup is built */
+	cr_assert_eq(build_and_collect(b, &out, &status, &err), 0, "%s: %s", err.stage, err.msg);
+	free(out);
 	pb_builder_free(b);
 	cr_assert(no_children());
 	free(many);
