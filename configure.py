@@ -55,7 +55,7 @@ BUILD_TOOLS = [('ninja', 'ninja-build'), ('pkg-config', 'pkg-config')]
 BUILD_MODULES = [('yaml-0.1', 'libyaml-dev'), ('libbsd', 'libbsd-dev')]
 TEST_TOOLS = [('clang', 'clang'), ('musl-gcc', 'musl-tools'), ('busybox', 'busybox-static'), ('gdb', 'gdb'),
               ('help2man', 'help2man'), ('go-md2man', 'go-md2man'), ('lexgrog', 'man-db'), ('doxygen', 'doxygen'),
-              ('make', 'make'), ('bc', 'bc')]
+              ('make', 'make'), ('bc', 'bc'), ('setcap', 'libcap2-bin'), ('strace', 'strace')]
 TEST_MODULES = [('criterion', 'libcriterion-dev')]
 # Files the tests need that no tool or module check finds.
 TEST_FILES = [('/usr/lib/x86_64-linux-gnu/libc.a', 'libc6-dev'),
@@ -179,6 +179,7 @@ def install_dirs(args):
     return {'prefix': prefix, 'bindir': os.path.join(prefix, 'bin'), 'libdir': libdir,
             'includedir': os.path.join(prefix, 'include'), 'datadir': datadir,
             'pipelinedir': os.path.join(datadir, 'procbuilder', 'pipelines'),
+            'exehelperdir': os.path.join(args.libexecdir or os.path.join(prefix, 'libexec'), 'procbuilder'),
             'mandir': args.mandir or os.path.join(datadir, 'man')}
 
 
@@ -220,7 +221,7 @@ def man_pages(n, cli):
     return pages
 
 
-def install_rules(n, d, inputs, static, shared, preload, cli, pc, man):
+def install_rules(n, d, inputs, static, shared, preload, cli, pc, man, stub):
     """`ninja install` (DESTDIR honoured) and `ninja uninstall`, of the same list of files."""
     so = 'libprocbuilder.so.%d' % VERSION_PARTS[0]
     pipelines = sorted(glob.glob('pipelines/*.yaml'))
@@ -241,12 +242,16 @@ def install_rules(n, d, inputs, static, shared, preload, cli, pc, man):
     cmds += ['ln -sf %s $$DESTDIR%s/libprocbuilder.so' % (so, d['libdir'])]
     cmds += ['install -d $$DESTDIR%s && install -m 644 %s/*.3 $$DESTDIR%s/' % (into(d['mandir'], 'man3'), m,
                                                                          into(d['mandir'], 'man3')) for m in man3]
-    n.build('install', 'run', inputs + pipelines + man + ['misc/procbuilder.bash'],
+    # the exe helper: the stub at a fixed root-owned path and the empty ELF naming it, given its capability as root
+    cmds += ['misc/install-exe-helper %s %s' % (stub, d['exehelperdir'])]
+    n.build('install', 'run', inputs + pipelines + man + ['misc/procbuilder.bash', stub, 'misc/install-exe-helper'],
             variables={'cmd': ' && '.join(cmds), 'desc': 'INSTALL %s' % d['prefix']})
-    installed = [dst for _, dst, _ in files] + [into(d['libdir'], 'libprocbuilder.so')]
+    installed = [dst for _, dst, _ in files] + [into(d['libdir'], 'libprocbuilder.so')] + \
+        [into(d['exehelperdir'], f) for f in ('exe-helper', 'stub')]
     cmd = 'rm -f %s && rmdir --ignore-fail-on-non-empty %s' % (
         ' '.join('$$DESTDIR' + x for x in installed),
-        ' '.join('$$DESTDIR' + x for x in (d['pipelinedir'], os.path.join(d['includedir'], 'procbuilder'))))
+        ' '.join('$$DESTDIR' + x for x in (d['pipelinedir'], os.path.join(d['includedir'], 'procbuilder'),
+                                           d['exehelperdir'])))
     for m in man3:
         cmd += ' && for f in %s/*.3; do rm -f "$$DESTDIR%s/$${f##*/}"; done' % (m, into(d['mandir'], 'man3'))
     n.build('uninstall', 'run', [], variables={'cmd': cmd, 'desc': 'UNINSTALL %s' % d['prefix']})
@@ -257,7 +262,8 @@ def install_from_release(n, args, env_flags):
     sub = os.path.join(BUILD, 'release')
     argv = ['--mode=release', '--builddir=' + sub, '--output=' + os.path.join(sub, 'build.ninja'),
             '--no-install-deps', '--cc=' + args.cc, '--prefix=' + args.prefix]
-    argv += ['--%s=%s' % (k, getattr(args, k)) for k in ('libdir', 'datadir', 'mandir') if getattr(args, k)]
+    argv += ['--%s=%s' % (k, getattr(args, k)) for k in ('libdir', 'libexecdir', 'datadir', 'mandir')
+             if getattr(args, k)]
     env = ' '.join('%s=%s' % (k, shlex.quote(v)) for k, v in env_flags.items() if v)
     for target in ('install', 'uninstall'):
         cmd = 'mkdir -p %s && env %s %s configure.py %s >/dev/null && ninja -f %s/build.ninja %s' % (
@@ -272,6 +278,7 @@ def main():
                     help='debug (-Werror), release (-O2) or asan (ASan+UBSan)')
     ap.add_argument('--prefix', default='/usr/local', help='install prefix')
     ap.add_argument('--libdir', help='libraries (default: PREFIX/lib/MULTIARCH where the compiler names one)')
+    ap.add_argument('--libexecdir', help='the exe helper goes to LIBEXECDIR/procbuilder (default: PREFIX/libexec)')
     ap.add_argument('--datadir', help='data: pipelines go to DATADIR/procbuilder/pipelines (default: PREFIX/share)')
     ap.add_argument('--mandir', help='manual pages (default: DATADIR/man)')
     ap.add_argument('--builddir', default='build', help=argparse.SUPPRESS)  # install's release build
@@ -315,6 +322,7 @@ def main():
     libs = (yaml_libs or []) + (bsd_libs or [])
     dirs = install_dirs(args)
     cflags += ['-DPB_PIPELINE_DATADIR=\\"%s/procbuilder/pipelines\\"' % dirs['datadir']]
+    cflags += ['-DPB_EXE_HELPER_PATH=\\"%s/exe-helper\\"' % dirs['exehelperdir']]
 
     # regenerating (build.ninja is older than configure.py) sees the same CC and flags
     configure_args = ' '.join(['%s=%s' % (k, shlex.quote(v)) for k, v in env_flags.items() if v] +
@@ -494,6 +502,15 @@ def main():
     n.rule('asanprog', '$cc -O1 -g -fsanitize=address $in -o $out', description='HELPER $out')
     helpers += n.build(os.path.join(BUILD, 'tests', 'helpers', 'asanprog'), 'asanprog',
                        'tests/helpers/asanprog.c')
+    # A program finding its library through $ORIGIN/../lib (ld.so reads /proc/self/exe for $ORIGIN).
+    n.rule('originlib', '$cc -O1 -shared -fPIC $in -o $out', description='HELPER $out')
+    n.rule('originprog', "$cc -O1 $in -o $out -L$libdir -lpborigin '-Wl,-rpath,$$ORIGIN/../lib'",
+           description='HELPER $out')
+    origin_dir = os.path.join(BUILD, 'tests', 'helpers', 'origin')
+    origin_lib = n.build(os.path.join(origin_dir, 'lib', 'libpborigin.so'), 'originlib', 'tests/helpers/originlib.c')
+    helpers += origin_lib
+    helpers += n.build(os.path.join(origin_dir, 'bin', 'origin'), 'originprog', 'tests/helpers/origin.c',
+                       implicit=origin_lib, variables={'libdir': os.path.join(origin_dir, 'lib')})
     # sigstress runs the launches it signals: a plain host program.
     n.rule('hostprog', '$cc -O1 -Wall -Werror $in -o $out', description='HELPER $out')
     helpers += n.build(os.path.join(BUILD, 'tests', 'helpers', 'sigstress'), 'hostprog',
@@ -573,7 +590,7 @@ def main():
                  variables={'prefix': args.prefix, 'libdir': dirs['libdir'], 'version': VERSION})
     if args.mode == 'release':
         install_rules(n, dirs, static + shared + preload + cli_bin + pc, static[0], shared[0], preload[0], cli_bin[0],
-                      pc[0], man)
+                      pc[0], man, stub[0])
     else:
         install_from_release(n, args, env_flags)
     n.build('all', 'phony', static + shared + preload + cli_bin + plugins + man +

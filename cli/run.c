@@ -46,7 +46,12 @@ void pb_cli_run_help(FILE *f)
 	      "Exit status: the program's; 125 if procbuilder failed (the error names the\n"
 	      "stage); 126 if PROG cannot be run; 127 if it, or its #! interpreter, is not\n"
 	      "found; 2 on a usage error.\n"
-	      "In place, a failure past the exec ends the process with 125 and one line.\n", f);
+	      "In place, a failure past the exec ends the process with 125 and one line.\n\n"
+	      "/proc/PID/exe is the program where procbuilder holds CAP_SYS_ADMIN or\n"
+	      "CAP_CHECKPOINT_RESTORE, and for other users through the installed exe helper\n"
+	      "(" PB_EXE_HELPER_PATH ";\n"
+	      "environment: PROCBUILDER_EXE_HELPER names another, empty for none); --trace\n"
+	      "says which way ([exe]), or why not: then exe is the stub's memfd.\n", f);
 }
 
 /* Returned instead of an exit status when PROG failed as execve fails with ENOEXEC, before saying anything. */

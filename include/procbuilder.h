@@ -671,6 +671,18 @@ PB_API void pb_builder_free(struct pb_builder *b);
 
 /** @defgroup procbuilder_lifecycle procbuilder lifecycle: the built process, starting, waiting, signalling
  * @{ */
+/*
+ * How /proc/PID/exe came to be the program (pb_built_info.exe_way). Without
+ * CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE it is set by the installed exe
+ * helper (docs/security.md), where it is installed and the caller is one its
+ * capability counts for; the trace says which way, or why not.
+ */
+enum pb_exe_way {
+	PB_EXE_NOT_SET,		/* exe is the stub's memfd */
+	PB_EXE_CAPABILITY,	/* set by the stub with the caller's own capability */
+	PB_EXE_HELPER,		/* set by the installed exe helper */
+};
+
 /* What pb_build made (the seed's BuiltProcess). */
 struct pb_built_info {
 	int pid;
@@ -680,9 +692,9 @@ struct pb_built_info {
 	uint64_t elf_base;	/* load bias of the program */
 	uint64_t interp_base;	/* AT_BASE, 0 without interpreter */
 	uint64_t vdso_base;	/* AT_SYSINFO_EHDR, 0 without vDSO */
-	int exe_set;		/* /proc/PID/exe points at the program (needs CAP_SYS_ADMIN or
-				   CAP_CHECKPOINT_RESTORE) */
+	int exe_set;		/* /proc/PID/exe points at the program (exe_way says how) */
 	uint64_t trampoline;	/* without ptrace: the page left behind, else 0 */
+	int exe_way;		/* enum pb_exe_way */
 };
 
 PB_API const struct pb_built_info *pb_built_info(const struct pb_built *p);

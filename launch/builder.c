@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "launch/creds.h"
+#include "launch/exehelper.h"
 #include "launch/launch.h"
 #include "launch/posix_spawn.h"
 #include "pipeline/pipeline.h"
@@ -672,6 +673,23 @@ static bool exe_is_program(pid_t pid, int exec_fd)
 	       exe.st_ino == prog.st_ino;
 }
 
+/* Which way exe was set, or why it was not, in the trace. */
+static void trace_exe(const struct pb_builder *b, const struct pb_pipeline *pipe, bool exe_in_mm, bool exe_set)
+{
+	char note[448];
+
+	if (exe_set)
+		snprintf(note, sizeof(note), "%s", exe_in_mm ? "set by the stub with the caller's own capability"
+							      : b->exe_why);
+	else if (exe_in_mm || b->exe_by_helper)
+		snprintf(note, sizeof(note), "not set: %s, but /proc/%d/exe is not the program",
+			 exe_in_mm ? "the stub was to set it with the caller's own capability" : b->exe_why, (int)b->pid);
+	else
+		snprintf(note, sizeof(note), "not set: %s; /proc/%d/exe stays the stub's memfd",
+			 b->exe_why[0] ? b->exe_why : "no way to set it", (int)b->pid);
+	pb_exe_trace(pipe->trace_file, b->trace ? b->trace : (int)pipe->trace, note);
+}
+
 /*
  * Traced: the stub says the plan is applied (or reports a failure and
  * exits), then waits for us; PTRACE_INTERRUPT stops it for finalize (the
@@ -871,14 +889,17 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 		r = pb_finalize(ctx, &w, &p->sigmask, p->step, err);
 	if (w.reaped)
 		b->pid = -1; /* never signal that pid again */
-	if (r == 0 && exe_in_mm)
-		exe_set = exe_is_program(b->pid, b->exec_fd);
+	/* the program execve would make exe: the ELF loaded first (a #! script's interpreter), files[0] */
+	if (r == 0 && (exe_in_mm || b->exe_by_helper))
+		exe_set = exe_is_program(b->pid, ctx->plan.nfiles ? ctx->plan.files[0].fd : b->exec_fd);
 	if (r < 0)
 		goto out_kill;
+	trace_exe(b, pipe, exe_in_mm, exe_set);
 	p->info = (struct pb_built_info){
 		.pid = b->pid, .pidfd = b->pidfd, .entry = ctx->entry, .sp = ctx->sp,
 		.elf_base = ctx->exec_bias, .interp_base = ctx->interp_bias,
 		.vdso_base = ctx->vdso_base, .exe_set = exe_set, .trampoline = tramp,
+		.exe_way = !exe_set ? PB_EXE_NOT_SET : exe_in_mm ? PB_EXE_CAPABILITY : PB_EXE_HELPER,
 	};
 	for (unsigned i = 0; i < ctx->nreservations; i++)
 		if (ctx->reservations[i].keep)

@@ -23,11 +23,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/error.h"
 #include "launch/creds.h"
+#include "launch/exehelper.h"
 #include "launch/gadget.h"
 #include "launch/launch.h"
 #include "pipeline/pipeline.h"
@@ -182,15 +184,79 @@ static void exec_memfd(int fd, char **argv)
 	errno = e;
 }
 
+/* Where the trace of exe goes, and the helper that sets it (NULL: none). */
+struct exe_choice {
+	const char *trace_file;
+	int trace;
+	const char *helper;
+};
+
+/* How exe becomes the program (the stub's own capability, the installed helper, or not at all), said in the trace. */
+static void choose_exe(const struct pb_builder *b, const struct pb_pipeline *pipe, const struct pb_ctx *ctx,
+		       const struct pb_plan_hdr *hdr, struct exe_choice *c)
+{
+	char why[384], note[448];
+
+	c->trace_file = pipe->trace_file;
+	c->trace = b->trace ? b->trace : (int)pipe->trace;
+	c->helper = NULL;
+	if (hdr->exe_in_mm) {
+		snprintf(note, sizeof(note), "set by the stub with the caller's own capability");
+	} else if (ctx->plan.nfiles && (c->helper = pb_exe_helper_choose(ctx->plan.files[0].fd, why, sizeof(why)))) {
+		snprintf(note, sizeof(note), "%s", why);
+	} else {
+		snprintf(note, sizeof(note), "not set: %s; /proc/self/exe stays the stub's memfd",
+			 ctx->plan.nfiles ? why : "no program file");
+	}
+	pb_exe_trace(c->trace_file, c->trace, note);
+}
+
 /*
- * Execs the stub, as PT_INTERP of an empty program when it may set exe (that
- * needs /proc: else the stub itself, exe stays the stub's); returns only on failure.
+ * Execs the installed helper with a copy of the program's fd as argv[2]
+ * (the stub closes it once exe is set); returns only on failure. The
+ * helper's exec is a secure one, which clears the parent-death signal that
+ * execve would keep: the plan gives it back.
  */
-static int exec_stub(struct pb_plan_hdr *hdr, int planfd, struct pb_error *err)
+static void exec_helper(struct pb_plan_hdr *hdr, int planfd, const struct exe_choice *c)
+{
+	char fdstr[16], exestr[16], *argv[] = {"pb-stub", fdstr, exestr, NULL}, *envp[] = {NULL};
+	int exefd = fcntl(hdr->in.fds[1], F_DUPFD, hdr->fd_high), pdeath = 0, e;
+	int32_t planned = hdr->pdeathsig, ppid = hdr->ppid;
+
+	if (exefd < 0)
+		return;
+	if (!planned && prctl(PR_GET_PDEATHSIG, &pdeath) == 0 && pdeath) { /* (one planned wins, as it would) */
+		hdr->pdeathsig = pdeath;
+		hdr->ppid = getppid();
+	}
+	snprintf(fdstr, sizeof(fdstr), "%d", hdr->in.fds[0]);
+	snprintf(exestr, sizeof(exestr), "%d", exefd);
+	if (pwrite(planfd, hdr, sizeof(*hdr), 0) == sizeof(*hdr))
+		execve(c->helper, argv, envp);
+	e = errno;
+	close(exefd);
+	hdr->pdeathsig = planned;
+	hdr->ppid = ppid;
+	if (c->trace) {
+		char note[320];
+		snprintf(note, sizeof(note), "not set: exec of the helper %s failed (%s)", c->helper, strerror(e));
+		pb_exe_trace(c->trace_file, c->trace, note);
+	}
+}
+
+/*
+ * Execs the stub: through the installed helper when it sets exe, as
+ * PT_INTERP of an empty program when we may set exe (that needs /proc: else
+ * the stub itself, exe stays the stub's); returns only on failure.
+ */
+static int exec_stub(struct pb_plan_hdr *hdr, int planfd, const struct exe_choice *c, struct pb_error *err)
 {
 	char fdstr[16], *argv[] = {"pb-stub", fdstr, NULL};
-	int stub = pb_stub_memfd(err), empty = -1, e;
+	int stub, empty = -1, e;
 
+	if (c->helper)
+		exec_helper(hdr, planfd, c);
+	stub = pb_stub_memfd(err);
 	if (stub < 0)
 		return stub;
 	snprintf(fdstr, sizeof(fdstr), "%d", hdr->in.fds[0]);
@@ -251,6 +317,7 @@ PB_API int pb_exec(struct pb_builder *b, const struct pb_pipeline *given, struct
 	const struct pb_pipeline *pipe = given;
 	struct pb_ctx *ctx = malloc(sizeof(*ctx));
 	struct pb_plan_hdr *hdr = calloc(1, sizeof(*hdr));
+	struct exe_choice exe;
 	int planfd = -1, r;
 
 	pb_err_clear(err);
@@ -275,8 +342,10 @@ PB_API int pb_exec(struct pb_builder *b, const struct pb_pipeline *given, struct
 		r = pb_err_sys(err, "launch", -errno, "writing the plan header");
 	if (r >= 0 && b->job_fd >= 0)
 		r = join_cgroup(b->job_fd, err);
-	if (r >= 0)
-		r = exec_stub(hdr, planfd, err);
+	if (r >= 0) {
+		choose_exe(b, pipe, ctx, hdr, &exe);
+		r = exec_stub(hdr, planfd, &exe, err);
+	}
 	close_passed(hdr);
 	if (planfd >= 0)
 		close(planfd);

@@ -83,6 +83,8 @@ struct pb_builder {
 	struct pb_creds_request ids;	/* pb_set_uids, _gids, _groups, _resetids, _cap_* (launch/ids.c) */
 	size_t nns_ops;
 	struct pb_child_plan *child;	/* posix_spawn's work for the clone child (not owned), or NULL */
+	bool exe_by_helper;		/* spawned through the installed exe helper (launch/exehelper.c) */
+	char exe_why[384];		/* how exe is to be set, or why it is not: for the trace */
 };
 
 /* The stub as its waits see it (launch/stops.c). */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "launch/exehelper.h"
 #include "launch/fdclose.h"
 #include "launch/launch.h"
 #include "launch/posix_spawn.h"
@@ -50,6 +51,10 @@ struct spawn_args {
 	const struct pb_child_plan *child;	/* posix_spawn's work, or NULL */
 	char sock_arg[16];	/* with child: "s<N>", the stub's socket, which stays where it is */
 	volatile int child_at;	/* with child: the action that failed, -1 the attributes */
+	const char *helper;	/* the installed exe helper, or NULL (launch/exehelper.c) */
+	int prog_fd;		/* the program, for the helper to set exe to */
+	char prog_arg[16];	/* its number, the helper's argv[2] */
+	volatile int used_helper;	/* the exec of the helper worked */
 };
 
 /* Where the child puts the stub for the kernel to open it as PT_INTERP. */
@@ -183,6 +188,22 @@ PB_NO_SANITIZE __attribute__((noinline)) static int spawn_child(struct spawn_arg
 	return child_failed(a, STEP_EXEC, r);
 }
 
+/*
+ * The installed exe helper, given the program's fd (open across the exec
+ * only for it: the stub closes it once exe is set); returns if it cannot run.
+ */
+PB_NO_SANITIZE static void exec_helper(struct spawn_args *a, char **envp)
+{
+	char *argv[] = {"pb-stub", "-", a->prog_arg, NULL};
+
+	if (pb_raw_syscall(SYS_fcntl, a->prog_fd, F_SETFD, 0, 0, 0, 0) < 0)
+		return;
+	a->used_helper = 1;
+	pb_raw_syscall(SYS_execve, (long)a->helper, (long)argv, (long)envp, 0, 0, 0);
+	a->used_helper = 0;
+	pb_raw_syscall(SYS_fcntl, a->prog_fd, F_SETFD, FD_CLOEXEC, 0, 0, 0);
+}
+
 /* Runs in the child, in our memory, with every signal blocked: raw syscalls only. */
 PB_NO_SANITIZE __attribute__((noinline)) static int stub_child(void *p)
 {
@@ -205,6 +226,8 @@ PB_NO_SANITIZE __attribute__((noinline)) static int stub_child(void *p)
 	/* Before the exec: nothing of the program may run outside the job. */
 	if (a->join_fd >= 0 && (r = join_cgroup(a->join_fd)) < 0)
 		return child_failed(a, STEP_CGROUP, r);
+	if (a->helper)
+		exec_helper(a, envp);
 	/* (neither memfd is at 3 or 4: pb_spawn_stub moved them; checked all the same) */
 	if (a->exefd >= 0 && a->exefd != STUB_INTERP_FD && (a->memfd == STUB_INTERP_FD ||
 			      pb_raw_syscall(SYS_dup3, a->memfd, STUB_INTERP_FD, O_CLOEXEC, 0, 0, 0) >= 0)) {
@@ -420,6 +443,23 @@ static bool ptrace_refused(int e)
 }
 
 /*
+ * Run as the installed exe helper, the stub holds a capability we lack
+ * until it has set exe: ptrace would be refused. Its hello comes after it
+ * dropped it and made itself dumpable again. 0, or -errno with err set.
+ */
+static int await_helper_dropped(struct pb_builder *b, struct pb_error *err)
+{
+	struct pb_stub_waiter w = {.pid = b->pid, .pidfd = b->pidfd, .cancellable = true};
+	int status, r = pb_stub_wait(&w, b->sock, PTRACE_CONT, &status, err, "for the exe helper to drop its capability");
+
+	if (w.reaped)
+		b->pid = -1;
+	if (r == 0)
+		r = pb_err_set(err, "launch", PB_ESTUB, 0, "the stub ended as the exe helper, before its hello");
+	return r < 0 ? r : 0;
+}
+
+/*
  * After the clone: the child's own failure, a pidfd where clone gave none
  * (before Linux 5.2 it ignores CLONE_PIDFD), ptrace. 0, or -errno with the
  * child killed and reaped.
@@ -437,6 +477,8 @@ static int adopt_stub(struct pb_builder *b, const struct spawn_args *a, struct p
 			       a->err == -ETXTBSY ? PB_ETXTBSY_HINT : "");
 	else if (b->pidfd < 0 && (b->pidfd = (int)syscall(SYS_pidfd_open, b->pid, 0)) < 0)
 		r = pb_err_sys(err, "launch", -errno, "pidfd_open of the stub");
+	else if (a->used_helper && (r = await_helper_dropped(b, err)) < 0)
+		; /* said */
 	else if (ptrace_may_kill_us())
 		b->no_ptrace = true; /* a filter kills on ptrace: the trampoline fallback */
 	else if (ptrace(PTRACE_SEIZE, b->pid, 0, PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD) < 0) {
@@ -470,9 +512,94 @@ static int out_of_the_childs_way(int fd, const struct pb_builder *b)
 	return moved < 0 ? -e : moved;
 }
 
+/* Whether fd starts as an ELF. */
+static bool is_elf(int fd)
+{
+	char magic[4];
+
+	return pread(fd, magic, 4, 0) == 4 && memcmp(magic, ELFMAG, SELFMAG) == 0;
+}
+
+/*
+ * What execve would make exe, known before the pipeline runs: the file
+ * itself if it is an ELF, the interpreter a #! line names if that is one
+ * (opened: *ret_own is set to close it). Anything else (nested #!,
+ * binfmt_misc) is found by the pipeline after the helper has run: -1.
+ * The builder checks the link afterwards all the same.
+ */
+static int exe_file_of(int fd, bool *ret_own)
+{
+	char line[256], *p, *end; /* BINPRM_BUF_SIZE: what the kernel reads of a #! line */
+	ssize_t n = pread(fd, line, sizeof(line) - 1, 0);
+	int interp;
+
+	*ret_own = false;
+	if (is_elf(fd))
+		return fd;
+	if (n < 3 || line[0] != '#' || line[1] != '!')
+		return -1;
+	line[n] = 0;
+	for (p = line + 2; *p == ' ' || *p == '\t'; p++)
+		;
+	for (end = p; *end && *end != ' ' && *end != '\t' && *end != '\n'; end++)
+		;
+	*end = 0;
+	interp = *p == '/' ? open(p, O_RDONLY | O_CLOEXEC) : -1;
+	if (interp >= 0 && !is_elf(interp)) {
+		close(interp);
+		interp = -1;
+	}
+	*ret_own = interp >= 0;
+	return interp;
+}
+
+/* Our own copy of fd above 3 and 4, where the child puts its socket and the stub; -1 if none can be made. */
+static int own_above_child_fds(int fd, bool own)
+{
+	int moved;
+
+	if (fd > STUB_INTERP_FD)
+		return fd;
+	moved = fcntl(fd, F_DUPFD_CLOEXEC, STUB_INTERP_FD + 1);
+	if (own)
+		close(fd);
+	return moved;
+}
+
+/* Spawned, the helper sets exe before the plan exists, to what exe_file_of finds. Why not, for the trace. */
+static void choose_helper(struct pb_builder *b, struct spawn_args *a, bool *ret_own)
+{
+	*ret_own = false;
+	if (pb_can_set_exe())
+		return;
+	if (b->child) {
+		snprintf(b->exe_why, sizeof(b->exe_why), "posix_spawn's drop-in: its clone child carries out the "
+			 "file actions, and the helper is not given the program there");
+		return;
+	}
+	if (b->exec_fd < 0) {
+		snprintf(b->exe_why, sizeof(b->exe_why), "a pooled stub, spawned before its program was known: "
+			 "the helper could not be given it");
+		return;
+	}
+	a->prog_fd = exe_file_of(b->exec_fd, ret_own);
+	if (a->prog_fd >= 0 && a->prog_fd <= STUB_INTERP_FD) {
+		a->prog_fd = own_above_child_fds(a->prog_fd, *ret_own);
+		*ret_own = a->prog_fd >= 0;
+	}
+	if (a->prog_fd < 0) {
+		snprintf(b->exe_why, sizeof(b->exe_why), "spawned, the helper takes an ELF program or a #! script "
+			 "naming one (a nested script's or binfmt_misc's interpreter is found after it has run)");
+		return;
+	}
+	a->helper = pb_exe_helper_choose(a->prog_fd, b->exe_why, sizeof(b->exe_why));
+	snprintf(a->prog_arg, sizeof(a->prog_arg), "%d", a->prog_fd);
+}
+
 int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
 {
-	struct spawn_args a = {.memfd = -1, .sock = -1, .exefd = -1, .join_fd = -1, .child = b->child};
+	struct spawn_args a = {.memfd = -1, .sock = -1, .exefd = -1, .join_fd = -1, .child = b->child, .prog_fd = -1};
+	bool own_prog = false;
 	int sv[2], pidfd = -1, r;
 	sigset_t all, old;
 	void *stack;
@@ -491,6 +618,7 @@ int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
 		if (r < 0)
 			goto out_close_memfd;
 	}
+	choose_helper(b, &a, &own_prog);
 	snprintf(a.memfd_ro, sizeof(a.memfd_ro), "/proc/self/fd/%d", a.memfd);
 	snprintf(a.exefd_ro, sizeof(a.exefd_ro), "/proc/self/fd/%d", a.exefd);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -530,6 +658,9 @@ int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
 	b->pidfd = pidfd;
 	b->sock = sv[0];
 	b->stub_is_interp = a.stub_is_interp;
+	b->exe_by_helper = a.used_helper;
+	if (a.helper && !a.used_helper)
+		snprintf(b->exe_why, sizeof(b->exe_why), "the exec of the helper %s failed", a.helper);
 	r = adopt_stub(b, &a, err);
 	goto out_close_memfd; /* the stub has exec'd them (or is gone): ours go either way */
 
@@ -541,5 +672,7 @@ out_close_memfd:
 	close(a.memfd);
 	if (a.exefd >= 0)
 		close(a.exefd);
+	if (own_prog)
+		close(a.prog_fd);
 	return r;
 }

@@ -980,10 +980,13 @@ void stub_main(uint64_t *sp0, uint64_t delta)
 {
 	static struct pb_plan_hdr hdr;
 	static int fds[1 + PB_PLAN_MAX_FILES + PB_PLAN_MAX_FDS];
-	const char *arg = sp0[0] == 2 ? (const char *)sp0[2] : "";
-	int r = parse_fd(arg);
+	const char *arg = sp0[0] >= 2 ? (const char *)sp0[2] : "";
+	int r;
 
+	/* before anything else: as the installed helper, set exe and drop what the file gave */
+	stub_exe_helper(sp0, (uint64_t *)auxv_of(sp0), image_lo(), image_hi());
 	settle_layout(sp0, delta);
+	r = parse_fd(arg);
 	if (r >= 0) /* argv[1] is the plan memfd: exec'd in place */
 		run_in_place(sp0, r);
 	if (arg[0] == 's' && (r = parse_fd(arg + 1)) >= 0)

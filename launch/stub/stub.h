@@ -21,3 +21,12 @@ void *memcpy(void *d, const void *s, size_t n);
  * the index of the op that failed).
  */
 long stub_setup_ns(const struct pb_plan_hdr *hdr, int planfd, int *where);
+
+/*
+ * The installed exe helper's one privileged act (launch/stub/exe.c), first
+ * of all: if this exec gave us capabilities from the file, set exe to the fd
+ * argv[2] names (checked), drop them, and make dumpable and our auxv's
+ * AT_SECURE (at auxv) a plain exec's. 1: exe set; 0: not privileged by the
+ * file; -errno: privileged, refused or failed (dropped all the same).
+ */
+int stub_exe_helper(uint64_t *sp0, uint64_t *auxv, uint64_t image_lo, uint64_t image_hi);

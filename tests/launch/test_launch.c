@@ -473,6 +473,8 @@ static void assert_zero_residue(const char *path)
 	}
 	free(maps);
 	cr_assert_eq(info->exe_set, geteuid() == 0, "exe_set %d", info->exe_set);
+	if (geteuid() == 0)
+		cr_assert_eq(info->exe_way, PB_EXE_CAPABILITY, "exe_way %d", info->exe_way);
 	pb_built_free(p);
 }
 

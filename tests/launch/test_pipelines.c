@@ -76,7 +76,7 @@ Test(pipelines, debug_hands_the_process_to_gdb, .timeout = 60)
 			cr_assert(json_valid(line, strlen(line)), "%s", line);
 			json_lines++;
 		}
-	cr_assert_eq(json_lines, 9, "one line per stage");
+	cr_assert_eq(json_lines, 10, "one line per stage, and one saying how exe was set");
 	run_result_free(&r);
 }
 
@@ -100,7 +100,7 @@ Test(pipelines, trace_json_on_the_command_line)
 	cr_assert_eq(r.exit_code, 0);
 	for (line = strtok_r(r.err, "\n", &save); line; line = strtok_r(NULL, "\n", &save), n++)
 		cr_assert(json_valid(line, strlen(line)), "%s", line);
-	cr_assert_eq(n, 9, "one line per stage");
+	cr_assert_eq(n, 10, "one line per stage, and one saying how exe was set");
 	run_result_free(&r);
 }
 
