@@ -582,7 +582,9 @@ def main():
         n.build('fuzz', 'phony', fuzzers)
         n.build('fuzz-smoke', 'run', ['fuzz/smoke'] + fuzzers, implicit=helpers,
                 variables={'cmd': 'fuzz/smoke 60 %s' % ' '.join(fuzzers), 'desc': 'FUZZ-SMOKE'})
-        n.build('check', 'run', ['tests/run-tests'] + test_bins, implicit=cli_bin + pblaunch + helpers + plugins,
+        # (the preload library too: tests/spawn runs Python with it)
+        n.build('check', 'run', ['tests/run-tests'] + test_bins,
+                implicit=cli_bin + preload + pblaunch + helpers + plugins,
                 variables={'cmd': 'tests/run-tests %s' % ' '.join(test_bins), 'desc': 'CHECK'})
         n.build('man', 'phony', man)
 
