@@ -23,7 +23,7 @@ enum {
 	PB_OPT_GROUPS, PB_OPT_CLEAR_GROUPS, PB_OPT_KEEP_GROUPS, PB_OPT_RESET_IDS,
 	PB_OPT_INH_CAPS, PB_OPT_AMBIENT_CAPS, PB_OPT_BOUNDING,	/* in this order: caps_given's bits */
 	PB_OPT_SCHED, PB_OPT_SCHED_PRIORITY, PB_OPT_SCHED_RESET_ON_FORK, PB_OPT_CHDIR_FD, PB_OPT_FOREGROUND,
-	PB_OPT_DIE_WITH_PARENT, PB_OPT_SECCOMP, PB_OPT_PERSONA,	/* PB_OPT_PERSONA: every personality option, by name */
+	PB_OPT_DIE_WITH_PARENT, PB_OPT_SECCOMP, PB_OPT_LANDLOCK, PB_OPT_PERSONA,	/* PB_OPT_PERSONA: every personality option, by name */
 };
 struct pb_ids_opts {
 	bool given;
@@ -105,6 +105,7 @@ struct pb_launch_opts {
 	bool sched_reset_on_fork;
 	int chdir_fd, foreground_fd;	/* --chdir-fd, --foreground: -1 when not given */
 	int seccomp_fd;		/* --seccomp: -1 when not given */
+	int landlock_fd;	/* --landlock-ruleset: -1 when not given */
 	bool die_with_parent;	/* --die-with-parent (spawned, the proxy asks it anyway) */
 	struct pb_persona_opts persona;	/* --personality and setarch's flags */
 	bool attrs_given;	/* any of them (plan refuses them: it makes no process) */

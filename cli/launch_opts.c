@@ -458,6 +458,7 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 		{"sched-reset-on-fork", no_argument, NULL, PB_OPT_SCHED_RESET_ON_FORK},
 		{"chdir-fd", required_argument, NULL, PB_OPT_CHDIR_FD},
 		{"seccomp", required_argument, NULL, PB_OPT_SECCOMP},
+		{"landlock-ruleset", required_argument, NULL, PB_OPT_LANDLOCK},
 		{"die-with-parent", no_argument, NULL, PB_OPT_DIE_WITH_PARENT},
 		{"personality", required_argument, NULL, PB_OPT_PERSONA},
 		{"uname-2.6", no_argument, NULL, PB_OPT_PERSONA},
@@ -482,7 +483,7 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 	o->umask = -1;
 	o->nice = INT_MIN;
 	o->sched_policy = -1;
-	o->chdir_fd = o->foreground_fd = o->seccomp_fd = -1;
+	o->chdir_fd = o->foreground_fd = o->seccomp_fd = o->landlock_fd = -1;
 	o->sched_priority = INT_MIN;
 	if (copy_environ(o) < 0)
 		return PB_EXIT_ERROR;
@@ -575,14 +576,15 @@ int pb_launch_parse(int argc, char **argv, const char *cmd, bool plan_outputs,
 		case PB_OPT_DIE_WITH_PARENT:
 			o->attrs_given = o->die_with_parent = true;
 			break;
-		case PB_OPT_CHDIR_FD: case PB_OPT_FOREGROUND: case PB_OPT_SECCOMP:
+		case PB_OPT_CHDIR_FD: case PB_OPT_FOREGROUND: case PB_OPT_SECCOMP: case PB_OPT_LANDLOCK:
 			o->attrs_given = true;
 			e = (int)fd_number(optarg, strlen(optarg), INT_MAX);
-			*(c == PB_OPT_CHDIR_FD ? &o->chdir_fd : c == PB_OPT_SECCOMP ? &o->seccomp_fd : &o->foreground_fd) = e;
+			*(c == PB_OPT_CHDIR_FD ? &o->chdir_fd : c == PB_OPT_SECCOMP ? &o->seccomp_fd :
+			  c == PB_OPT_LANDLOCK ? &o->landlock_fd : &o->foreground_fd) = e;
 			if (e < 0) {
 				pb_cli_error(cmd, "%s wants an open file descriptor number, not '%s'",
 					     c == PB_OPT_CHDIR_FD ? "--chdir-fd" : c == PB_OPT_SECCOMP ? "--seccomp" :
-					     "--foreground", optarg);
+					     c == PB_OPT_LANDLOCK ? "--landlock-ruleset" : "--foreground", optarg);
 				return PB_EXIT_USAGE;
 			}
 			break;
@@ -689,6 +691,9 @@ const char pb_launch_build_help[] =
 	"                            after the ids (bwrap's; needs --no-new-privs or\n"
 	"                            CAP_SYS_ADMIN; it must allow close, rt_sigprocmask,\n"
 	"                            sendto, recvfrom, pause and munmap, which follow it)\n"
+	"      --landlock-ruleset FD  restrict it with the Landlock ruleset open as FD, after\n"
+	"                            the ids and before --seccomp (needs --no-new-privs or\n"
+	"                            CAP_SYS_ADMIN; the ruleset is made by the caller)\n"
 	"      --chdir-fd FD         run in the directory open as FD (posix_spawn's fchdir)\n"
 	"      --foreground FD       its process group becomes the foreground one of the\n"
 	"                            terminal at FD (posix_spawn's tcsetpgrp)\n"
@@ -988,6 +993,23 @@ static int apply_seccomp(const struct pb_launch_opts *o, struct pb_builder *b, c
 	return r;
 }
 
+/* --landlock-ruleset FD, with what each refusal means. */
+static int apply_landlock(struct pb_builder *b, int fd, const char *v, const char *cmd)
+{
+	int r = pb_set_landlock(b, fd);
+
+	if (r == -EBADFD)
+		pb_cli_error(cmd, "--landlock-ruleset %s: not a Landlock ruleset (landlock_create_ruleset makes one)", v);
+	else if (r == -EACCES)
+		pb_cli_error(cmd, "--landlock-ruleset %s: enforcing a ruleset needs no_new_privs (--no-new-privs) or "
+			     "CAP_SYS_ADMIN", v);
+	else if (r == -EOPNOTSUPP)
+		pb_cli_error(cmd, "--landlock-ruleset %s: Landlock is not enabled in this kernel", v);
+	else
+		said_for(cmd, "--landlock-ruleset", v, r);
+	return r;
+}
+
 /* --sched (with its priority, 0 if none: chrt wants one for fifo and rr) or --sched-priority alone. */
 static int apply_sched(const struct pb_launch_opts *o, struct pb_builder *b, const char *cmd)
 {
@@ -1049,6 +1071,9 @@ static int apply_attrs(const struct pb_launch_opts *o, struct pb_builder *b, con
 		r = pb_persona_apply(&o->persona, b, cmd);
 	if (r == 0 && o->ids.given)
 		r = pb_ids_apply(&o->ids, b, cmd);
+	snprintf(v, sizeof(v), "%d", o->landlock_fd);
+	if (r == 0 && o->landlock_fd >= 0)
+		r = apply_landlock(b, o->landlock_fd, v, cmd);
 	if (r == 0 && o->seccomp_fd >= 0)
 		r = apply_seccomp(o, b, cmd);
 	return r;

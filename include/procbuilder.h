@@ -379,7 +379,8 @@ PB_API int pb_set_pdeathsig(struct pb_builder *b, int sig);
  * foreground, rlimits, scheduling, nice, affinity, umask, chdir (or
  * fchdir), no_new_privs, personality; then the capability sets, groups and
  * ids (pb_set_uids ..., below) with the credentials execve gives; then the
- * seccomp filter, last (a failure anywhere names the attribute).
+ * Landlock ruleset, then the seccomp filter, last (a failure anywhere names
+ * the attribute).
  *
  * pb_set_cwd: a directory that exists and we may enter now (-ENOENT,
  * -ENOTDIR, -EACCES); relative paths resolve where the process starts (our
@@ -510,6 +511,18 @@ PB_API int pb_set_personality(struct pb_builder *b, unsigned long persona);
  * build, naming the filter.
  */
 PB_API int pb_set_seccomp(struct pb_builder *b, const void *filter, size_t len);
+/*
+ * A Landlock ruleset (landlock_create_ruleset(2) and landlock_add_rule(2),
+ * made by the caller; the fd is duplicated) that the stub enforces on itself
+ * with landlock_restrict_self(2) after the credentials and before the
+ * seccomp filter: the program starts in the domain, as after
+ * landlock_restrict_self and execve. Checked when set: -EBADF, -EBADFD for
+ * an fd that is not a ruleset, -EACCES without no_new_privs (ours, or
+ * pb_set_no_new_privs called before) or CAP_SYS_ADMIN, and whatever the
+ * kernel says when a short-lived child restricts itself with it
+ * (-EOPNOTSUPP where Landlock is off). The last one set wins.
+ */
+PB_API int pb_set_landlock(struct pb_builder *b, int ruleset_fd);
 
 /*
  * Runs the default pipeline and applies its plan: on success the process is

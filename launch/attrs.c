@@ -91,7 +91,9 @@ int pb_attrs_plan_fds(struct pb_builder *b, struct pb_ctx *ctx, struct pb_error 
 				  "entries make: give it as a path (pb_set_cwd)");
 	b->attrs.cwd_file = b->attrs.flags & PB_ATTR_CWD_FD ? pb_plan_file(&ctx->plan, b->cwd_fd, "cwd") : 0;
 	b->attrs.fg_file = b->attrs.flags & PB_ATTR_FOREGROUND ? pb_plan_file(&ctx->plan, b->fg_fd, "terminal") : 0;
-	if (b->attrs.cwd_file < 0 || b->attrs.fg_file < 0)
+	b->attrs.landlock_file =
+		b->attrs.flags & PB_ATTR_LANDLOCK ? pb_plan_file(&ctx->plan, b->landlock_fd, "Landlock ruleset") : 0;
+	if (b->attrs.cwd_file < 0 || b->attrs.fg_file < 0 || b->attrs.landlock_file < 0)
 		return pb_err_set(err, "launch", PB_EINVAL, 0, "too many files in the plan");
 	return 0;
 }
@@ -102,7 +104,9 @@ void pb_attrs_free(struct pb_builder *b)
 		close(b->cwd_fd);
 	if (b->attrs.flags & PB_ATTR_FOREGROUND)
 		close(b->fg_fd);
-	b->attrs.flags &= ~(PB_ATTR_CWD_FD | PB_ATTR_FOREGROUND);
+	if (b->attrs.flags & PB_ATTR_LANDLOCK)
+		close(b->landlock_fd);
+	b->attrs.flags &= ~(PB_ATTR_CWD_FD | PB_ATTR_FOREGROUND | PB_ATTR_LANDLOCK);
 	free(b->seccomp);
 	b->seccomp = NULL;
 }
@@ -235,6 +239,8 @@ void pb_attrs_explain(const struct pb_builder *b, int step, int e, struct pb_err
 		snprintf(what, sizeof(what), "setting personality 0x%x", b->attrs.personality);
 	else if (step == PB_ATTR_AT_FOREGROUND)
 		snprintf(what, sizeof(what), "making its process group the terminal's foreground (tcsetpgrp)");
+	else if (step == PB_ATTR_AT_LANDLOCK)
+		snprintf(what, sizeof(what), "restricting itself with the Landlock ruleset (landlock_restrict_self)");
 	else
 		snprintf(what, sizeof(what), "setting no_new_privs");
 	pb_err_set(err, "apply", e == EACCES || e == EPERM ? PB_EACCES : PB_ESYS, e, "%s: %s", what, strerror(e));

@@ -78,6 +78,7 @@ struct pb_builder {
 	struct pb_ns_op *ns_ops;	/* computed at build */
 	struct pb_wire_attrs attrs;	/* pb_set_cwd, _umask, _nice, _rlimit, _setsid, _no_new_privs */
 	int cwd_fd, fg_fd;		/* pb_set_cwd_fd, pb_set_foreground: owned when their flag is set */
+	int landlock_fd;		/* pb_set_landlock: owned when PB_ATTR_LANDLOCK is set */
 	void *seccomp;			/* pb_set_seccomp's filter (owned), seccomp_len bytes */
 	size_t seccomp_len;
 	struct pb_creds_request ids;	/* pb_set_uids, _gids, _groups, _resetids, _cap_* (launch/ids.c) */

@@ -128,12 +128,14 @@ enum pb_creds_step { PB_CREDS_AT_BOUNDING, PB_CREDS_AT_GROUPS, PB_CREDS_AT_GIDS,
 #define PB_ATTR_FOREGROUND (1u << 11)	/* tcsetpgrp(files[fg_file], its process group) */
 #define PB_ATTR_PERSONALITY (1u << 12)	/* personality(personality) */
 #define PB_ATTR_SECCOMP (1u << 13)	/* seccomp_len bytes of sock_filter at seccomp_off in the plan memfd */
+#define PB_ATTR_LANDLOCK (1u << 14)	/* landlock_restrict_self(files[landlock_file]), before the seccomp filter */
 #define PB_SECCOMP_MAX_INSNS 4096	/* BPF_MAXINSNS */
 #define PB_ATTR_MAX_RLIMITS 16
 #define PB_ATTR_CWD_MAX 4096
 enum pb_attr_step { PB_ATTR_AT_SETSID, PB_ATTR_AT_RLIMIT, PB_ATTR_AT_NICE = PB_ATTR_AT_RLIMIT + PB_ATTR_MAX_RLIMITS,
 		    PB_ATTR_AT_CWD, PB_ATTR_AT_NNP, PB_ATTR_AT_PGID, PB_ATTR_AT_SIGDEF, PB_ATTR_AT_AFFINITY,
-		    PB_ATTR_AT_SCHED, PB_ATTR_AT_FOREGROUND, PB_ATTR_AT_PERSONALITY, PB_ATTR_AT_SECCOMP };
+		    PB_ATTR_AT_SCHED, PB_ATTR_AT_FOREGROUND, PB_ATTR_AT_PERSONALITY, PB_ATTR_AT_SECCOMP,
+		    PB_ATTR_AT_LANDLOCK };
 
 struct pb_wire_attrs {
 	uint32_t flags;		/* PB_ATTR_* */
@@ -155,6 +157,8 @@ struct pb_wire_attrs {
 	uint32_t personality;
 	uint32_t seccomp_len;	/* bytes */
 	uint64_t seccomp_off;
+	int32_t landlock_file;	/* plan file: the Landlock ruleset */
+	uint32_t pad2;
 };
 
 struct pb_wire_creds {

@@ -779,6 +779,14 @@ static int apply_creds(const struct pb_plan_hdr *hdr, const int *fds, uint64_t *
 	exec_side_effects(&hdr->creds, hdr->creds.secure ||
 				       (!(hdr->creds.flags & PB_CREDS_SECURE_EXACT) && auxv_get(own, 23)));
 	patch_auxv(&hdr->creds, auxv, own);
+	/* Landlock before seccomp: a filter may refuse the Landlock calls; after the ids, as setpriv's order */
+	r = (hdr->attrs.flags & PB_ATTR_LANDLOCK) ? sys3(446 /* landlock_restrict_self */,
+							 fds[1 + hdr->attrs.landlock_file], 0, 0) : 0;
+	if (r < 0) {
+		close_plan_fds(hdr, fds);
+		report(PB_PHASE_ATTRS, PB_ATTR_AT_LANDLOCK, r);
+		return -1;
+	}
 	r = read_seccomp(&hdr->attrs, fds[0]);
 	close_plan_fds(hdr, fds);
 	if (r == 0)
