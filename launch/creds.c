@@ -185,8 +185,7 @@ static void read_amb_bnd(struct pb_creds *c)
 	}
 }
 
-/* TracerPid != 0; without /proc we cannot tell, and take it as traced (the safe side). */
-static bool traced(void)
+bool pb_self_traced(void)
 {
 	char buf[1024], *p; /* TracerPid is in the first few hundred bytes */
 	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
@@ -220,7 +219,7 @@ int pb_creds_of_self(struct pb_creds *c, gid_t **groups)
 	c->securebits = (uint32_t)prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
 	c->nnp = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1;
 	/* a traced caller: its tracer may follow the spawned child too, so both ways */
-	c->traced = traced();
+	c->traced = pb_self_traced();
 	n = getgroups(0, NULL);
 	if (n > 0) {
 		*groups = calloc((size_t)n, sizeof(gid_t));

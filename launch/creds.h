@@ -100,3 +100,6 @@ int pb_creds_plan(int fd, const char *name, const struct pb_creds_request *req, 
 		  struct pb_error *err);
 /* The stub's failure at step (enum pb_creds_step) as an error. */
 void pb_creds_explain(const struct pb_creds_request *req, int step, int e, struct pb_error *err);
+
+/* TracerPid != 0; without /proc we cannot tell, and take it as traced (the safe side). */
+bool pb_self_traced(void);

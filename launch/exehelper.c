@@ -33,6 +33,7 @@
 
 #include "core/json.h"
 #include "core/util.h"
+#include "launch/creds.h"
 #include "launch/exehelper.h"
 
 #ifndef PB_EXE_HELPER_PATH
@@ -89,22 +90,6 @@ static bool helper_installed(const char *path, char *why, size_t len)
 	return ok;
 }
 
-/* TracerPid != 0, or /proc cannot say: the helper's exec would then gain nothing. */
-static bool traced(void)
-{
-	char buf[1024], *p;
-	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return true;
-	buf[n] = 0;
-	p = strstr(buf, "\nTracerPid:");
-	return !p || strtol(p + 11, NULL, 10) != 0;
-}
-
 static bool has_ambient(void)
 {
 	for (int i = 0; i < 64; i++)
@@ -129,7 +114,7 @@ static bool caller_fits(char *why, size_t len)
 		return say(why, len, "CAP_CHECKPOINT_RESTORE is not in the caller's bounding set");
 	if (has_ambient())
 		return say(why, len, "the caller has ambient capabilities, which the helper's exec would clear");
-	if (traced())
+	if (pb_self_traced()) /* the helper's exec would then gain nothing */
 		return say(why, len, "the caller is traced (or /proc cannot say): the kernel would not give the capability");
 	if (per > 0 && (per & PER_CLEAR_ON_SETID))
 		return say(why, len, "the caller's personality 0x%x would lose flags in the helper's exec", per);

@@ -13,13 +13,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
-#include <linux/capability.h>
 
-#include "launch/creds.h"
 #include "launch/launch.h"
 
 #ifndef SYS_landlock_restrict_self
@@ -37,41 +33,23 @@ static bool is_ruleset(int fd)
 	return strcmp(target, "anon_inode:[landlock-ruleset]") == 0;
 }
 
-/* Whether the kernel enforces it: in a child that then exits. 0 or -errno. */
-static int kernel_takes(int fd)
+/* landlock_restrict_self of *fd: what pb_restrict_dry_run tries. */
+static long restrict_to(const void *fd)
 {
-	int status;
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || syscall(SYS_landlock_restrict_self, fd, 0) < 0)
-			_exit(errno & 0x7f);
-		_exit(0);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return WIFEXITED(status) ? -WEXITSTATUS(status) : -EIO;
+	return syscall(SYS_landlock_restrict_self, *(const int *)fd, 0);
 }
 
 PB_API int pb_set_landlock(struct pb_builder *b, int ruleset_fd)
 {
-	struct pb_exec_creds stub;
 	int r, dup;
 
 	if (ruleset_fd < 0 || fcntl(ruleset_fd, F_GETFD) < 0)
 		return -EBADF;
 	if (!is_ruleset(ruleset_fd))
 		return -EBADFD; /* what landlock_restrict_self says of another fd */
-	/* landlock_restrict_self(2): no_new_privs, or CAP_SYS_ADMIN (set no_new_privs first) */
-	r = pb_stub_creds(&stub);
-	if (r == 0 && !(b->attrs.flags & PB_ATTR_NNP) && prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1 &&
-	    !(stub.eff & (1ull << CAP_SYS_ADMIN)))
-		r = -EACCES;
+	r = pb_restrict_allowed(b); /* landlock_restrict_self(2): no_new_privs, or CAP_SYS_ADMIN */
 	if (r == 0)
-		r = kernel_takes(ruleset_fd);
+		r = pb_restrict_dry_run(restrict_to, &ruleset_fd);
 	if (r < 0)
 		return r;
 	dup = fcntl(ruleset_fd, F_DUPFD_CLOEXEC, 3);

@@ -198,6 +198,13 @@ bool pb_can_set_exe(void);
 int pb_attrs_plan_fds(struct pb_builder *b, struct pb_ctx *ctx, struct pb_error *err);
 /* Appends the seccomp filter to the plan memfd and notes where (launch/seccomp.c); 0 or -errno with err set. */
 int pb_seccomp_write(struct pb_builder *b, int planfd, struct pb_error *err);
+/*
+ * launch/restrict.c: whether the stub may restrict itself (no_new_privs set
+ * or asked for, or CAP_SYS_ADMIN): 0 or -EACCES; and restrict_self(arg)
+ * tried in a short-lived child with no_new_privs: 0 or its -errno.
+ */
+int pb_restrict_allowed(const struct pb_builder *b);
+int pb_restrict_dry_run(long (*restrict_self)(const void *), const void *arg);
 /* Closes the attribute fds the builder holds, frees the filter. */
 void pb_attrs_free(struct pb_builder *b);
 

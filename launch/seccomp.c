@@ -11,54 +11,32 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
-#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 
 #include "core/util.h"
-#include "launch/creds.h"
 #include "launch/launch.h"
 
-/* Whether the kernel takes the program: loaded in a child that then exits. 0 or -errno. */
-static int kernel_loads(const void *filter, size_t len)
+/* seccomp(SECCOMP_SET_MODE_FILTER) of prog: what pb_restrict_dry_run tries. */
+static long load_filter(const void *prog)
 {
-	struct sock_fprog prog = {.len = (unsigned short)(len / sizeof(struct sock_filter)),
-				  .filter = (struct sock_filter *)filter};
-	int status;
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-		    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
-			_exit(errno & 0x7f);
-		_exit(0);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return WIFEXITED(status) ? -WEXITSTATUS(status) : -EIO;
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog);
 }
 
 PB_API int pb_set_seccomp(struct pb_builder *b, const void *filter, size_t len)
 {
-	struct pb_exec_creds stub;
+	struct sock_fprog prog = {.len = (unsigned short)(len / sizeof(struct sock_filter)),
+				  .filter = (struct sock_filter *)filter};
 	void *copy;
 	int r;
 
 	if (!filter || len == 0 || len % sizeof(struct sock_filter) || len / sizeof(struct sock_filter) > BPF_MAXINSNS)
 		return -EINVAL;
-	/* seccomp(2): no_new_privs, or CAP_SYS_ADMIN (set no_new_privs first) */
-	r = pb_stub_creds(&stub);
-	if (r == 0 && !(b->attrs.flags & PB_ATTR_NNP) && prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1 && !(stub.eff & (1ull << CAP_SYS_ADMIN)))
-		r = -EACCES;
+	r = pb_restrict_allowed(b); /* seccomp(2): no_new_privs, or CAP_SYS_ADMIN */
 	if (r == 0)
-		r = kernel_loads(filter, len);
+		r = pb_restrict_dry_run(load_filter, &prog);
 	if (r < 0)
 		return r;
 	copy = malloc(len);

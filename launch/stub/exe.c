@@ -77,20 +77,6 @@ static int privileged_by_file(const struct caps *c)
 	return !(r[0] == 0 || r[1] == 0) || (bits >= 0 && (bits & SECBIT_NOROOT));
 }
 
-static int parse_num(const char *s)
-{
-	int v = 0;
-
-	if (!s || !*s)
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > 1 << 20)
-			return -1;
-		v = v * 10 + (*s - '0');
-	}
-	return v;
-}
-
 /* What the fd must be for exe to be set to it (see above): 0 or -errno. */
 static long check_target(int fd)
 {
@@ -174,7 +160,7 @@ int stub_exe_helper(uint64_t *sp0, uint64_t *auxv, uint64_t image_lo, uint64_t i
 	long r = -EBADF;
 
 	if (sp0[0] == 3)
-		fd = parse_num((const char *)sp0[3]);
+		fd = stub_parse_num((const char *)sp0[3]);
 	read_caps(&c);
 	if (!privileged_by_file(&c)) {
 		r = 1; /* not run as the helper, or the kernel gave it nothing (traced, no_new_privs, nosuid) */

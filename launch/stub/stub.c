@@ -950,11 +950,11 @@ static __attribute__((noreturn)) void run_in_place(uint64_t *sp0, int planfd)
 	__builtin_unreachable();
 }
 
-static int parse_fd(const char *s)
+int stub_parse_num(const char *s)
 {
 	int v = 0;
 
-	if (!*s)
+	if (!s || !*s)
 		return -1;
 	for (; *s; s++) {
 		if (*s < '0' || *s > '9' || v > 1 << 20)
@@ -994,10 +994,10 @@ void stub_main(uint64_t *sp0, uint64_t delta)
 	/* before anything else: as the installed helper, set exe and drop what the file gave */
 	stub_exe_helper(sp0, (uint64_t *)auxv_of(sp0), image_lo(), image_hi());
 	settle_layout(sp0, delta);
-	r = parse_fd(arg);
+	r = stub_parse_num(arg);
 	if (r >= 0) /* argv[1] is the plan memfd: exec'd in place */
 		run_in_place(sp0, r);
-	if (arg[0] == 's' && (r = parse_fd(arg + 1)) >= 0)
+	if (arg[0] == 's' && (r = stub_parse_num(arg + 1)) >= 0)
 		sock = r; /* posix_spawn's: "s<N>", our socket left above the caller's fds (launch/spawn.c) */
 	say_hello(sp0);
 	r = recv_plan(&hdr, fds);

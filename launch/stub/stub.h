@@ -14,6 +14,8 @@
 
 void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);
+/* A decimal number up to about 2^20 (an fd), or -1 for anything else. */
+int stub_parse_num(const char *s);
 
 /*
  * Sets up the mount namespace the plan describes (hdr->ns_flags has
