@@ -7,7 +7,7 @@
  * each run ended, what it printed on stderr and that nothing it started is
  * left behind (we are a child subreaper: an orphan comes back to us).
  *
- *   sigstress [-n N] [-s SIGS] [-d US] [-g US] [-t MS] [-T MS] [-e STATUS] [-c] [-v] -- CMD ARGS...
+ *   sigstress [-n N] [-s SIGS] [-d US] [-g US] [-t MS] [-T MS] [-m N] [-e STATUS] [-c] [-v] -- CMD ARGS...
  *
  *   -n N       runs (default 100)
  *   -s SIGS    what is sent: a signal name (CONT, WINCH, ...), or A+B: A,
@@ -20,6 +20,8 @@
  *   -t MS      a run still going after MS is a hang: its group is killed (default 10000)
  *   -T MS      start no run after MS (default: none): a time budget, the
  *              summary says how many runs were done
+ *   -m N       ... but not before N runs were done (default 0): a slow build
+ *              (ASan, a loaded machine) still gets its N
  *   -e STATUS  the exit status a direct run gives (default 0)
  *   -c         the signal may cancel: a run may also die of the first signal,
  *              and print at most one line, which must say "cancelled"
@@ -45,7 +47,7 @@
 #include <unistd.h>
 
 struct opts {
-	long n, delay_us, gap_us, timeout_ms, budget_ms;
+	long n, delay_us, gap_us, timeout_ms, budget_ms, min_runs;
 	int sig1, sig2, expect;
 	int cancel, verbose;
 	char **cmd;
@@ -256,7 +258,7 @@ int main(int argc, char **argv)
 	char why[4200];
 	int c;
 
-	while ((c = getopt(argc, argv, "+n:s:d:g:t:T:e:cv")) != -1) {
+	while ((c = getopt(argc, argv, "+n:s:d:g:t:T:m:e:cv")) != -1) {
 		switch (c) {
 		case 'n': o.n = atol(optarg); break;
 		case 's':
@@ -269,6 +271,7 @@ int main(int argc, char **argv)
 		case 'g': o.gap_us = atol(optarg); break;
 		case 't': o.timeout_ms = atol(optarg); break;
 		case 'T': o.budget_ms = atol(optarg); break;
+		case 'm': o.min_runs = atol(optarg); break;
 		case 'e': o.expect = atoi(optarg); break;
 		case 'c': o.cancel = 1; break;
 		case 'v': o.verbose = 1; break;
@@ -276,7 +279,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: sigstress [-n N] [-s SIGS] [-d US] [-g US] [-t MS] [-T MS] [-e STATUS] [-c] [-v] -- CMD ARGS...\n");
+		fprintf(stderr, "usage: sigstress [-n N] [-s SIGS] [-d US] [-g US] [-t MS] [-T MS] [-m N] [-e STATUS] [-c] [-v] -- CMD ARGS...\n");
 		return 2;
 	}
 	o.cmd = argv + optind;
@@ -287,7 +290,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	start = now_ms();
 	for (long i = 0; i < o.n; i++) {
-		if (o.budget_ms && i > 0 && now_ms() - start > o.budget_ms) {
+		if (o.budget_ms && i > 0 && i >= o.min_runs && now_ms() - start > o.budget_ms) {
 			o.n = i;
 			break;
 		}
