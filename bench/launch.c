@@ -254,10 +254,10 @@ static void phases(const struct bcase *c, int n, struct pb_pool *pool, FILE *jso
 		pb_builder_free(b);
 		close(fd);
 		pb_run(p);
-		floor_[i] = spawn_floor_us();
+		run[i] = now_us() - t2;
 		spawn[i] = t1 - t0;
 		build[i] = t2 - t1;
-		run[i] = now_us() - t2;
+		floor_[i] = spawn_floor_us(); /* after the clock of this launch stopped */
 	}
 	for (int i = 0; i < n; i++) { /* the same first phase from a pool: pb_pool_take instead of pb_builder_new */
 		int fd = open(c->path, O_RDONLY | O_CLOEXEC);
