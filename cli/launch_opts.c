@@ -1002,7 +1002,7 @@ static int apply_landlock(struct pb_builder *b, int fd, const char *v, const cha
 		pb_cli_error(cmd, "--landlock-ruleset %s: not a Landlock ruleset (landlock_create_ruleset makes one)", v);
 	else if (r == -EACCES)
 		pb_cli_error(cmd, "--landlock-ruleset %s: enforcing a ruleset needs no_new_privs (--no-new-privs) or "
-			     "CAP_SYS_ADMIN", v);
+			     "CAP_SYS_ADMIN, and the ruleset must let the program be executed", v);
 	else if (r == -EOPNOTSUPP)
 		pb_cli_error(cmd, "--landlock-ruleset %s: Landlock is not enabled in this kernel", v);
 	else

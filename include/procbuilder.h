@@ -520,7 +520,10 @@ PB_API int pb_set_seccomp(struct pb_builder *b, const void *filter, size_t len);
  * an fd that is not a ruleset, -EACCES without no_new_privs (ours, or
  * pb_set_no_new_privs called before) or CAP_SYS_ADMIN, and whatever the
  * kernel says when a short-lived child restricts itself with it
- * (-EOPNOTSUPP where Landlock is off). The last one set wins.
+ * (-EOPNOTSUPP where Landlock is off), including -EACCES when the kernel's
+ * exec check (AT_EXECVE_CHECK) refuses the program inside the domain, as
+ * execve would (an interpreter is not checked so: it is known only at
+ * build). The last one set wins.
  */
 PB_API int pb_set_landlock(struct pb_builder *b, int ruleset_fd);
 

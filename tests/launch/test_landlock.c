@@ -171,3 +171,33 @@ Test(landlock, refused_when_set)
 	close(rs);
 	cr_assert(no_children());
 }
+
+/* A ruleset that handles executing and allows none: execve of busybox inside it fails with EACCES. */
+Test(landlock, a_ruleset_forbidding_the_program_is_refused_like_execve)
+{
+	struct landlock_ruleset_attr ra = {.handled_access_fs = LANDLOCK_ACCESS_FS_EXECUTE};
+	int rs = (int)syscall(SYS_landlock_create_ruleset, &ra, sizeof(ra), 0), status, fd;
+	struct pb_builder *b;
+	struct pb_error err;
+	pid_t pid;
+
+	if (rs < 0)
+		cr_skip_test("Landlock: %s", strerror(errno));
+	pid = fork();
+	if (pid == 0) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || syscall(SYS_landlock_restrict_self, rs, 0) < 0)
+			_exit(99);
+		execv(BUSYBOX, (char *[]){"true", NULL});
+		_exit(errno);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == EACCES, "execve: %#x", status);
+	fd = open(BUSYBOX, O_RDONLY | O_CLOEXEC);
+	cr_assert_eq(pb_builder_new("true", -1, fd, &b, &err), 0, "%s", err.msg);
+	cr_assert_eq(pb_set_no_new_privs(b, 1), 0);
+	cr_assert_eq(pb_set_landlock(b, rs), -EACCES, "the domain would not let it be executed");
+	pb_builder_free(b);
+	close(fd);
+	close(rs);
+	cr_assert(no_children());
+}
