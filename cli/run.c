@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/util.h"
 #include "procbuilder.h"
 #include "cli/cli.h"
 #include "cli/launch.h"
@@ -149,17 +150,6 @@ static int run_in_place(const struct pb_launch_opts *o, char **pargv, int fd, co
 	return ret;
 }
 
-/* A sigset_t as pb_set_sigmask takes it: bit n-1 for signal n. */
-static uint64_t mask_bits(const sigset_t *set)
-{
-	uint64_t bits = 0;
-
-	for (int sig = 1; sig <= 64; sig++)
-		if (sigismember(set, sig) == 1)
-			bits |= 1ull << (sig - 1);
-	return bits;
-}
-
 static int run_spawned(const struct pb_launch_opts *o, char **pargv, int fd, const struct pb_pipeline *pipe,
 		       bool sh_fallback)
 {
@@ -186,7 +176,7 @@ static int run_spawned(const struct pb_launch_opts *o, char **pargv, int fd, con
 	ret = 125;
 	if (!o->close_fds)
 		pb_cli_pass_inherited_fds(b);
-	r = pb_set_sigmask(b, mask_bits(&old));
+	r = pb_set_sigmask(b, pb_sigset_bits(&old));
 	if (r < 0)
 		pb_cli_error("run", "signal mask: %s", strerror(-r));
 	else

@@ -82,3 +82,13 @@ int pb_check_exec_file(int fd, const char **ret_why)
 					     "IMA, fanotify or LSM policy)" : NULL;
 	return *ret_why ? -EACCES : 0;
 }
+
+uint64_t pb_sigset_bits(const sigset_t *set)
+{
+	uint64_t bits = 0;
+
+	for (int sig = 1; sig <= 64; sig++)
+		if (sigismember(set, sig) == 1)
+			bits |= 1ull << (sig - 1);
+	return bits;
+}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,3 +61,6 @@ int pb_write_full(int fd, const void *buf, size_t len);
  * -EACCES with *ret_why set to the reason, or the fstat errno.
  */
 int pb_check_exec_file(int fd, const char **ret_why);
+
+/* A sigset_t as the builder and the plan take signal sets: bit n-1 for signal n (1 to 64). */
+uint64_t pb_sigset_bits(const sigset_t *set);

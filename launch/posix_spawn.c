@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/util.h"
 #include "launch/launch.h"
 #include "launch/posix_spawn.h"
 
@@ -86,16 +87,6 @@ static const char *glibc_only(short flags)
 	return NULL;
 }
 
-static uint64_t set_bits(const sigset_t *set)
-{
-	uint64_t bits = 0;
-
-	for (int sig = 1; sig <= 64; sig++)
-		if (sigismember(set, sig) == 1)
-			bits |= 1ull << (sig - 1);
-	return bits;
-}
-
 /* The attributes, as the clone child and the builder take them. */
 static void read_attrs(struct dropin *d)
 {
@@ -110,11 +101,11 @@ static void read_attrs(struct dropin *d)
 	if (d->cp.setpgroup && posix_spawnattr_getpgroup(d->attr, &pgid) == 0)
 		d->cp.pgid = pgid;
 	if ((flags & POSIX_SPAWN_SETSIGDEF) && posix_spawnattr_getsigdefault(d->attr, &set) == 0)
-		d->cp.sigdefault = set_bits(&set);
+		d->cp.sigdefault = pb_sigset_bits(&set);
 	/* the program's mask: SETSIGMASK's, else the calling thread's, as glibc's child restores it */
 	if (!(flags & POSIX_SPAWN_SETSIGMASK) || posix_spawnattr_getsigmask(d->attr, &set) != 0)
 		pthread_sigmask(SIG_SETMASK, NULL, &set);
-	d->sigmask = set_bits(&set);
+	d->sigmask = pb_sigset_bits(&set);
 }
 
 /* Whether an action before index `upto` changes fd in the child (so the parent's fd is not the child's). */
