@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,10 +156,10 @@ static int read_entry(struct pb_ctx *ctx, int dirfd, const char *dir, const char
 }
 
 /* Whether binfmt_misc is mounted at dirfd and enabled: its status file says "enabled". */
-static bool misc_enabled(int dirfd)
+/* Whether the status file at fd says "enabled"; closes fd. */
+static bool misc_enabled(int fd)
 {
 	char status[16] = "";
-	int fd = openat(dirfd, "status", O_RDONLY | O_CLOEXEC);
 	ssize_t n = fd < 0 ? -1 : pb_pread_full(fd, status, sizeof(status) - 1, 0);
 
 	if (fd >= 0)
@@ -202,18 +203,27 @@ static int add_entry(struct pb_ctx *ctx, int dirfd, const char *dir, const char 
  */
 static int load_table(struct pb_ctx *ctx, const char *dir, bool given, struct table *t)
 {
-	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+	char status[PATH_MAX];
+	int dirfd, r = 0;
 	DIR *d;
 	struct dirent *de;
 
-	if (dirfd < 0 && errno == ENOENT && !given)
-		return 0;
-	if (dirfd < 0)
-		return pb_err_sys(&ctx->err, ctx->stage, -errno, "binfmt_misc directory %s", dir);
-	if (!misc_enabled(dirfd)) {
-		close(dirfd);
+	/*
+	 * The status file first, by its path: where binfmt_misc is not mounted
+	 * (no status) that is one system call a plan, not three.
+	 */
+	snprintf(status, sizeof(status), "%s/status", dir);
+	if (!misc_enabled(open(status, O_RDONLY | O_CLOEXEC))) {
+		/* a directory given that does not exist is an error; not mounted or disabled is no entries */
+		if (given && (dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			return pb_err_sys(&ctx->err, ctx->stage, -errno, "binfmt_misc directory %s", dir);
+		if (given)
+			close(dirfd);
 		return 0;
 	}
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return pb_err_sys(&ctx->err, ctx->stage, -errno, "binfmt_misc directory %s", dir);
 	d = fdopendir(dirfd);
 	if (!d) {
 		r = pb_err_sys(&ctx->err, ctx->stage, -errno, "binfmt_misc directory %s", dir);
