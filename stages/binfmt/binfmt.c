@@ -2,7 +2,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,8 +202,9 @@ static int add_entry(struct pb_ctx *ctx, int dirfd, const char *dir, const char 
  */
 static int load_table(struct pb_ctx *ctx, const char *dir, bool given, struct table *t)
 {
-	char status[PATH_MAX];
+	char *status = NULL; /* on the heap: the CLI runs on a 16 KiB stack */
 	int dirfd, r = 0;
+	bool enabled;
 	DIR *d;
 	struct dirent *de;
 
@@ -212,8 +212,11 @@ static int load_table(struct pb_ctx *ctx, const char *dir, bool given, struct ta
 	 * The status file first, by its path: where binfmt_misc is not mounted
 	 * (no status) that is one system call a plan, not three.
 	 */
-	snprintf(status, sizeof(status), "%s/status", dir);
-	if (!misc_enabled(open(status, O_RDONLY | O_CLOEXEC))) {
+	if (asprintf(&status, "%s/status", dir) < 0)
+		return pb_fail(ctx, PB_ENOMEM, "out of memory");
+	enabled = misc_enabled(open(status, O_RDONLY | O_CLOEXEC));
+	free(status);
+	if (!enabled) {
 		/* a directory given that does not exist is an error; not mounted or disabled is no entries */
 		if (given && (dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 			return pb_err_sys(&ctx->err, ctx->stage, -errno, "binfmt_misc directory %s", dir);
