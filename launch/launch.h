@@ -166,6 +166,16 @@ void pb_trampoline_page(unsigned char page[4096], uint64_t rsp, uint64_t entry);
  * execveat, then PTRACE_SEIZE. Fills b->pid, pidfd, sock.
  */
 int pb_spawn_stub(struct pb_builder *b, struct pb_error *err);
+/*
+ * The conversation with a spawned stub (launch/stubproto.c): its hello
+ * (into ctx's host model), the plan, and its answer, without ptrace
+ * (read_result) or with it (await_applied: its stop). 0 or -errno, err set.
+ */
+int pb_stub_read_hello(struct pb_builder *b, struct pb_stub_waiter *w, struct pb_ctx *ctx, struct pb_error *err);
+int pb_stub_send_plan(struct pb_builder *b, struct pb_ctx *ctx, bool exe_in_mm, uint64_t tramp,
+		      const struct pb_wire_creds *creds, struct pb_error *err);
+int pb_stub_read_result(struct pb_builder *b, struct pb_stub_waiter *w, struct pb_ctx *ctx, struct pb_error *err);
+int pb_stub_await_applied(struct pb_builder *b, struct pb_stub_waiter *w, struct pb_ctx *ctx, struct pb_error *err);
 /* A builder without a program (launch/builder.c): pb_builder_new's first half, a pooled stub's holder. */
 int pb_builder_blank(int job_fd, struct pb_builder **ret, struct pb_error *err);
 /* Its second half: the program and the calling thread's signal state as of now. */
