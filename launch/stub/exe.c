@@ -63,18 +63,25 @@ static void read_caps(struct caps *c)
  * Whether this exec gave us capabilities from the file: permitted beyond
  * ambient, for a process whose uids do not make it root (root's exec gives
  * it its bounding set whatever the file says). A plain exec of a non-root
- * process gives exactly its ambient set.
+ * process gives exactly its ambient set. Cheapest first: the ambient set
+ * costs 64 prctls, and every spawn asks (a root caller's every spawn paid
+ * them before the uids were looked at).
  */
-static int privileged_by_file(const struct caps *c)
+static int privileged_by_file(struct caps *c)
 {
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
 	unsigned r[3];
 	long bits;
 
-	if (!(prm_of(c) & ~c->amb))
+	sys3(__NR_capget, &h, c->d, 0);
+	if (!prm_of(c))
 		return 0;
 	sys3(__NR_getresuid, &r[0], &r[1], &r[2]);
 	bits = sys6(__NR_prctl, PR_GET_SECUREBITS, 0, 0, 0, 0, 0);
-	return !(r[0] == 0 || r[1] == 0) || (bits >= 0 && (bits & SECBIT_NOROOT));
+	if ((r[0] == 0 || r[1] == 0) && !(bits >= 0 && (bits & SECBIT_NOROOT)))
+		return 0;
+	read_caps(c);
+	return (prm_of(c) & ~c->amb) != 0;
 }
 
 /* What the fd must be for exe to be set to it (see above): 0 or -errno. */
@@ -161,7 +168,6 @@ int stub_exe_helper(uint64_t *sp0, uint64_t *auxv, uint64_t image_lo, uint64_t i
 
 	if (sp0[0] == 3)
 		fd = stub_parse_num((const char *)sp0[3]);
-	read_caps(&c);
 	if (!privileged_by_file(&c)) {
 		r = 1; /* not run as the helper, or the kernel gave it nothing (traced, no_new_privs, nosuid) */
 	} else {
