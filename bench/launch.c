@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -224,15 +225,55 @@ static double spawn_floor_us(void)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 127 ? t0 : 0;
 }
 
+/* The calling thread's voluntary context switches: the times it slept, so was woken. */
+static long own_sleeps(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nvcsw : 0;
+}
+
+/*
+ * What the stub did from its exec to its stop, read while it is stopped
+ * before the program's first instruction: its minor page faults
+ * (/proc/PID/stat) and the times it slept (voluntary context switches).
+ */
+static void stub_counts(int pid, double *faults, double *sleeps)
+{
+	char path[64], buf[2048], *p;
+	ssize_t n;
+	int fd;
+
+	*faults = *sleeps = 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n > 0 && (buf[n] = 0, p = strrchr(buf, ')')))
+		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %lf", faults); /* field 10, minflt */
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n > 0 && (buf[n] = 0, p = strstr(buf, "\nvoluntary_ctxt_switches:")))
+		*sleeps = strtod(p + 26, NULL);
+}
+
 /*
  * Where a procbuilder launch goes: spawn, build (plan + apply + finalize),
- * start-to-exit; and what taking a stub from a pool costs instead of the spawn.
+ * start-to-exit, with the counts that explain them; and what taking a stub
+ * from a pool costs instead of the spawn. build_base: the musl static
+ * vfork+execve round trip of the same run, which the build phase is held to.
  */
-static void phases(const struct bcase *c, int n, struct pb_pool *pool, FILE *json)
+static void phases(const struct bcase *c, int n, struct pb_pool *pool, double build_base, FILE *json)
 {
 	double *spawn = calloc((size_t)n, sizeof(double)), *build = calloc((size_t)n, sizeof(double));
 	double *run = calloc((size_t)n, sizeof(double)), *take = calloc((size_t)n, sizeof(double));
-	double *floor_ = calloc((size_t)n, sizeof(double));
+	double *floor_ = calloc((size_t)n, sizeof(double)), *faults = calloc((size_t)n, sizeof(double));
+	double *nsys = calloc((size_t)n, sizeof(double)), *stub_sleeps = calloc((size_t)n, sizeof(double));
+	double *our_sleeps = calloc((size_t)n, sizeof(double));
 	struct pb_builder *b;
 	struct pb_built *p;
 	struct pb_error err;
@@ -240,17 +281,22 @@ static void phases(const struct bcase *c, int n, struct pb_pool *pool, FILE *jso
 	for (int i = 0; i < n; i++) {
 		int fd = open(c->path, O_RDONLY | O_CLOEXEC);
 		double t0 = now_us(), t1, t2;
+		long slept;
 		pb_builder_new(c->path, -1, fd, &b, &err);
 		size_t nargs = 0;
 		while (c->argv[nargs])
 			nargs++;
 		pb_add_arguments(b, (const char *const *)c->argv, nargs);
+		slept = own_sleeps();
 		t1 = now_us();
 		if (pb_build(b, &p, &err) < 0) {
 			fprintf(stderr, "bench: %s\n", err.msg);
 			exit(1);
 		}
 		t2 = now_us();
+		our_sleeps[i] = (double)(own_sleeps() - slept);
+		stub_counts(pb_built_info(p)->pid, &faults[i], &stub_sleeps[i]);
+		nsys[i] = pb_built_info(p)->stub_syscalls;
 		pb_builder_free(b);
 		close(fd);
 		pb_run(p);
@@ -272,19 +318,30 @@ static void phases(const struct bcase *c, int n, struct pb_pool *pool, FILE *jso
 		close(fd);
 		pb_pool_fill(pool, &err);
 	}
-	printf("  %-12s spawn %7.1f us (floor %6.1f)   build %7.1f us   start-to-exit %7.1f us   pooled take %5.1f us"
-	       "   (medians)\n", c->name, percentile(spawn, n, 0.5), percentile(floor_, n, 0.5), percentile(build, n, 0.5),
-	       percentile(run, n, 0.5), percentile(take, n, 0.5));
+	printf("  %-12s spawn %6.1f us (floor %6.1f: %4.2fx)   build %6.1f us (%4.2fx musl vfork+execve)   "
+	       "start-to-exit %6.1f us   pooled take %5.1f us\n",
+	       c->name, percentile(spawn, n, 0.5), percentile(floor_, n, 0.5),
+	       percentile(spawn, n, 0.5) / percentile(floor_, n, 0.5), percentile(build, n, 0.5),
+	       percentile(build, n, 0.5) / build_base, percentile(run, n, 0.5), percentile(take, n, 0.5));
+	printf("  %-12s   the stub to its stop: %.0f page faults, %.0f system calls, slept %.0f times; "
+	       "the caller slept %.0f times in the build\n", "", percentile(faults, n, 0.5), percentile(nsys, n, 0.5),
+	       percentile(stub_sleeps, n, 0.5), percentile(our_sleeps, n, 0.5));
 	fprintf(json,
 		"\"%s\":{\"spawn_us\":%.1f,\"spawn_floor_us\":%.1f,\"build_us\":%.1f,\"start_to_exit_us\":%.1f,"
-		"\"pooled_take_us\":%.1f}",
+		"\"pooled_take_us\":%.1f,\"stub_page_faults\":%.0f,\"stub_syscalls\":%.0f,\"stub_sleeps\":%.0f,"
+		"\"caller_sleeps_in_build\":%.0f}",
 		c->name, percentile(spawn, n, 0.5), percentile(floor_, n, 0.5), percentile(build, n, 0.5),
-		percentile(run, n, 0.5), percentile(take, n, 0.5));
+		percentile(run, n, 0.5), percentile(take, n, 0.5), percentile(faults, n, 0.5), percentile(nsys, n, 0.5),
+		percentile(stub_sleeps, n, 0.5), percentile(our_sleeps, n, 0.5));
 	free(spawn);
 	free(build);
 	free(run);
 	free(take);
 	free(floor_);
+	free(faults);
+	free(nsys);
+	free(stub_sleeps);
+	free(our_sleeps);
 }
 
 /*
@@ -387,11 +444,11 @@ int main(int argc, char **argv)
 		}
 	}
 	fputs("},\"phases\":{", json);
-	printf("where a procbuilder launch goes:\n");
+	printf("where a procbuilder launch goes (medians):\n");
 	for (int c = 0; c < nc; c++) {
 		if (c)
 			fputc(',', json);
-		phases(&cases[c], n / 5 > 50 ? n / 5 : 50, pool, json);
+		phases(&cases[c], n / 5 > 50 ? n / 5 : 50, pool, percentile(t[NC - 1][M_VFORK], n, 0.5), json);
 	}
 	fputs("}}\n", json);
 	if (json != stdout)

@@ -711,6 +711,7 @@ struct pb_built_info {
 	int exe_set;		/* /proc/PID/exe points at the program (exe_way says how) */
 	uint64_t trampoline;	/* without ptrace: the page left behind, else 0 */
 	int exe_way;		/* enum pb_exe_way */
+	unsigned stub_syscalls;	/* system calls the stub made, from its first instruction to its report */
 };
 
 PB_API const struct pb_built_info *pb_built_info(const struct pb_built *p);

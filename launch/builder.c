@@ -470,6 +470,7 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 		.elf_base = ctx->exec_bias, .interp_base = ctx->interp_bias,
 		.vdso_base = ctx->vdso_base, .exe_set = exe_set, .trampoline = tramp,
 		.exe_way = !exe_set ? PB_EXE_NOT_SET : exe_in_mm ? PB_EXE_CAPABILITY : PB_EXE_HELPER,
+		.stub_syscalls = b->stub_nsys,
 	};
 	for (unsigned i = 0; i < ctx->nreservations; i++)
 		if (ctx->reservations[i].keep)

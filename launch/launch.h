@@ -58,6 +58,7 @@ struct pb_builder {
 	bool in_place;			/* pb_builder_new_self: the calling process becomes the program */
 	struct pb_wire_move park[PB_PARK_MAX];	/* spawned: the stub's vDSO moves, from its hello */
 	unsigned npark;
+	uint32_t stub_nsys;	/* the stub's system calls, as its report says */
 	pid_t tid;			/* the thread that made it: ptrace ties the stub to it */
 	int pdeathsig;			/* pb_set_pdeathsig, or 0 */
 	struct pb_fd_entry {

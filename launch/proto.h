@@ -256,4 +256,5 @@ struct pb_result {
 	int32_t phase;
 	int32_t step;		/* for PB_PHASE_STEP */
 	int32_t err;		/* negative errno */
+	uint32_t nsyscalls;	/* the stub's system calls from its first instruction to this report */
 };

@@ -60,6 +60,7 @@ __attribute__((noreturn)) void stub_enter_vdso(uint64_t lo, uint64_t len, uint64
  */
 __attribute__((used, visibility("hidden"))) const uint64_t stub_all_signals = ~0ull;
 __attribute__((used, visibility("hidden"))) uint64_t stub_entry_mask;
+uint32_t stub_nsys;
 
 __asm__(".text\n"
 	".globl _start\n"
@@ -273,7 +274,7 @@ static __attribute__((noreturn)) void fail_in_place(int phase, int step, long er
 
 static void report(int phase, int step, long err)
 {
-	struct pb_result res = {PB_PROTO_MAGIC, phase, step, (int32_t)err};
+	struct pb_result res = {PB_PROTO_MAGIC, phase, step, (int32_t)err, stub_nsys + 1 /* this send */};
 
 	if (planfd_inplace >= 0 && phase != PB_PHASE_OK)
 		fail_in_place(phase, step, err);

@@ -44,20 +44,21 @@ static uint64_t vdso_of(const uint64_t *sp0)
 	return 0;
 }
 
-/* One piece of the image to d + its address; 0 or -errno. */
-static long move_piece(uint64_t lo, uint64_t hi, uint64_t delta)
+/* One piece of the image to d + its address, counted in *nsys; 0 or -errno. */
+static long move_piece(uint64_t lo, uint64_t hi, uint64_t delta, uint32_t *nsys)
 {
 	long r;
 
 	if (hi <= lo)
 		return 0;
-	r = sys6(__NR_mremap, (long)lo, (long)(hi - lo), (long)(hi - lo),
+	++*nsys;
+	r = pb_raw_syscall(__NR_mremap, (long)lo, (long)(hi - lo), (long)(hi - lo),
 		 MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, (long)(lo + delta), 0);
 	return r < 0 ? r : 0;
 }
 
 /* Every PT_LOAD: its file part and its anonymous bss, each a VMA of its own. */
-static long move_image(uint64_t delta)
+static long move_image(uint64_t delta, uint32_t *nsys)
 {
 	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)__ehdr_start;
 	const Elf64_Phdr *ph = (const Elf64_Phdr *)(__ehdr_start + eh->e_phoff);
@@ -68,9 +69,9 @@ static long move_image(uint64_t delta)
 		uint64_t lo = base + ph[i].p_vaddr, file_end = PG_ALIGN(lo + ph[i].p_filesz);
 		if (ph[i].p_type != PT_LOAD)
 			continue;
-		r = move_piece(PG_START(lo), file_end, delta);
+		r = move_piece(PG_START(lo), file_end, delta, nsys);
 		if (r == 0)
-			r = move_piece(file_end, PG_ALIGN(lo + ph[i].p_memsz), delta);
+			r = move_piece(file_end, PG_ALIGN(lo + ph[i].p_memsz), delta, nsys);
 	}
 	return r;
 }
@@ -85,18 +86,24 @@ uint64_t stub_vacate(const uint64_t *sp0)
 	uint64_t vdso = vdso_of(sp0);
 	/* top-down the vDSO came after us, below; bottom-up above */
 	uint64_t to = vdso && vdso > lo ? lo - (hi - lo) : hi;
+	uint32_t nsys = 2; /* _start's rt_sigprocmask, and the mmap below */
 	long r;
 
-	if (!vdso)
-		return 0;
-	/* the place must be free: a placeholder there first (a hint, taken only if free), which the move replaces */
-	r = sys6(__NR_mmap, (long)to, (long)(hi - lo), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (r < 0)
-		return 0;
-	if ((uint64_t)r != to || move_image(to - lo) < 0) {
-		/* (only the first move can fail: each later one is the same call on the same kind of VMA) */
-		sys3(__NR_munmap, r, hi - lo, 0);
+	if (!vdso) {
+		stub_nsys = 1;
 		return 0;
 	}
+	/* the place must be free: a placeholder there first (a hint, taken only if free), which the move replaces */
+	r = pb_raw_syscall(__NR_mmap, (long)to, (long)(hi - lo), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r >= 0 && ((uint64_t)r != to || move_image(to - lo, &nsys) < 0)) {
+		/* (only the first move can fail: each later one is the same call on the same kind of VMA) */
+		sys3(__NR_munmap, r, hi - lo, 0);
+		r = -1;
+	}
+	if (r < 0) {
+		stub_nsys += nsys;
+		return 0;
+	}
+	*(uint32_t *)((char *)&stub_nsys + (to - lo)) = nsys; /* the counter as moved */
 	return to - lo;
 }

@@ -283,3 +283,43 @@ Test(fds, refused_when_set_not_at_build)
 	pb_builder_free(b);
 	cr_assert(no_children());
 }
+
+/*
+ * pb_built_info's stub_syscalls is the stub's own count (the bench's
+ * breakdown): every fd placed costs it at least one more call (its dup into
+ * place), and a build without any still makes dozens (its move, the hello,
+ * the mappings, the report).
+ */
+static unsigned stub_syscalls_of(struct pb_builder *b)
+{
+	struct pb_built *p;
+	struct pb_error err;
+	unsigned n;
+
+	cr_assert_eq(pb_build(b, &p, &err), 0, "%s", err.msg);
+	n = pb_built_info(p)->stub_syscalls;
+	pb_built_free(p);
+	pb_builder_free(b);
+	return n;
+}
+
+Test(fds, the_stub_counts_its_system_calls)
+{
+	struct pb_builder *b = builder(H, "report");
+	struct pb_startup_fd f[4];
+	struct pb_error err;
+	unsigned plain, more;
+	int pfd[2];
+
+	plain = stub_syscalls_of(builder(H, "report"));
+	cr_assert(plain > 20 && plain < 1000, "%u", plain);
+	cr_assert_eq(pipe2(pfd, O_CLOEXEC), 0);
+	for (int i = 0; i < 4; i++)
+		f[i] = (struct pb_startup_fd){pfd[i % 2], PB_FD_NUMBERED, 10 + i, NULL};
+	cr_assert_eq(pb_add_fds(b, f, 4, &err), 0, "%s", err.msg);
+	more = stub_syscalls_of(b);
+	cr_assert_geq(more, plain + 4, "%u with four fds, %u without", more, plain);
+	close(pfd[0]);
+	close(pfd[1]);
+	cr_assert(no_children());
+}
