@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +234,22 @@ static long own_sleeps(void)
 	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nvcsw : 0;
 }
 
+/* /proc/PID/WHAT's start into buf (NUL-terminated); whether anything was read. */
+static bool read_proc(int pid, const char *what, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, what);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, buf, len - 1);
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return n > 0;
+}
+
 /*
  * What the stub did from its exec to its stop, read while it is stopped
  * before the program's first instruction: its minor page faults
@@ -240,24 +257,12 @@ static long own_sleeps(void)
  */
 static void stub_counts(int pid, double *faults, double *sleeps)
 {
-	char path[64], buf[2048], *p;
-	ssize_t n;
-	int fd;
+	char buf[2048], *p;
 
 	*faults = *sleeps = 0;
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-	if (fd >= 0)
-		close(fd);
-	if (n > 0 && (buf[n] = 0, p = strrchr(buf, ')')))
+	if (read_proc(pid, "stat", buf, sizeof(buf)) && (p = strrchr(buf, ')')))
 		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %lf", faults); /* field 10, minflt */
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-	if (fd >= 0)
-		close(fd);
-	if (n > 0 && (buf[n] = 0, p = strstr(buf, "\nvoluntary_ctxt_switches:")))
+	if (read_proc(pid, "status", buf, sizeof(buf)) && (p = strstr(buf, "\nvoluntary_ctxt_switches:")))
 		*sleeps = strtod(p + 26, NULL);
 }
 
