@@ -2,6 +2,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,42 @@ static int cmp_vma(const void *a, const void *b)
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
+/* Past n whitespace-separated fields of s and the blanks after them. */
+static const char *skip_fields(const char *s, int n)
+{
+	for (int i = 0; i < n; i++) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		while (*s && *s != ' ' && *s != '\t')
+			s++;
+	}
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+/*
+ * One line of /proc/PID/maps, "lo-hi perms offset dev inode   name", into v;
+ * false if it is not one. By hand: sscanf took 7 us for the dozen lines of a
+ * stub's hello, more than half the hello's handling in a pooled build.
+ */
+static bool parse_maps_line(const char *line, struct pb_vma *v)
+{
+	char *q;
+	unsigned long long lo = strtoull(line, &q, 16), hi;
+
+	if (q == line || *q != '-')
+		return false;
+	line = q + 1;
+	hi = strtoull(line, &q, 16);
+	if (q == line || (*q != ' ' && *q != '\t'))
+		return false;
+	v->lo = lo;
+	v->hi = hi;
+	snprintf(v->name, sizeof(v->name), "%s", skip_fields(q, 4));
+	return true;
+}
+
 int pb_host_parse_maps(struct pb_host *host, const char *text, size_t len)
 {
 	const char *p = text, *end = text + len;
@@ -40,22 +77,12 @@ int pb_host_parse_maps(struct pb_host *host, const char *text, size_t len)
 		struct pb_vma *v = &host->maps[host->nmaps];
 		char line[512];
 		size_t n = (size_t)(line_end - p) < sizeof(line) - 1 ? (size_t)(line_end - p) : sizeof(line) - 1;
-		unsigned long long lo, hi;
-		int name_at = 0;
 
 		memcpy(line, p, n);
 		line[n] = 0;
 		p = line_end + 1;
-		/* lo-hi perms offset dev inode   name */
-		if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %n", &lo, &hi, &name_at) < 2)
+		if (!parse_maps_line(line, v) || v->hi > PB_TASK_SIZE) /* [vsyscall] is not part of the mm */
 			continue;
-		if (hi > PB_TASK_SIZE) /* [vsyscall] is not part of the mm */
-			continue;
-		v->lo = lo;
-		v->hi = hi;
-		v->name[0] = 0;
-		if (name_at > 0 && (size_t)name_at <= n)
-			snprintf(v->name, sizeof(v->name), "%s", line + name_at);
 		host->nmaps++;
 	}
 	qsort(host->maps, host->nmaps, sizeof(host->maps[0]), cmp_vma);
@@ -78,16 +105,31 @@ static long read_long(const char *path, long def)
 	return strtol(buf, NULL, 10);
 }
 
-void pb_host_read_sysfacts(struct pb_host *host)
+void pb_sysctls_read(struct pb_sysctls *s)
+{
+	s->randomize_va_space = (int)read_long("/proc/sys/kernel/randomize_va_space", 2);
+	s->mmap_min_addr = (uint64_t)read_long("/proc/sys/vm/mmap_min_addr", 4096);
+	s->legacy_va_layout = read_long("/proc/sys/vm/legacy_va_layout", 0) != 0;
+}
+
+void pb_host_read_sysfacts_with(struct pb_host *host, const struct pb_sysctls *s)
 {
 	int p = personality(0xffffffff);
 
 	getrlimit(RLIMIT_STACK, &host->stack_rlim);
 	getrlimit(RLIMIT_AS, &host->as_rlim);
-	host->randomize_va_space = (int)read_long("/proc/sys/kernel/randomize_va_space", 2);
-	host->mmap_min_addr = (uint64_t)read_long("/proc/sys/vm/mmap_min_addr", 4096);
-	host->legacy_va_layout = read_long("/proc/sys/vm/legacy_va_layout", 0) != 0;
+	host->randomize_va_space = s->randomize_va_space;
+	host->mmap_min_addr = s->mmap_min_addr;
+	host->legacy_va_layout = s->legacy_va_layout;
 	host->personality = p < 0 ? 0 : (unsigned long)p;
+}
+
+void pb_host_read_sysfacts(struct pb_host *host)
+{
+	struct pb_sysctls s;
+
+	pb_sysctls_read(&s);
+	pb_host_read_sysfacts_with(host, &s);
 }
 
 bool pb_host_randomizes(const struct pb_host *host)

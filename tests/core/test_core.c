@@ -204,3 +204,46 @@ Test(host, park_vdso_run_beside_the_stub)
 	cr_assert_str_eq(h->maps[0].name, "/memfd:pb-stub (deleted)", "still sorted");
 	free(h);
 }
+
+/*
+ * /proc/PID/maps text as the stub sends it: names with spaces kept whole,
+ * anonymous lines without one, [vsyscall] (not part of the mm) and malformed
+ * lines left out, the rest sorted by address; compared with the kernel's own
+ * text of this process, parsed the same way.
+ */
+Test(host, parse_maps_lines)
+{
+	static const char text[] =
+		"7ffff7fc2000-7ffff7fc6000 r--p 00000000 00:00 0                          [vvar]\n"
+		"555555554000-555555556000 r--p 00000000 08:01 1234                       /tmp/a b (deleted)\n"
+		"555555559000-55555555a000 rw-p 00000000 00:00 0 \n"
+		"not a line\n"
+		"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]\n"
+		"7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0                          [stack]";
+	struct pb_host *h = calloc(1, sizeof(*h));
+	char *self = calloc(1, 1 << 16);
+	FILE *f = fopen("/proc/self/maps", "r");
+	size_t n;
+
+	cr_assert_eq(pb_host_parse_maps(h, text, sizeof(text) - 1), 4);
+	cr_assert_eq(h->maps[0].lo, 0x555555554000ull);
+	cr_assert_str_eq(h->maps[0].name, "/tmp/a b (deleted)");
+	cr_assert_eq(h->maps[1].hi, 0x55555555a000ull);
+	cr_assert_str_eq(h->maps[1].name, "");
+	cr_assert_str_eq(h->maps[2].name, "[vvar]");
+	cr_assert_eq(h->maps[3].lo, 0x7ffffffde000ull);
+	cr_assert_str_eq(h->maps[3].name, "[stack]");
+	cr_assert_not_null(f);
+	n = fread(self, 1, (1 << 16) - 1, f);
+	fclose(f);
+	cr_assert_gt(pb_host_parse_maps(h, self, n), 3);
+	for (unsigned i = 0; i < h->nmaps; i++) {
+		char head[64];
+		snprintf(head, sizeof(head), "%llx-%llx ", (unsigned long long)h->maps[i].lo,
+			 (unsigned long long)h->maps[i].hi);
+		cr_assert_not_null(strstr(self, head), "%s", head);
+		cr_assert(i == 0 || h->maps[i - 1].lo < h->maps[i].lo);
+	}
+	free(self);
+	free(h);
+}
