@@ -102,6 +102,20 @@ void pb_host_assume_stub_maps(struct pb_host *host);
 void pb_host_read_sysfacts(struct pb_host *host);
 
 /*
+ * The /proc/sys settings the layout depends on, apart from the rest: three
+ * files, nine system calls (about 10 us here), which a builder reads while
+ * its stub starts, the exec they shaped, instead of after its hello.
+ */
+struct pb_sysctls {
+	int randomize_va_space;
+	uint64_t mmap_min_addr;
+	bool legacy_va_layout;
+};
+void pb_sysctls_read(struct pb_sysctls *s);
+/* pb_host_read_sysfacts with the settings given: the caller's limits and personality are read now. */
+void pb_host_read_sysfacts_with(struct pb_host *host, const struct pb_sysctls *s);
+
+/*
  * arch/x86/mm/mmap.c: where an exec's mmap area starts, for a random offset
  * rnd: below the stack gap (from RLIMIT_STACK, clamped) top-down, or at
  * TASK_UNMAPPED_BASE in the legacy (bottom-up) layout.

@@ -175,7 +175,9 @@ PB_API int pb_builder_new_self(const char *name, int job_fd, int exec_fd,
  * nice value, scheduling, CPU affinity, personality, cgroup, namespaces,
  * seccomp filters added on top of one already there, and a Landlock domain
  * (which cannot be observed at all). The program's start time
- * (/proc/PID/stat) is its stub's spawn, not the take.
+ * (/proc/PID/stat) is its stub's spawn, not the take; the /proc/sys settings
+ * the layout follows (randomize_va_space, mmap_min_addr, legacy_va_layout)
+ * are read at the spawn too, as for every stub: its own exec followed them.
  *
  * The pool's stubs are held (ptrace) by the thread that made it: take and
  * fill from that thread (-EINVAL from another). A pooled stub is a child

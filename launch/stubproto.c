@@ -82,7 +82,7 @@ int pb_stub_read_hello(struct pb_builder *b, struct pb_stub_waiter *w, struct pb
 		return n;
 	}
 	memset(host, 0, sizeof(*host));
-	pb_host_read_sysfacts(host);
+	pb_host_read_sysfacts_with(host, &b->sysctls);
 	host->nauxv = h->nauxv;
 	memcpy(host->auxv, h->auxv, sizeof(h->auxv));
 	pb_host_parse_maps(host, h->maps, h->maps_len);
