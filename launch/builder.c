@@ -324,9 +324,12 @@ static void trace_exe(const struct pb_builder *b, const struct pb_pipeline *pipe
 	if (exe_set)
 		snprintf(note, sizeof(note), "%s", exe_in_mm ? "set by the stub with the caller's own capability"
 							      : b->exe_why);
-	else if (exe_in_mm || b->exe_by_helper)
-		snprintf(note, sizeof(note), "not set: %s, but /proc/%d/exe is not the program",
-			 exe_in_mm ? "the stub was to set it with the caller's own capability" : b->exe_why, (int)b->pid);
+	else if (exe_in_mm)
+		snprintf(note, sizeof(note), "not set: the stub was to set it with the caller's own capability, "
+			 "but the kernel refused the program's fd to PR_SET_MM_MAP; /proc/%d/exe stays the stub's memfd",
+			 (int)b->pid);
+	else if (b->exe_by_helper)
+		snprintf(note, sizeof(note), "not set: %s, but /proc/%d/exe is not the program", b->exe_why, (int)b->pid);
 	else
 		snprintf(note, sizeof(note), "not set: %s; /proc/%d/exe stays the stub's memfd",
 			 b->exe_why[0] ? b->exe_why : "no way to set it", (int)b->pid);
@@ -459,8 +462,15 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 		r = pb_finalize(ctx, &w, &p->sigmask, p->step, err);
 	if (w.reaped)
 		b->pid = -1; /* never signal that pid again */
-	/* the program execve would make exe: the ELF loaded first (a #! script's interpreter), files[0] */
-	if (r == 0 && (exe_in_mm || b->exe_by_helper))
+	/*
+	 * The program execve would make exe: the ELF loaded first (a #! script's
+	 * interpreter), files[0]. Set by the stub: its PR_SET_MM_MAP took that
+	 * fd (its report says so); set by the helper, for the fd it was given:
+	 * looked at (/proc/PID/exe against the program).
+	 */
+	if (r == 0 && exe_in_mm)
+		exe_set = b->stub_exe_set;
+	else if (r == 0 && b->exe_by_helper)
 		exe_set = exe_is_program(b->pid, ctx->plan.nfiles ? ctx->plan.files[0].fd : b->exec_fd);
 	if (r < 0)
 		goto out_kill;

@@ -59,6 +59,7 @@ struct pb_builder {
 	struct pb_wire_move park[PB_PARK_MAX];	/* spawned: the stub's vDSO moves, from its hello */
 	unsigned npark;
 	uint32_t stub_nsys;	/* the stub's system calls, as its report says */
+	bool stub_exe_set;	/* its report: PR_SET_MM_MAP set exe to the program */
 	struct pb_sysctls sysctls;	/* read while the stub started (core/host.h) */
 	pid_t tid;			/* the thread that made it: ptrace ties the stub to it */
 	int pdeathsig;			/* pb_set_pdeathsig, or 0 */

@@ -257,4 +257,5 @@ struct pb_result {
 	int32_t step;		/* for PB_PHASE_STEP */
 	int32_t err;		/* negative errno */
 	uint32_t nsyscalls;	/* the stub's system calls from its first instruction to this report */
+	uint32_t exe_set;	/* PR_SET_MM_MAP took the program's exe_fd (the kernel said yes) */
 };

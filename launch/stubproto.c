@@ -180,6 +180,7 @@ int pb_stub_read_result(struct pb_builder *b, struct pb_stub_waiter *w, struct p
 	if (n != sizeof(res) || res.magic != PB_PROTO_MAGIC || res.phase < 0 || res.phase > PB_PHASE_ATTRS)
 		return pb_err_set(err, "launch", PB_ESTUB, 0, "malformed result from the stub");
 	b->stub_nsys = res.nsyscalls;
+	b->stub_exe_set = res.exe_set != 0;
 	if (res.phase == PB_PHASE_OK)
 		return 0;
 	if (res.phase == PB_PHASE_NS) {

@@ -135,6 +135,7 @@ static __attribute__((noreturn)) void die(void)
 static struct pb_hello hello;
 static struct pb_wire_step steps[64];
 static int sock = PB_STUB_SOCK_FD; /* (or argv[1]'s "s<N>"); moves above the startup fds' numbers; -1 in place */
+static uint32_t exe_set;	/* our exe is the program's file now (finish) */
 static int planfd_inplace = -1;	/* in place: errors are told on fd 2, from the plan's notes */
 static uint64_t notes_off, ns_notes_off;
 
@@ -274,7 +275,7 @@ static __attribute__((noreturn)) void fail_in_place(int phase, int step, long er
 
 static void report(int phase, int step, long err)
 {
-	struct pb_result res = {PB_PROTO_MAGIC, phase, step, (int32_t)err, stub_nsys + 1 /* this send */};
+	struct pb_result res = {PB_PROTO_MAGIC, phase, step, (int32_t)err, stub_nsys + 1 /* this send */, exe_set};
 
 	if (planfd_inplace >= 0 && phase != PB_PHASE_OK)
 		fail_in_place(phase, step, err);
@@ -805,10 +806,11 @@ static int finish(const struct pb_plan_hdr *hdr, int *fds)
 
 	struct pb_wire_mm mm;
 
-	/* with exe: /proc/PID/exe becomes the program (the builder checks whether it did) */
+	/* with exe: /proc/PID/exe becomes the program (said in our report: the kernel's yes) */
 	memcpy(&mm, &hdr->mm, sizeof(mm));
 	mm.exe_fd = hdr->exe_in_mm && hdr->nfiles > 0 ? (uint32_t)fds[1] : (uint32_t)-1;
 	r = sys6(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)&mm, sizeof(mm), 0, 0);
+	exe_set = r == 0 && mm.exe_fd != (uint32_t)-1;
 	if (r < 0 && mm.exe_fd != (uint32_t)-1) {
 		mm.exe_fd = (uint32_t)-1;
 		r = sys6(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)&mm, sizeof(mm), 0, 0);
