@@ -7,11 +7,12 @@
  *
  *   stub -> parent  HELLO  (who it is, what the kernel gave it)
  *   parent -> stub  PLAN   (header; SCM_RIGHTS: plan memfd, then files)
- *   stub -> parent  RESULT, on failure only (the step that failed and its
- *                   errno), then it exits
- *   on success the stub restores the signal mask, closes the socket and
- *   sends itself SIGSTOP: its tracer sees that stop and finalizes it. Without
- *   a tracer it sends RESULT 0 instead and waits for "go".
+ *   stub -> parent  RESULT (phase 0 on success, else the phase or step that
+ *                   failed and its errno, then it exits; with its count of
+ *                   system calls and whether it set exe)
+ *   traced, on success the stub closes the socket and waits (pause): its
+ *   tracer stops it with PTRACE_INTERRUPT and finalizes it. Without a
+ *   tracer it keeps the socket and waits for "go".
  */
 #include <stdint.h>
 
