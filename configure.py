@@ -394,7 +394,8 @@ def main():
                    '-fno-stack-protector', '-fno-builtin', '-mgeneral-regs-only',
                    '-fvisibility=hidden', '-O2', '-Wall', '-Wextra', '-Werror',
                    '-fcf-protection=none', '-fno-asynchronous-unwind-tables']
-    stub_ldflags = ['-nostdlib', '-static-pie', '-Wl,--build-id=none', '-Wl,-z,noexecstack']
+    stub_ldflags = ['-nostdlib', '-static-pie', '-Wl,--build-id=none', '-Wl,-z,noexecstack',
+                    '-Wl,-z,noseparate-code']
     n.rule('stubcc', '$cc -MMD -MF $out.d %s -c $in -o $out' % ' '.join(stub_cflags),
            description='STUBCC $out', depfile='$out.d', deps='gcc')
     n.rule('stubld', '$cc %s $in -o $out' % ' '.join(stub_cflags + stub_ldflags), description='STUBLD $out')
