@@ -157,8 +157,8 @@ PB_API int pb_builder_new_self(const char *name, int job_fd, int exec_fd,
  * A pool of stubs spawned ahead (opt-in), so that a launch need not wait for
  * one to be spawned. pb_pool_new spawns size (1 to 64) stubs now, each as
  * pb_builder_new would, in job_fd's cgroup v2 directory (duplicated) or the
- * caller's; pb_pool_take gives one out, the oldest (the likeliest to have
- * started and said hello), as the builder pb_builder_new(name, job_fd,
+ * caller's; pb_pool_take gives one out, the newest that has started and
+ * said hello (else the newest), as the builder pb_builder_new(name, job_fd,
  * exec_fd) would return (spawning a fresh one when none is left or none
  * matches); pb_pool_fill spawns more up to size: call it when idle,
  * after pb_start say. pb_pool_drain kills and reaps the pooled stubs,
