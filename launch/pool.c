@@ -222,11 +222,12 @@ static bool said_hello(const struct pb_builder *b)
  * fill after the last take may have spawned it a moment ago, and taking it
  * cost a /bin/true build 80 us of waiting for its hello in a tight loop.
  * Not simply the oldest either: measured in bench/launch (release, N=300),
- * taking the oldest made every other launch of the same process slower, a
- * plain vfork+execve of a musl program 59-72 us against 131-142 us in
- * every run (seven runs with the oldest, six with the newest or the newest
- * ready), and its CPU migrations 1,739 -> 2,745 (perf stat, N=100): the
- * scheduler came to place the children elsewhere. The pooled launches
+ * taking the oldest made every other launch of the same process slower: a
+ * plain vfork+execve of a musl program took 129-144 us in all 38 runs of
+ * trees that took the oldest, 57-76 us in all 25 that took the newest or
+ * the newest ready, and the process's CPU migrations were 2,745 against
+ * 1,739 (perf stat, N=100): the scheduler came to place the children
+ * elsewhere. The pooled launches
  * themselves were faster with the oldest (/bin/true 945-952 us against
  * 1,025-1,043), the cold ones and everything else slower (/bin/true cold
  * 1,186-1,227 us against 1,032-1,058).
