@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -63,6 +64,26 @@ char *slurp(const char *path)
 	buf[len] = 0;
 	close(fd);
 	return buf;
+}
+
+void remove_tree(char *dir)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+	free(dir);
+}
+
+int mount_count(void)
+{
+	char *m = slurp("/proc/self/mountinfo");
+	int n = 0;
+
+	for (char *p = m; p && *p; p++)
+		n += *p == '\n';
+	free(m);
+	return n;
 }
 
 int temp_file(char *tmpl, const void *bytes, size_t len, unsigned mode)

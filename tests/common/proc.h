@@ -10,6 +10,10 @@ int count_open_fds(void);
 bool no_children(void);
 /* The contents of a small file, malloc'd, or NULL. */
 char *slurp(const char *path);
+/* How many mounts this process's mount namespace has (lines of /proc/self/mountinfo). */
+int mount_count(void);
+/* rm -rf dir (asserted), then free(dir). */
+void remove_tree(char *dir);
 /* mkstemp(tmpl) holding len bytes with the given mode; tmpl becomes its path. 0 or -errno. */
 int temp_file(char *tmpl, const void *bytes, size_t len, unsigned mode);
 

@@ -140,6 +140,28 @@ int run_cmd_filtered(const struct sock_fprog *prog, char *const argv[], char *co
 	return 0;
 }
 
+int spawn_stdout(const posix_spawnattr_t *attr, char *const argv[], char *const envp[], char *buf, size_t len)
+{
+	posix_spawn_file_actions_t fa;
+	size_t n = 0;
+	int p[2], st, r;
+	ssize_t k;
+	pid_t pid;
+
+	if (pipe(p) < 0)
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	r = posix_spawn(&pid, argv[0], &fa, attr, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	while (r == 0 && n < len - 1 && (k = read(p[0], buf + n, len - 1 - n)) > 0)
+		n += (size_t)k;
+	buf[n] = 0;
+	close(p[0]);
+	return r == 0 && waitpid(pid, &st, 0) == pid && st == 0 ? 0 : -1;
+}
+
 void run_result_free(struct run_result *r)
 {
 	free(r->out);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
+#include <spawn.h>
 #include <stddef.h>
 
 /* What a finished command printed and how it ended. */
@@ -25,6 +26,12 @@ int run_cmd(char *const argv[], char *const envp[], struct run_result *ret);
 struct sock_fprog;
 int run_cmd_filtered(const struct sock_fprog *prog, char *const argv[], char *const envp[], struct run_result *ret);
 void run_result_free(struct run_result *r);
+/*
+ * posix_spawn of argv[0] with attr and envp, its stdout into buf (at most
+ * len - 1 bytes, NUL-terminated): the reference a test compares with.
+ * 0 if it exited 0, else -1.
+ */
+int spawn_stdout(const posix_spawnattr_t *attr, char *const argv[], char *const envp[], char *buf, size_t len);
 /*
  * Starts argv (procbuilder run --stopped ...; argv[0] a path) with envp and
  * returns its pid once it has said "procbuilder: process N is stopped": N in

@@ -180,22 +180,14 @@ static int collect(int fd, char *buf, size_t len)
 /* posix_spawn with POSIX_SPAWN_RESETIDS of H ids, its output into buf. */
 static int posix_spawn_resetids(char *buf, size_t len)
 {
-	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
-	int p[2], st;
-	pid_t pid;
+	int r;
 
-	if (pipe(p) < 0)
-		return -1;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
 	posix_spawnattr_init(&at);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_RESETIDS);
-	if (posix_spawn(&pid, H, &fa, &at, (char *[]){H, "ids", NULL}, env) != 0)
-		return -1;
-	close(p[1]);
-	collect(p[0], buf, len);
-	return waitpid(pid, &st, 0) == pid && st == 0 ? 0 : -1;
+	r = spawn_stdout(&at, (char *[]){H, "ids", NULL}, env, buf, len);
+	posix_spawnattr_destroy(&at);
+	return r;
 }
 
 static void resetids_child(struct shared *s)

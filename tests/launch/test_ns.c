@@ -42,15 +42,6 @@ static char *dir_with(const char *name, const char *text)
 	return dir;
 }
 
-static void remove_dir(char *dir)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0);
-	free(dir);
-}
-
 static struct pb_builder *looker(const char *path, const char *const *args, size_t n)
 {
 	struct pb_builder *b;
@@ -72,17 +63,6 @@ static int add_entry(struct pb_builder *b, const char *path, const char *dir, st
 	r = pb_add_namespace_entries(b, &(struct pb_ns_entry){path, fd}, 1, err);
 	close(fd);
 	return r;
-}
-
-static int mount_count(void)
-{
-	char *m = slurp("/proc/self/mountinfo");
-	int n = 0;
-
-	for (char *p = m; p && *p; p++)
-		n += *p == '\n';
-	free(m);
-	return n;
 }
 
 Test(seed, start_util_with_namespace_entries)
@@ -108,8 +88,8 @@ Test(seed, start_util_with_namespace_entries)
 	cr_assert_eq(count_open_fds(), fds);
 	cr_assert_eq(mount_count(), mounts, "nothing was mounted in our namespace");
 	cr_assert(no_children());
-	remove_dir(d1);
-	remove_dir(d2);
+	remove_tree(d1);
+	remove_tree(d2);
 }
 
 Test(ns, nested_entry_mounts_on_a_directory_of_the_outer_one)
@@ -134,8 +114,8 @@ Test(ns, nested_entry_mounts_on_a_directory_of_the_outer_one)
 	cr_assert_neq(access("/tmp/pb-ns-never/deep", F_OK), 0);
 	pb_builder_free(b);
 	free(out);
-	remove_dir(outer);
-	remove_dir(inner);
+	remove_tree(outer);
+	remove_tree(inner);
 }
 
 Test(ns, overlay_keeps_the_host_and_the_working_directory)
@@ -167,7 +147,7 @@ Test(ns, overlay_keeps_the_host_and_the_working_directory)
 	free(host);
 	free(out);
 	pb_builder_free(b);
-	remove_dir(d1);
+	remove_tree(d1);
 }
 
 Test(ns, overlay_entry_below_a_host_directory_needs_its_mount_point)
@@ -184,7 +164,7 @@ Test(ns, overlay_entry_below_a_host_directory_needs_its_mount_point)
 	cr_assert_neq(access("/usr/pb-ns-missing", F_OK), 0);
 	pb_builder_free(b);
 	cr_assert(no_children());
-	remove_dir(d1);
+	remove_tree(d1);
 }
 
 Test(ns, refusals)
@@ -234,7 +214,7 @@ Test(ns, refusals)
 	free(many);
 	close(dirfd);
 	close(file);
-	remove_dir(d1);
+	remove_tree(d1);
 }
 
 Test(ns, a_directory_replaced_after_it_was_added_is_refused)
@@ -256,7 +236,7 @@ Test(ns, a_directory_replaced_after_it_was_added_is_refused)
 	pb_builder_free(b);
 	cr_assert(no_children());
 	rmdir(d1);
-	remove_dir(strdup(moved));
+	remove_tree(strdup(moved));
 	free(d1);
 }
 
@@ -282,7 +262,7 @@ Test(ns, the_limit_of_65536_entries, .timeout = 120)
 	free(e);
 	free(paths);
 	close(fd);
-	remove_dir(d1);
+	remove_tree(d1);
 }
 
 /* The CLI as root and as nobody (a user namespace), in both modes. */
@@ -311,14 +291,14 @@ Test(ns, cli_root_and_unprivileged)
 	cli_case(false, "isolated", d1, "\n/: data\n", "uid=0");
 	cli_case(false, "overlay", d1, " data ", " usr");
 	if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) != 0) {
-		remove_dir(d1);
+		remove_tree(d1);
 		cr_skip_test("the unprivileged half needs root (to become nobody) and setpriv");
 	}
 	/* as nobody: a user namespace; execve there would leave no capabilities, nor do we */
 	snprintf(caps, sizeof(caps), "caps=0 uid=65534");
 	cli_case(true, "isolated", d1, "\n/: data\n", caps);
 	cli_case(true, "overlay", d1, " usr", caps);
-	remove_dir(d1);
+	remove_tree(d1);
 }
 
 Test(ns, cli_errors)
@@ -363,5 +343,5 @@ Test(ns, a_refused_unshare_is_a_clear_error)
 	cr_assert(strstr(err, "namespace") && strstr(err, "unshare: Operation not permitted"), "%s", err);
 	cr_assert_null(strstr(err, "Success"), "only the error: %s", err);
 	cr_assert(no_children());
-	remove_dir(d1);
+	remove_tree(d1);
 }

@@ -64,32 +64,12 @@ static char *open_dir(void)
 	return dir;
 }
 
-static void remove_dir(char *dir)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0);
-	free(dir);
-}
-
 static char *path_in(const char *dir, const char *name)
 {
 	char *p;
 
 	cr_assert_geq(asprintf(&p, "%s/%s", dir, name), 0);
 	return p;
-}
-
-static int mount_count(void)
-{
-	char *m = slurp("/proc/self/mountinfo");
-	int n = 0;
-
-	for (char *p = m; p && *p; p++)
-		n += *p == '\n';
-	free(m);
-	return n;
 }
 
 /* busybox sh's own "echo > FILE" (no applet, no exec) into each of three places. */
@@ -148,8 +128,8 @@ Test(nsmounts, a_read_only_entry_refuses_writes_the_same_directory_takes_read_wr
 	cr_assert_eq(umount(sub), 0);
 	free(sub);
 	free(mnt);
-	remove_dir(ro);
-	remove_dir(rw);
+	remove_tree(ro);
+	remove_tree(rw);
 	if (!can_be_nobody())
 		cr_skip_test("the unprivileged half needs root and setpriv");
 }
@@ -340,6 +320,18 @@ Test(nsmounts, bad_mounts_are_refused_when_set)
 	cr_assert(no_children());
 }
 
+/* procbuilder run ARGS... /bin/true (args NULL-terminated, at most 12), what it printed into r. */
+static void run_true_with(const char *const *args, struct run_result *r)
+{
+	char *argv[16] = {PB, "run"};
+	int n = 2;
+
+	for (int k = 0; args[k]; k++)
+		argv[n++] = (char *)args[k];
+	argv[n++] = "/bin/true";
+	cr_assert_eq(run_cmd(argv, NULL, r), 0);
+}
+
 /* What only the whole tree shows is refused at build, naming the entry, before anything is mounted. */
 Test(nsmounts, bad_nesting_is_refused_at_build)
 {
@@ -354,13 +346,8 @@ Test(nsmounts, bad_nesting_is_refused_at_build)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *argv[16] = {PB, "run"};
 		struct run_result r;
-		int n = 2;
-		for (int k = 0; cases[i].args[k]; k++)
-			argv[n++] = (char *)cases[i].args[k];
-		argv[n++] = "/bin/true";
-		cr_assert_eq(run_cmd(argv, NULL, &r), 0);
+		run_true_with(cases[i].args, &r);
 		cr_assert_neq(r.exit_code, 0);
 		cr_assert(strstr(r.err, cases[i].msg), "%zu: %s", i, r.err);
 		cr_assert_eq(strchr(r.err, '\n'), r.err + r.err_len - 1, "one line: %s", r.err);
@@ -400,13 +387,8 @@ Test(nsmounts, cli_errors)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *argv[12] = {PB, "run"};
 		struct run_result r;
-		int n = 2;
-		for (int k = 0; cases[i].args[k]; k++)
-			argv[n++] = (char *)cases[i].args[k];
-		argv[n++] = "/bin/true";
-		cr_assert_eq(run_cmd(argv, NULL, &r), 0);
+		run_true_with(cases[i].args, &r);
 		cr_assert_eq(r.exit_code, 2, "%zu: %s", i, r.err);
 		cr_assert(strstr(r.err, cases[i].msg), "%zu: %s", i, r.err);
 		run_result_free(&r);

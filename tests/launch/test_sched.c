@@ -90,33 +90,21 @@ struct shared {
 /* posix_spawn of H state with flags and the priority; its sched line into buf. */
 static int spawn_ref(short flags, int policy, int prio, char *buf, size_t len)
 {
-	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	struct sched_param sp = {.sched_priority = prio};
 	char out[4096];
-	int p[2], st;
-	size_t n = 0;
-	ssize_t k;
-	pid_t pid;
+	const char *line;
+	int r;
 
-	if (pipe(p) < 0)
-		return -1;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
 	posix_spawnattr_init(&at);
 	posix_spawnattr_setflags(&at, flags);
 	posix_spawnattr_setschedpolicy(&at, policy);
 	posix_spawnattr_setschedparam(&at, &sp);
-	if (posix_spawn(&pid, H, &fa, &at, (char *[]){H, "state", NULL}, env) != 0)
-		return -1;
-	close(p[1]);
-	while (n < sizeof(out) - 1 && (k = read(p[0], out + n, sizeof(out) - 1 - n)) > 0)
-		n += (size_t)k;
-	out[n] = 0;
-	close(p[0]);
-	snprintf(buf, len, "%.*s", (int)strcspn(strstr(out, "sched=") ? strstr(out, "sched=") : "", "\n"),
-		 strstr(out, "sched=") ? strstr(out, "sched=") : "");
-	return waitpid(pid, &st, 0) == pid && st == 0 ? 0 : -1;
+	r = spawn_stdout(&at, (char *[]){H, "state", NULL}, env, out, sizeof(out));
+	posix_spawnattr_destroy(&at);
+	line = strstr(out, "sched=") ? strstr(out, "sched=") : "";
+	snprintf(buf, len, "%.*s", (int)strcspn(line, "\n"), line);
+	return r;
 }
 
 /* The library's result for policy (or -1: pb_set_sched_priority alone). */

@@ -42,29 +42,17 @@ static const struct sock_filter no_mkdir[] = {
 	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
 };
 
+/* What SCRIPT prints after fork + no_new_privs + seccomp + execve: the reference, malloc'd. */
 static char *reference(void)
 {
 	struct sock_fprog prog = {sizeof(no_mkdir) / sizeof(no_mkdir[0]), (struct sock_filter *)no_mkdir};
-	char *out = calloc(1, 4096);
-	int p[2], status;
-	size_t len = 0;
-	ssize_t n;
-	pid_t pid;
+	struct run_result r;
+	char *out;
 
-	cr_assert_eq(pipe(p), 0);
-	pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
-			_exit(99);
-		execve("/bin/sh", (char *[]){"sh", "-c", SCRIPT, NULL}, env);
-		_exit(98);
-	}
-	close(p[1]);
-	while ((n = read(p[0], out + len, 4095 - len)) > 0)
-		len += (size_t)n;
-	close(p[0]);
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert_eq(run_cmd_filtered(&prog, (char *[]){"/bin/sh", "-c", SCRIPT, NULL}, env, &r), 0);
+	out = r.out;
+	r.out = NULL;
+	run_result_free(&r);
 	return out;
 }
 
