@@ -227,10 +227,9 @@ static bool said_hello(const struct pb_builder *b)
  * trees that took the oldest, 57-76 us in all 25 that took the newest or
  * the newest ready, and the process's CPU migrations were 2,745 against
  * 1,739 (perf stat, N=100): the scheduler came to place the children
- * elsewhere. The pooled launches
- * themselves were faster with the oldest (/bin/true 945-952 us against
- * 1,025-1,043), the cold ones and everything else slower (/bin/true cold
- * 1,186-1,227 us against 1,032-1,058).
+ * elsewhere. The pooled launches themselves were faster with the oldest
+ * (/bin/true 945-952 us against 1,025-1,043), the cold ones and everything
+ * else slower (/bin/true cold 1,186-1,227 us against 1,032-1,058).
  */
 static int choose(struct pb_pool *pool)
 {

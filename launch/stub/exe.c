@@ -47,16 +47,28 @@ static uint64_t prm_of(const struct caps *c)
 	return c->d[0].permitted | (uint64_t)c->d[1].permitted << 32;
 }
 
-/* The capability sets; the ambient one (64 prctls) only where permitted is not empty. */
-static void read_caps(struct caps *c)
+/* The permitted, effective and inheritable sets (ambient apart: read_caps). */
+static void get_caps(struct caps *c)
 {
 	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
 
-	c->amb = 0;
 	sys3(__NR_capget, &h, c->d, 0);
+}
+
+/* The ambient set, after get_caps: 64 prctls, only where permitted is not empty. */
+static void read_ambient(struct caps *c)
+{
+	c->amb = 0;
 	for (int i = 0; i < 64 && prm_of(c); i++)
 		if (sys6(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, i, 0, 0, 0) == 1)
 			c->amb |= 1ull << i;
+}
+
+/* Every set, the ambient one included. */
+static void read_caps(struct caps *c)
+{
+	get_caps(c);
+	read_ambient(c);
 }
 
 /*
@@ -69,18 +81,17 @@ static void read_caps(struct caps *c)
  */
 static int privileged_by_file(struct caps *c)
 {
-	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
 	unsigned r[3];
 	long bits;
 
-	sys3(__NR_capget, &h, c->d, 0);
+	get_caps(c);
 	if (!prm_of(c))
 		return 0;
 	sys3(__NR_getresuid, &r[0], &r[1], &r[2]);
 	bits = sys6(__NR_prctl, PR_GET_SECUREBITS, 0, 0, 0, 0, 0);
 	if ((r[0] == 0 || r[1] == 0) && !(bits >= 0 && (bits & SECBIT_NOROOT)))
 		return 0;
-	read_caps(c);
+	read_ambient(c);
 	return (prm_of(c) & ~c->amb) != 0;
 }
 
