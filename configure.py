@@ -391,7 +391,7 @@ def main():
 
     # The stub: freestanding, never sanitized, embedded into the launch library.
     stub_cflags = ['-std=c11', '-I.', '-fPIE', '-ffreestanding',
-                   '-fno-stack-protector', '-fno-builtin', '-mgeneral-regs-only',
+                   '-fno-stack-protector', '-fno-builtin', '-mgeneral-regs-only', '-mno-red-zone',
                    '-fvisibility=hidden', '-O2', '-Wall', '-Wextra', '-Werror',
                    '-fcf-protection=none', '-fno-asynchronous-unwind-tables']
     stub_ldflags = ['-nostdlib', '-static-pie', '-Wl,--build-id=none', '-Wl,-z,noexecstack',

@@ -71,7 +71,7 @@ __asm__(".text\n"
 	"	lea stub_entry_mask(%rip), %rdx\n"
 	"	mov $8, %r10d\n"
 	"	syscall\n"
-	/* out of the mmap area (vacate.c), then on in the moved copy: rsi how far */
+	/* out of the mmap area (vacate.c), then on in the moved copy: rsi how far, rdx its frame's low end */
 	"	mov %rsp, %rbx\n"
 	"	mov %rsp, %rdi\n"
 	"	call stub_vacate\n"
@@ -1046,15 +1046,17 @@ static void settle_layout(const uint64_t *sp0, uint64_t delta)
 		mmap_base = bottom_up ? lo : hi;
 }
 
-__attribute__((used, noreturn)) void stub_main(uint64_t *sp0, uint64_t delta);
+__attribute__((used, noreturn)) void stub_main(uint64_t *sp0, uint64_t delta, uint64_t low);
 
-void stub_main(uint64_t *sp0, uint64_t delta)
+void stub_main(uint64_t *sp0, uint64_t delta, uint64_t low)
 {
 	static struct pb_plan_hdr hdr;
 	static int fds[1 + PB_PLAN_MAX_FILES + PB_PLAN_MAX_FDS];
 	const char *arg = sp0[0] >= 2 ? (const char *)sp0[2] : "";
 	int r;
 
+	/* vacate.c's frame below our first sp goes: below its sp a program finds what execve leaves, zeros */
+	memset((void *)low, 0, (uint64_t)sp0 - low);
 	/* before anything else: as the installed helper, set exe and drop what the file gave */
 	stub_exe_helper(sp0, (uint64_t *)auxv_of(sp0), image_lo(), image_hi());
 	settle_layout(sp0, delta);

@@ -25,6 +25,11 @@ static inline __attribute__((always_inline)) long stub_sys6(long n, long a, long
 #define sys3(n, a, b, c) sys6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
 #define EINTR 4
 
+/* launch/stub/vacate.c: how far the image moved, and the lowest address its frame used below the first sp. */
+struct stub_vacated {
+	uint64_t delta, low;
+};
+
 void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);
 /* A decimal number up to about 2^20 (an fd), or -1 for anything else. */

@@ -13,7 +13,11 @@
  * mapped (refaulted from the memfd) until the caller has jumped into the
  * new copy, which unmaps it. The image is relocation-free, so the copy runs
  * as it is. This runs on the kernel's stack, before anything is written to
- * the image except the saved signal mask (which moves with its page).
+ * the image except the saved signal mask (which moves with its page). Its
+ * frame there, below the stub's first sp, is the one thing the stub writes
+ * below it: it says how low it went, and stub_main clears it (a program
+ * finds zeros below its sp, as after execve). The stub is built without a
+ * red zone, so nothing is written below its stack pointer.
  */
 #include <linux/elf.h>
 #include <linux/mman.h>
@@ -30,7 +34,17 @@
 extern const char __ehdr_start[] __attribute__((visibility("hidden")));
 extern const char _end[] __attribute__((visibility("hidden")));
 
-uint64_t stub_vacate(const uint64_t *sp0) __attribute__((used, visibility("hidden")));
+struct stub_vacated stub_vacate(const uint64_t *sp0) __attribute__((used, visibility("hidden")));
+
+/* The lowest our stack pointer has been: where our frame is (noted before each system call). */
+static inline __attribute__((always_inline)) void note_low(uint64_t *low)
+{
+	uint64_t sp;
+
+	__asm__ volatile("mov %%rsp, %0" : "=r"(sp));
+	if (sp < *low)
+		*low = sp;
+}
 
 static uint64_t vdso_of(const uint64_t *sp0)
 {
@@ -45,20 +59,21 @@ static uint64_t vdso_of(const uint64_t *sp0)
 }
 
 /* One piece of the image to d + its address, counted in *nsys; 0 or -errno. */
-static long move_piece(uint64_t lo, uint64_t hi, uint64_t delta, uint32_t *nsys)
+static long move_piece(uint64_t lo, uint64_t hi, uint64_t delta, uint32_t *nsys, uint64_t *low)
 {
 	long r;
 
 	if (hi <= lo)
 		return 0;
 	++*nsys;
+	note_low(low);
 	r = pb_raw_syscall(__NR_mremap, (long)lo, (long)(hi - lo), (long)(hi - lo),
 		 MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, (long)(lo + delta), 0);
 	return r < 0 ? r : 0;
 }
 
 /* Every PT_LOAD: its file part and its anonymous bss, each a VMA of its own. */
-static long move_image(uint64_t delta, uint32_t *nsys)
+static long move_image(uint64_t delta, uint32_t *nsys, uint64_t *low)
 {
 	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)__ehdr_start;
 	const Elf64_Phdr *ph = (const Elf64_Phdr *)(__ehdr_start + eh->e_phoff);
@@ -69,19 +84,21 @@ static long move_image(uint64_t delta, uint32_t *nsys)
 		uint64_t lo = base + ph[i].p_vaddr, file_end = PG_ALIGN(lo + ph[i].p_filesz);
 		if (ph[i].p_type != PT_LOAD)
 			continue;
-		r = move_piece(PG_START(lo), file_end, delta, nsys);
+		r = move_piece(PG_START(lo), file_end, delta, nsys, low);
 		if (r == 0)
-			r = move_piece(file_end, PG_ALIGN(lo + ph[i].p_memsz), delta, nsys);
+			r = move_piece(file_end, PG_ALIGN(lo + ph[i].p_memsz), delta, nsys, low);
 	}
 	return r;
 }
 
 /*
  * Moves the image out of the mmap area; returns how far (0: it stays, on a
- * kernel without MREMAP_DONTUNMAP for files, or with the place taken).
+ * kernel without MREMAP_DONTUNMAP for files, or with the place taken), and
+ * the lowest our stack went.
  */
-uint64_t stub_vacate(const uint64_t *sp0)
+struct stub_vacated stub_vacate(const uint64_t *sp0)
 {
+	struct stub_vacated out = {0, (uint64_t)sp0};
 	uint64_t lo = PG_START((uint64_t)__ehdr_start), hi = PG_ALIGN((uint64_t)_end);
 	uint64_t vdso = vdso_of(sp0);
 	/* top-down the vDSO came after us, below; bottom-up above */
@@ -89,21 +106,23 @@ uint64_t stub_vacate(const uint64_t *sp0)
 	uint32_t nsys = 2; /* _start's rt_sigprocmask, and the mmap below */
 	long r;
 
+	note_low(&out.low);
 	if (!vdso) {
 		stub_nsys = 1;
-		return 0;
+		return out;
 	}
 	/* the place must be free: a placeholder there first (a hint, taken only if free), which the move replaces */
 	r = pb_raw_syscall(__NR_mmap, (long)to, (long)(hi - lo), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (r >= 0 && ((uint64_t)r != to || move_image(to - lo, &nsys) < 0)) {
+	if (r >= 0 && ((uint64_t)r != to || move_image(to - lo, &nsys, &out.low) < 0)) {
 		/* (only the first move can fail: each later one is the same call on the same kind of VMA) */
 		sys3(__NR_munmap, r, hi - lo, 0);
 		r = -1;
 	}
 	if (r < 0) {
 		stub_nsys += nsys;
-		return 0;
+		return out;
 	}
 	*(uint32_t *)((char *)&stub_nsys + (to - lo)) = nsys; /* the counter as moved */
-	return to - lo;
+	out.delta = to - lo;
+	return out;
 }

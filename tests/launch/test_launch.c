@@ -11,8 +11,10 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -480,6 +482,74 @@ static void assert_zero_residue(const char *path)
 
 Test(lifetime, zero_residue_static) { assert_zero_residue(H_STATIC); }
 Test(lifetime, zero_residue_static_pie) { assert_zero_residue(H_PIE); }
+
+/* Bytes that are not zero in [sp's page, sp) of the stopped process pid (we may read its memory). */
+static size_t nonzero_below_sp(pid_t pid, uint64_t sp)
+{
+	char path[64], buf[4096];
+	uint64_t lo = sp & ~4095ull;
+	size_t n = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pread(fd, buf, sp - lo, (off_t)lo), (ssize_t)(sp - lo), "reading below sp: %m");
+	close(fd);
+	for (uint64_t i = 0; i < sp - lo; i++)
+		n += buf[i] != 0;
+	return n;
+}
+
+/* execve's: the helper traced, stopped at its entry by the exec's SIGTRAP. */
+static size_t execve_nonzero_below_sp(void)
+{
+	struct user_regs_struct regs;
+	int status;
+	size_t n;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		ptrace(PTRACE_TRACEME, 0, 0, 0);
+		execve(H_STATIC, (char *[]){H_STATIC, "exit", "0", NULL}, test_env);
+		_exit(127);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP, "status %#x", status);
+	cr_assert_eq(ptrace(PTRACE_GETREGS, pid, 0, &regs), 0);
+	n = nonzero_below_sp(pid, regs.rsp);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return n;
+}
+
+/*
+ * The stub's own frames were on the stack the program gets (vacate.c's,
+ * below the stub's first sp): what a program finds below its sp must be
+ * what execve leaves there, which the execve'd helper shows in the same
+ * test. Built eight times: where the stub's sp lands against the
+ * program's varies with the kernel's randomization.
+ */
+Test(lifetime, below_the_stack_pointer_is_what_execve_leaves)
+{
+	size_t want = execve_nonzero_below_sp();
+
+	cr_assert_eq(want, 0, "execve leaves zeros below sp");
+	for (int i = 0; i < 8; i++) {
+		struct pb_built *p;
+		struct pb_error err;
+		const struct pb_built_info *info;
+
+		cr_assert_eq(build(H_STATIC, (const char *const[]){H_STATIC, "exit", "0"}, 3, &p, &err), 0, "%s",
+			     err.msg);
+		info = pb_built_info(p);
+		cr_assert_eq(nonzero_below_sp(info->pid, info->sp), want, "below sp %#llx",
+			     (unsigned long long)info->sp);
+		pb_built_free(p);
+	}
+	cr_assert(no_children());
+}
 
 Test(lifetime, built_process_is_stopped_until_start)
 {
