@@ -715,6 +715,7 @@ struct pb_built_info {
 	uint64_t trampoline;	/* without ptrace: the page left behind, else 0 */
 	int exe_way;		/* enum pb_exe_way */
 	unsigned stub_syscalls;	/* system calls the stub made, from its first instruction to its report */
+	int stub_left;		/* the stub unmapped itself through the vDSO (one stop), or was stopped and unmapped (0) */
 };
 
 PB_API const struct pb_built_info *pb_built_info(const struct pb_built *p);

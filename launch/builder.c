@@ -459,7 +459,7 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 	if (r == 0)
 		r = b->no_ptrace ? pb_stub_read_result(b, &w, ctx, err) : pb_stub_await_applied(b, &w, ctx, err);
 	if (r == 0 && !b->no_ptrace)
-		r = pb_finalize(ctx, &w, &p->sigmask, p->step, err);
+		r = pb_finalize(ctx, &w, &p->sigmask, p->step, b->stub_leaves ? b->vdso_way.trap : 0, err);
 	if (w.reaped)
 		b->pid = -1; /* never signal that pid again */
 	/*
@@ -480,7 +480,7 @@ PB_API int pb_build_with(struct pb_builder *b, const struct pb_pipeline *given, 
 		.elf_base = ctx->exec_bias, .interp_base = ctx->interp_bias,
 		.vdso_base = ctx->vdso_base, .exe_set = exe_set, .trampoline = tramp,
 		.exe_way = !exe_set ? PB_EXE_NOT_SET : exe_in_mm ? PB_EXE_CAPABILITY : PB_EXE_HELPER,
-		.stub_syscalls = b->stub_nsys,
+		.stub_syscalls = b->stub_nsys, .stub_left = b->stub_leaves,
 	};
 	for (unsigned i = 0; i < ctx->nreservations; i++)
 		if (ctx->reservations[i].keep)

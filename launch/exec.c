@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -30,7 +29,6 @@
 #include "core/error.h"
 #include "launch/creds.h"
 #include "launch/exehelper.h"
-#include "launch/gadget.h"
 #include "launch/launch.h"
 #include "pipeline/pipeline.h"
 
@@ -96,36 +94,6 @@ static int check_absolute(struct pb_ctx *ctx, const struct pb_inplace *in, struc
 	return pb_err_set(err, "exec", PB_ELOAD, 0,
 			  "the program lies at 0x%llx-0x%llx, where an in-place build keeps its template; run it spawned",
 			  (unsigned long long)lo, (unsigned long long)hi);
-}
-
-/* The program gets the kernel's vDSO, where the host had it or moved there by the plan. */
-static bool has_kernel_vdso(const struct pb_ctx *ctx)
-{
-	if (!ctx->vdso_base)
-		return false;
-	if (ctx->vdso_base == ctx->host.vdso_base)
-		return true;
-	for (size_t i = 0; i < ctx->plan.nsteps; i++)
-		if (ctx->plan.steps[i].kind == PB_STEP_MOVE && ctx->plan.steps[i].addr == ctx->vdso_base &&
-		    ctx->plan.steps[i].off == ctx->host.vdso_base)
-			return true;
-	return false;
-}
-
-/* The gadget's offset in our vDSO (the stub's is the same image), or 0. */
-static uint64_t find_gadget(const struct pb_host *h)
-{
-	const unsigned char *vdso;
-	size_t len = 0;
-
-	for (unsigned i = 0; i < h->nmaps; i++)
-		if (strcmp(h->maps[i].name, "[vdso]") == 0)
-			len = h->maps[i].hi - h->maps[i].lo;
-	vdso = (const unsigned char *)getauxval(AT_SYSINFO_EHDR); /* ours: the template's is elsewhere */
-	for (size_t off = 1; vdso && off + 3 < len; off++)
-		if (pb_is_vdso_gadget(vdso + off, len - off))
-			return off;
-	return 0;
 }
 
 /* The plan's fds, duplicated above fd_high without close-on-exec; -errno. */
@@ -293,8 +261,11 @@ static int plan_in_place(struct pb_builder *b, const struct pb_pipeline *pipe, s
 	r = pb_pipeline_run(pipe, ctx, (enum pb_trace)b->trace, NULL);
 	if (r == 0)
 		r = pb_ctx_release_kept(ctx); /* nothing could release them at start */
-	if (r == 0 && has_kernel_vdso(ctx))
-		hdr->in.gadget = find_gadget(&ctx->host);
+	if (r == 0 && pb_has_kernel_vdso(ctx)) {
+		struct pb_vdso_way way;
+		pb_vdso_way_find(&way);
+		hdr->in.gadget = way.gadget;
+	}
 	if (r == 0 && !hdr->in.gadget)
 		r = pb_plan_trampoline(ctx, &tramp);
 	if (r < 0) {

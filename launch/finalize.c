@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * DOC: finalize. The stub has applied the plan, said so, closed its socket
- * and been stopped by PTRACE_INTERRUPT. As its tracer we make it run munmap on its own image
- * through its own "syscall" instruction (the step stop after it comes before
- * any instruction of the unmapped code would run), then set the registers
+ * DOC: finalize. The stub has applied the plan, said so and closed its
+ * socket. Mostly it has also unmapped itself, through the vDSO, and stopped
+ * at an int3 there (struct pb_wire_leave): one stop, where the other way
+ * takes two. Where it could not (no kernel vDSO, an ignored SIGTRAP, a
+ * frame that would fault a page in), it waits and PTRACE_INTERRUPT stops
+ * it; as its tracer we make it run munmap on its own image through its own
+ * "syscall" instruction (the step stop after it comes before any
+ * instruction of the unmapped code would run). Then we set the registers
  * execve leaves: every general register zero but rip and rsp, rflags
  * 0x202, fs/gs base 0. The FPU/SIMD state is exec's: the stub never touches
  * it. /proc/PID/exe was set by the stub itself (launch/spawn.c says how).
@@ -147,7 +151,29 @@ uint64_t pb_image_syscall_insn(const struct pb_ctx *ctx)
 	return a;
 }
 
-int pb_finalize(struct pb_ctx *ctx, struct pb_stub_waiter *w, const uint64_t *sigmask, bool step,
+/*
+ * The stub left through the vDSO: stopped right after its int3, the
+ * munmap's answer in rax. The frame it returned through, below sp, is
+ * cleared: execve leaves zeros there (its stub wrote 0 and the int3's
+ * address; it left this way only while dumpable, so ours may write).
+ */
+static int check_left(const struct pb_ctx *ctx, pid_t pid, uint64_t trap, struct pb_error *err)
+{
+	struct user_regs_struct regs;
+
+	if (ptrace(PTRACE_GETREGS, pid, 0, &regs) < 0)
+		return pb_err_sys(err, "finalize", -errno, "PTRACE_GETREGS");
+	if (regs.rip != ctx->vdso_base + trap + 1)
+		return pb_err_set(err, "finalize", PB_ESTUB, 0, "the stub stopped at 0x%llx, not at the vDSO's int3",
+				  (unsigned long long)regs.rip);
+	if ((long)regs.rax < 0)
+		return pb_err_sys(err, "finalize", (int)(long)regs.rax, "unmapping the stub");
+	if (ptrace(PTRACE_POKEDATA, pid, ctx->sp - 8, 0) < 0)
+		return pb_err_sys(err, "finalize", -errno, "clearing the frame below the stack pointer");
+	return 0;
+}
+
+int pb_finalize(struct pb_ctx *ctx, struct pb_stub_waiter *w, const uint64_t *sigmask, bool step, uint64_t left,
 		struct pb_error *err)
 {
 	pid_t pid = w->pid;
@@ -156,12 +182,16 @@ int pb_finalize(struct pb_ctx *ctx, struct pb_stub_waiter *w, const uint64_t *si
 	long ret;
 	int r;
 
-	r = inject(w, step, h->syscall_insn, SYS_munmap, (long)h->stub_lo, (long)(h->stub_hi - h->stub_lo),
-		   0, 0, &ret, err);
+	if (left) {
+		r = check_left(ctx, pid, left, err);
+	} else {
+		r = inject(w, step, h->syscall_insn, SYS_munmap, (long)h->stub_lo, (long)(h->stub_hi - h->stub_lo),
+			   0, 0, &ret, err);
+		if (r == 0 && ret < 0)
+			r = pb_err_sys(err, "finalize", (int)ret, "unmapping the stub");
+	}
 	if (r < 0)
 		return r;
-	if (ret < 0)
-		return pb_err_sys(err, "finalize", (int)ret, "unmapping the stub");
 	r = settle(pid, sigmask, err);
 	if (r < 0)
 		return r;

@@ -33,6 +33,11 @@ struct pb_ns_op {
 	struct pb_ns_item item;
 };
 
+/* Offsets in the kernel's vDSO (launch/vdso_way.c), or 0: its "syscall; leave; ...; ret", an int3 byte. */
+struct pb_vdso_way {
+	uint64_t gadget, trap;
+};
+
 struct pb_builder {
 	char *name;		/* comm and default execfn */
 	char *execfn;
@@ -60,6 +65,8 @@ struct pb_builder {
 	unsigned npark;
 	uint32_t stub_nsys;	/* the stub's system calls, as its report says */
 	bool stub_exe_set;	/* its report: PR_SET_MM_MAP set exe to the program */
+	bool stub_leaves;	/* its report: it leaves through the vDSO to a stop at its int3 (proto.h) */
+	struct pb_vdso_way vdso_way;	/* found while the stub started */
 	struct pb_sysctls sysctls;	/* read while the stub started (core/host.h) */
 	pid_t tid;			/* the thread that made it: ptrace ties the stub to it */
 	int pdeathsig;			/* pb_set_pdeathsig, or 0 */
@@ -99,6 +106,8 @@ struct pb_stub_waiter {
 	bool cancellable;	/* a pending SIGINT/SIGTERM ends the wait (not once built) */
 	bool reaped;		/* a wait reaped it: its pid is no longer ours */
 	bool want_trap;		/* a PTRACE_EVENT_STOP with SIGTRAP ends the wait (PTRACE_INTERRUPT's) */
+	bool held;		/* held_status is a stop seen with a message: the next wait's answer */
+	int held_status;
 };
 
 /* How long a wait may see the stub neither answer, stop nor end before the build fails. */
@@ -189,10 +198,12 @@ void pb_kill_and_reap(pid_t *pid, int *pidfd, int *sock);
 
 /*
  * Finalize (the stub has applied the plan and is stopped): remove the
- * stub with an injected munmap and set the registers the kernel sets at exec;
- * the program's signal mask is set again. The process stays stopped.
+ * stub with an injected munmap, or see that it left (left: the int3's
+ * offset in the vDSO it stopped at, proto.h's struct pb_wire_leave), and
+ * set the registers the kernel sets at exec; the program's signal mask is
+ * set again. The process stays stopped.
  */
-int pb_finalize(struct pb_ctx *ctx, struct pb_stub_waiter *w, const uint64_t *sigmask, bool step,
+int pb_finalize(struct pb_ctx *ctx, struct pb_stub_waiter *w, const uint64_t *sigmask, bool step, uint64_t left,
 		struct pb_error *err);
 
 /* At start: drop the reservations kept until now, through insn. */
@@ -200,6 +211,10 @@ int pb_release_kept(struct pb_built *p, struct pb_error *err);
 
 /* A "syscall" instruction in the text of the planned interpreter or program, or 0 (to release kept reservations). */
 uint64_t pb_image_syscall_insn(const struct pb_ctx *ctx);
+
+void pb_vdso_way_find(struct pb_vdso_way *w);
+/* Whether the program gets the kernel's vDSO, where the host had it or moved there by the plan. */
+bool pb_has_kernel_vdso(const struct pb_ctx *ctx);
 
 /* Our effective capabilities as a mask (bit n = capability n); 0 if unknown. */
 uint64_t pb_effective_caps(void);

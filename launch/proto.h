@@ -10,8 +10,10 @@
  *   stub -> parent  RESULT (phase 0 on success, else the phase or step that
  *                   failed and its errno, then it exits; with its count of
  *                   system calls and whether it set exe)
- *   traced, on success the stub closes the socket and waits (pause): its
- *   tracer stops it with PTRACE_INTERRUPT and finalizes it. Without a
+ *   traced, on success the stub closes the socket and leaves through the
+ *   vDSO: munmap of itself, then an int3 there stops it for its tracer
+ *   (hdr.leave, launch/finalize.c); where it cannot, it waits (pause) and
+ *   its tracer stops it with PTRACE_INTERRUPT and unmaps it. Without a
  *   tracer it keeps the socket and waits for "go".
  */
 #include <stdint.h>
@@ -177,6 +179,18 @@ struct pb_wire_creds {
 	uint64_t stack_cur;	/* PB_CREDS_RESTORE: the caller's RLIMIT_STACK soft limit */
 };
 
+/*
+ * Traced, the stub's way out (launch/finalize.c): the vDSO's "syscall;
+ * leave; xor...; ret" (launch/gadget.h) unmaps the stub and returns, through
+ * a frame {0, vdso + trap} right below sp, to an int3 byte of the vDSO: the
+ * SIGTRAP stops it for its tracer, which sets the entry registers and clears
+ * the frame. Offsets into the program's vDSO, 0: the other way.
+ */
+struct pb_wire_leave {
+	uint64_t gadget, trap;
+	uint64_t sp;		/* the program's entry rsp */
+};
+
 /* One mapping moved before the steps: the kernel's vDSO run, out of the mmap area (core/host.h). */
 struct pb_wire_move {
 	uint64_t from, to, len;
@@ -205,6 +219,7 @@ struct pb_plan_hdr {
 	struct pb_wire_creds creds;
 	struct pb_wire_move park[PB_PARK_MAX];	/* moved before the first step */
 	uint32_t npark, pad2;
+	struct pb_wire_leave leave;	/* traced */
 	struct pb_inplace in;	/* exec in place only */
 };
 
@@ -259,4 +274,6 @@ struct pb_result {
 	int32_t err;		/* negative errno */
 	uint32_t nsyscalls;	/* the stub's system calls from its first instruction to this report */
 	uint32_t exe_set;	/* PR_SET_MM_MAP took the program's exe_fd (the kernel said yes) */
+	uint32_t leaves;	/* it leaves through the vDSO and stops at its int3 (hdr.leave) */
+	uint32_t pad;
 };

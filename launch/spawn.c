@@ -662,8 +662,10 @@ int pb_spawn_stub(struct pb_builder *b, struct pb_error *err)
 	if (a.helper && !a.used_helper)
 		snprintf(b->exe_why, sizeof(b->exe_why), "the exec of the helper %s failed", a.helper);
 	r = adopt_stub(b, &a, err);
-	if (r == 0)
-		pb_sysctls_read(&b->sysctls); /* while it starts, not after its hello */
+	if (r == 0) { /* while it starts, not after its hello */
+		pb_sysctls_read(&b->sysctls);
+		pb_vdso_way_find(&b->vdso_way);
+	}
 	goto out_close_memfd; /* the stub has exec'd them (or is gone): ours go either way */
 
 out_close_sock:

@@ -121,6 +121,11 @@ int pb_stub_wait(struct pb_stub_waiter *w, int sock, int resume, int *ret_status
 	long start = now_us(), deadline = start + PB_STUB_WAIT_MS * 1000l;
 	int status, sig;
 
+	if (w->held) {
+		w->held = false;
+		*ret_status = w->held_status;
+		return 0;
+	}
 	for (long us = 20;;) {
 		struct pollfd pf[2] = {{sock, POLLIN, 0}, {w->pidfd, POLLIN, 0}};
 		struct timespec ts = {0, us * 1000};

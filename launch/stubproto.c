@@ -38,6 +38,10 @@ static int recv_all(struct pb_stub_waiter *w, int sock, void *buf, size_t len, s
 	do /* (ended or stopped: what it sent before is still there) */
 		n = recv(sock, buf, len, r ? 0 : MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
+	if (n > 0 && !r && WIFSTOPPED(status)) { /* it stopped after sending (it left: stubproto's await) */
+		w->held = true;
+		w->held_status = status;
+	}
 	if (n > 0)
 		return (int)n;
 	if (n < 0 && r)
@@ -127,6 +131,9 @@ int pb_stub_send_plan(struct pb_builder *b, struct pb_ctx *ctx, bool exe_in_mm, 
 	hdr->creds = *creds;
 	memcpy(hdr->park, b->park, sizeof(hdr->park));
 	hdr->npark = b->npark;
+	/* traced, out through the vDSO: its int3's SIGTRAP (as a single step's) may be forced on the program */
+	if (!tramp && !b->no_ptrace && !b->sigtrap_ignored && b->vdso_way.trap && pb_has_kernel_vdso(ctx))
+		hdr->leave = (struct pb_wire_leave){b->vdso_way.gadget, b->vdso_way.trap, ctx->sp};
 	r = planfd = pb_wire_plan(b, ctx, hdr, false, err);
 	if (planfd < 0)
 		goto out;
@@ -181,6 +188,7 @@ int pb_stub_read_result(struct pb_builder *b, struct pb_stub_waiter *w, struct p
 		return pb_err_set(err, "launch", PB_ESTUB, 0, "malformed result from the stub");
 	b->stub_nsys = res.nsyscalls;
 	b->stub_exe_set = res.exe_set != 0;
+	b->stub_leaves = res.leaves != 0;
 	if (res.phase == PB_PHASE_OK)
 		return 0;
 	if (res.phase == PB_PHASE_NS) {
@@ -204,25 +212,59 @@ int pb_stub_read_result(struct pb_builder *b, struct pb_stub_waiter *w, struct p
 	return res.err < 0 ? res.err : -EIO;
 }
 
+/* A stop (or end) that is not the one we wait for, as an error. */
+static int unexpected(int status, struct pb_error *err)
+{
+	if (WIFSTOPPED(status))
+		return pb_err_set(err, "launch", PB_ESTUB, 0, "the stub stopped with signal %d after applying the plan",
+				  WSTOPSIG(status));
+	if (WIFEXITED(status))
+		return pb_err_set(err, "launch", PB_ESTUB, 0, "the stub exited with status %d after applying the plan",
+				  WEXITSTATUS(status));
+	return pb_err_set(err, "launch", PB_ESTUB, 0, "the stub was killed by signal %d after applying the plan",
+			  WTERMSIG(status));
+}
+
+/* Its socket's EOF: nothing of the stub's is left open for the program. */
+static int closed(struct pb_builder *b, struct pb_error *err)
+{
+	char c;
+
+	if (recv(b->sock, &c, 1, MSG_DONTWAIT) != 0)
+		return pb_err_set(err, "launch", PB_ESTUB, 0, "the stub did not close its socket after its result");
+	return 0;
+}
+
 /*
  * Traced: the stub says the plan is applied (or reports a failure and
- * exits), then waits for us; PTRACE_INTERRUPT stops it for finalize (the
- * interrupt's trap is PTRACE_EVENT_STOP with SIGTRAP; a group-stop's has
- * the stop signal, taken by the wait). Any other stop or end is a failure.
+ * exits). Then either it leaves through the vDSO and stops at its int3 (a
+ * SIGTRAP signal-delivery-stop; its report says so), or it waits for us and
+ * PTRACE_INTERRUPT stops it (PTRACE_EVENT_STOP with SIGTRAP); a
+ * group-stop's has the stop signal, taken by the wait. Either way finalize
+ * goes on (launch/finalize.c). Any other stop or end is a failure.
  */
 int pb_stub_await_applied(struct pb_builder *b, struct pb_stub_waiter *w, struct pb_ctx *ctx, struct pb_error *err)
 {
 	int status, r = pb_stub_read_result(b, w, ctx, err);
-	char c;
 
 	if (r < 0)
 		return r;
-	/* then EOF: it closed its socket, nothing of the stub's is left open for the program */
+	if (b->stub_leaves) {
+		r = pb_stub_wait(w, -1, PTRACE_CONT, &status, err, "after the plan was applied");
+		if (r < 0)
+			return r;
+		if (!WIFSTOPPED(status) || status >> 16 || WSTOPSIG(status) != SIGTRAP)
+			return unexpected(status, err);
+		return closed(b, err);
+	}
 	r = pb_stub_wait(w, b->sock, PTRACE_CONT, &status, err, "for it to close its socket");
 	if (r < 0)
 		return r;
-	if (r == 0 || recv(b->sock, &c, 1, MSG_DONTWAIT) != 0)
-		return pb_err_set(err, "launch", PB_ESTUB, 0, "the stub did not close its socket after its result");
+	if (r == 0)
+		return unexpected(status, err);
+	r = closed(b, err);
+	if (r < 0)
+		return r;
 	if (ptrace(PTRACE_INTERRUPT, b->pid, 0, 0) < 0)
 		return pb_err_sys(err, "launch", -errno, "stopping the stub (PTRACE_INTERRUPT)");
 	w->want_trap = true;
@@ -232,12 +274,5 @@ int pb_stub_await_applied(struct pb_builder *b, struct pb_stub_waiter *w, struct
 		return r;
 	if (WIFSTOPPED(status) && status >> 16 == PTRACE_EVENT_STOP)
 		return 0;
-	if (WIFSTOPPED(status))
-		return pb_err_set(err, "launch", PB_ESTUB, 0, "the stub stopped with signal %d after applying the plan",
-				  WSTOPSIG(status));
-	if (WIFEXITED(status))
-		return pb_err_set(err, "launch", PB_ESTUB, 0, "the stub exited with status %d after applying the plan",
-				  WEXITSTATUS(status));
-	return pb_err_set(err, "launch", PB_ESTUB, 0, "the stub was killed by signal %d after applying the plan",
-			  WTERMSIG(status));
+	return unexpected(status, err);
 }

@@ -140,6 +140,8 @@ static struct pb_hello hello;
 static struct pb_wire_step steps[64];
 static int sock = PB_STUB_SOCK_FD; /* (or argv[1]'s "s<N>"); moves above the startup fds' numbers; -1 in place */
 static uint32_t exe_set;	/* our exe is the program's file now (finish) */
+static uint32_t leaves;		/* traced: we leave through the vDSO (leave_way) */
+static long dumpable;		/* as the credentials left it, asked before a seccomp filter only for leave_way */
 static int planfd_inplace = -1;	/* in place: errors are told on fd 2, from the plan's notes */
 static uint64_t notes_off, ns_notes_off;
 
@@ -279,7 +281,8 @@ static __attribute__((noreturn)) void fail_in_place(int phase, int step, long er
 
 static void report(int phase, int step, long err)
 {
-	struct pb_result res = {PB_PROTO_MAGIC, phase, step, (int32_t)err, stub_nsys + 1 /* this send */, exe_set};
+	struct pb_result res = {PB_PROTO_MAGIC, phase, step, (int32_t)err, stub_nsys + 1 /* this send */, exe_set,
+				leaves, 0};
 
 	if (planfd_inplace >= 0 && phase != PB_PHASE_OK)
 		fail_in_place(phase, step, err);
@@ -850,6 +853,8 @@ static int apply_creds(const struct pb_plan_hdr *hdr, const int *fds, uint64_t *
 		report(PB_PHASE_ATTRS, PB_ATTR_AT_LANDLOCK, r);
 		return -1;
 	}
+	if (hdr->leave.gadget) /* (a filter may refuse prctl) */
+		dumpable = sys3(__NR_prctl, PR_GET_DUMPABLE, 0, 0);
 	r = read_seccomp(&hdr->attrs, fds[0]);
 	close_plan_fds(hdr, fds);
 	if (r == 0)
@@ -1014,6 +1019,27 @@ static __attribute__((noreturn)) void run_in_place(uint64_t *sp0, int planfd)
 	__builtin_unreachable();
 }
 
+/*
+ * Traced, the way out through the program's vDSO (struct pb_wire_leave):
+ * its gadget's address, the frame to it written right below the entry sp;
+ * 0: we wait to be stopped. Only where the frame lies in sp's own page
+ * (nothing more faulted in or grown) and we are dumpable, so that our
+ * tracer may clear it.
+ */
+static uint64_t leave_way(const struct pb_plan_hdr *hdr)
+{
+	const struct pb_wire_leave *l = &hdr->leave;
+	uint64_t vdso = l->gadget ? auxv_get((const uint64_t *)hdr->mm.auxv, 33) : 0;
+	uint64_t *frame = (uint64_t *)(l->sp - 16);
+
+	if (!vdso || (l->sp & (PAGE - 1)) < 16 || !pb_is_vdso_gadget((const unsigned char *)(vdso + l->gadget), 64) ||
+	    *(const unsigned char *)(vdso + l->trap) != 0xcc || dumpable != 1)
+		return 0;
+	frame[0] = 0; /* leave: rbp <- 0; ret: rip <- the int3, rsp <- sp */
+	frame[1] = vdso + l->trap;
+	return vdso + l->gadget;
+}
+
 int stub_parse_num(const char *s)
 {
 	int v = 0;
@@ -1053,6 +1079,7 @@ void stub_main(uint64_t *sp0, uint64_t delta, uint64_t low)
 	static struct pb_plan_hdr hdr;
 	static int fds[1 + PB_PLAN_MAX_FILES + PB_PLAN_MAX_FDS];
 	const char *arg = sp0[0] >= 2 ? (const char *)sp0[2] : "";
+	uint64_t gadget = 0;
 	int r;
 
 	/* vacate.c's frame below our first sp goes: below its sp a program finds what execve leaves, zeros */
@@ -1076,6 +1103,9 @@ void stub_main(uint64_t *sp0, uint64_t delta, uint64_t low)
 	if (apply_plan(&hdr, fds) < 0 || finish(&hdr, fds) < 0 ||
 	    apply_creds(&hdr, fds, (uint64_t *)hdr.mm.auxv, &hello.auxv[0][0]) < 0)
 		die();
+	if (!hdr.tramp)
+		gadget = leave_way(&hdr);
+	leaves = gadget != 0;
 	report(PB_PHASE_OK, -1, 0);
 	if (hdr.tramp) {
 		/* no tracer: wait for "go" (EOF: the builder is gone, and so are we) */
@@ -1092,11 +1122,15 @@ void stub_main(uint64_t *sp0, uint64_t delta, uint64_t low)
 		__asm__ volatile("jmp *%2" : : "D"(hello.stub_lo), "S"(hello.stub_hi - hello.stub_lo), "r"(hdr.tramp));
 	}
 	/*
-	 * Traced: done, said on the socket; the tracer stops us with
-	 * PTRACE_INTERRUPT (a SIGSTOP of our own could merge with one sent to
-	 * the group, and one of them would be lost) and sets the program's mask.
+	 * Traced: done, said on the socket. Out through the vDSO to its int3,
+	 * where our tracer finds us stopped and sets the program's registers
+	 * and mask; or we wait for it to stop us with PTRACE_INTERRUPT (a
+	 * SIGSTOP of our own could merge with one sent to the group, and one
+	 * of them would be lost) and unmap us.
 	 */
 	sys3(__NR_close, sock, 0, 0);
+	if (gadget)
+		stub_enter_vdso(hello.stub_lo, hello.stub_hi - hello.stub_lo, hdr.leave.sp - 16, gadget);
 	for (;;)
 		sys3(__NR_pause, 0, 0, 0); /* (every signal is blocked: only the tracer ends this) */
 }
