@@ -554,6 +554,49 @@ Test(lifetime, below_the_stack_pointer_is_what_execve_leaves)
 	cr_assert(no_children());
 }
 
+/* Builds and runs the static helper ("exit 0") through pipe (NULL: the default); returns pb_built_info's stub_left. */
+static int left_way_of_a_run(struct pb_pipeline *pipe)
+{
+	struct pb_builder *b;
+	struct pb_built *p;
+	struct pb_error err;
+	int fd = open(H_STATIC, O_RDONLY | O_CLOEXEC), status, left;
+
+	cr_assert_eq(pb_builder_new(H_STATIC, -1, fd, &b, &err), 0, "%s", err.msg);
+	close(fd);
+	cr_assert_eq(pb_add_arguments(b, (const char *const[]){H_STATIC, "exit", "0"}, 3), 0);
+	cr_assert_eq(pb_build_with(b, pipe, &p, &err), 0, "%s", err.msg);
+	pb_builder_free(b);
+	left = pb_built_info(p)->stub_left;
+	cr_assert_eq(nonzero_below_sp(pb_built_info(p)->pid, pb_built_info(p)->sp), 0);
+	cr_assert_eq(pb_start(p, &err), 0, "%s", err.msg);
+	cr_assert_eq(pb_wait(p, &status), 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+	pb_built_free(p);
+	return left;
+}
+
+/*
+ * The stub leaves through the vDSO only where that is safe, and is stopped
+ * and unmapped by us elsewhere (launch/finalize.c): without a vDSO, and
+ * where the caller ignores SIGTRAP (the int3's forced SIGTRAP would reset
+ * it). Each way the program runs and finds zeros below its sp.
+ */
+Test(lifetime, the_stub_is_unmapped_by_us_where_it_cannot_leave_itself)
+{
+	struct pb_pipeline *novdso;
+	struct pb_error err;
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+
+	cr_assert_eq(pb_pipeline_load("pipelines/novdso.yaml", &novdso, &err), 0, "%s", err.msg);
+	cr_assert_eq(left_way_of_a_run(novdso), 0, "no vDSO: no way out through it");
+	pb_pipeline_free(novdso);
+	cr_assert_eq(sigaction(SIGTRAP, &ign, &old), 0);
+	cr_assert_eq(left_way_of_a_run(NULL), 0, "SIGTRAP ignored: no int3");
+	cr_assert_eq(sigaction(SIGTRAP, &old, NULL), 0);
+	cr_assert(no_children());
+}
+
 Test(lifetime, built_process_is_stopped_until_start)
 {
 	struct pb_built *p;
