@@ -298,6 +298,7 @@ static void phases(const struct bcase *c, int n, struct pb_pool *pool, double bu
 	struct pb_builder *b;
 	struct pb_built *p;
 	struct pb_error err;
+	int left = 0; /* builds whose stub left through the vDSO: one stop, not two */
 
 	for (int i = 0; i < n; i++) {
 		int fd = open(c->path, O_RDONLY | O_CLOEXEC);
@@ -320,6 +321,7 @@ static void phases(const struct bcase *c, int n, struct pb_pool *pool, double bu
 		our_sleeps[i] = (double)(own_sleeps() - slept);
 		stub_counts(pb_built_info(p)->pid, &faults[i], &stub_sleeps[i]);
 		nsys[i] = pb_built_info(p)->stub_syscalls;
+		left += pb_built_info(p)->stub_left != 0;
 		pb_builder_free(b);
 		close(fd);
 		pb_run(p);
@@ -349,17 +351,18 @@ static void phases(const struct bcase *c, int n, struct pb_pool *pool, double bu
 	       percentile(build, n, 0.5), percentile(build, n, 0.5) / build_base, percentile(run, n, 0.5),
 	       percentile(take, n, 0.5));
 	printf("  %-12s   the stub to its stop: %.0f page faults, %.0f system calls, slept %.0f times; "
-	       "the caller slept %.0f times in the build\n", "", percentile(faults, n, 0.5), percentile(nsys, n, 0.5),
-	       percentile(stub_sleeps, n, 0.5), percentile(our_sleeps, n, 0.5));
+	       "the caller slept %.0f times in the build; %d of %d left through the vDSO\n", "",
+	       percentile(faults, n, 0.5), percentile(nsys, n, 0.5), percentile(stub_sleeps, n, 0.5),
+	       percentile(our_sleeps, n, 0.5), left, n);
 	fprintf(json,
 		"\"%s\":{\"spawn_us\":%.1f,\"spawn_floor_us\":%.1f,\"to_hello_us\":%.1f,\"build_us\":%.1f,"
 		"\"start_to_exit_us\":%.1f,"
 		"\"pooled_take_us\":%.1f,\"stub_page_faults\":%.0f,\"stub_syscalls\":%.0f,\"stub_sleeps\":%.0f,"
-		"\"caller_sleeps_in_build\":%.0f}",
+		"\"caller_sleeps_in_build\":%.0f,\"stub_left\":%d}",
 		c->name, percentile(spawn, n, 0.5), percentile(floor_, n, 0.5), percentile(start, n, 0.5),
 		percentile(build, n, 0.5), percentile(run, n, 0.5), percentile(take, n, 0.5), percentile(faults, n, 0.5),
 		percentile(nsys, n, 0.5),
-		percentile(stub_sleeps, n, 0.5), percentile(our_sleeps, n, 0.5));
+		percentile(stub_sleeps, n, 0.5), percentile(our_sleeps, n, 0.5), left);
 	free(spawn);
 	free(build);
 	free(run);
