@@ -77,7 +77,7 @@ static void read_caps(struct caps *c)
  * it its bounding set whatever the file says). A plain exec of a non-root
  * process gives exactly its ambient set. Cheapest first: the ambient set
  * costs 64 prctls, and every spawn asks (a root caller's every spawn paid
- * them before the uids were looked at).
+ * them before the uids were looked at). Yes leaves every set in c.
  */
 static int privileged_by_file(struct caps *c)
 {
@@ -118,11 +118,14 @@ static long check_target(int fd)
 	return sys6(__NR_execveat, fd, (long)"", (long)empty, (long)empty, AT_EMPTY_PATH | AT_EXECVE_CHECK, 0);
 }
 
-/* PR_SET_MM_MAP needs every field valid; these hold until the plan's own (launch/stub/stub.c finish). */
-static long set_exe(int fd, uint64_t *sp0, uint64_t image_lo, uint64_t image_hi)
+/*
+ * PR_SET_MM_MAP needs every field valid; these hold until the plan's own
+ * (launch/stub/stub.c finish). have: our sets as privileged_by_file read them.
+ */
+static long set_exe(int fd, uint64_t *sp0, uint64_t image_lo, uint64_t image_hi, const struct caps *have)
 {
 	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
-	struct caps c;
+	struct caps c = *have;
 	struct pb_wire_mm mm = {
 		.start_code = image_lo, .end_code = image_hi, .start_data = image_hi, .end_data = image_hi,
 		.start_brk = image_hi, .brk = image_hi, .start_stack = (uint64_t)sp0,
@@ -131,7 +134,6 @@ static long set_exe(int fd, uint64_t *sp0, uint64_t image_lo, uint64_t image_hi)
 	};
 	long r;
 
-	read_caps(&c);
 	c.d[1].effective = c.d[1].permitted & (1u << (CAP_CR - 32)); /* only this one, only now */
 	r = sys3(__NR_capset, &h, c.d, 0);
 	if (r == 0)
@@ -139,13 +141,17 @@ static long set_exe(int fd, uint64_t *sp0, uint64_t image_lo, uint64_t image_hi)
 	return r;
 }
 
-/* Down to what a plain exec gives a non-root process: its ambient set (empty after a file-capability exec). */
-static void drop_file_caps(void)
+/*
+ * Down to what a plain exec gives a non-root process: its ambient set (empty
+ * after a file-capability exec). have: our sets as privileged_by_file read
+ * them (set_exe changes only the effective set, which this sets anew); read
+ * again after, to be sure.
+ */
+static void drop_file_caps(const struct caps *have)
 {
 	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
-	struct caps c;
+	struct caps c = *have;
 
-	read_caps(&c);
 	for (int i = 0; i < 2; i++)
 		c.d[i].permitted = c.d[i].effective = (uint32_t)(c.amb >> (32 * i));
 	sys3(__NR_capset, &h, c.d, 0);
@@ -183,8 +189,8 @@ int stub_exe_helper(uint64_t *sp0, uint64_t *auxv, uint64_t image_lo, uint64_t i
 		r = 1; /* not run as the helper, or the kernel gave it nothing (traced, no_new_privs, nosuid) */
 	} else {
 		if (fd >= 0 && (r = check_target(fd)) == 0)
-			r = set_exe(fd, sp0, image_lo, image_hi);
-		drop_file_caps();
+			r = set_exe(fd, sp0, image_lo, image_hi, &c);
+		drop_file_caps(&c);
 		as_plain_exec(auxv);
 	}
 	if (fd >= 0)
