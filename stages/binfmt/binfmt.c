@@ -154,8 +154,7 @@ static int read_entry(struct pb_ctx *ctx, int dirfd, const char *dir, const char
 	return why ? malformed(ctx, dir, e, why) : 0;
 }
 
-/* Whether binfmt_misc is mounted at dirfd and enabled: its status file says "enabled". */
-/* Whether the status file at fd says "enabled"; closes fd. */
+/* Whether binfmt_misc's status file, open at fd (or -1: not mounted), says "enabled"; closes fd. */
 static bool misc_enabled(int fd)
 {
 	char status[16] = "";
